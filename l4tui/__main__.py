@@ -1,0 +1,3 @@
+from l4tui.cli import main
+
+raise SystemExit(main())

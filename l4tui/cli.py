@@ -1,0 +1,208 @@
+"""The `l4tui` command. With no subcommand it opens the app; the subcommands work without it."""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from l4tui import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="l4tui",
+        description="Explore, train and understand the models of fast.ai's lesson 4 in the terminal. "
+                    "With no command, opens the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"l4tui {__version__}")
+    parser.add_argument("--runs", metavar="DIR", help="the runs folder (default ./runs, or $L4TUI_RUNS)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    train = commands.add_parser("train", help="start a training run")
+    train.add_argument("family", choices=["collab"], help="which model family to train")
+    train.add_argument("--data", help="ratings: a u.data file or a folder holding one (default: the bundled sample)")
+    train.add_argument("--epochs", type=int, default=5)
+    train.add_argument("--lr", type=float, default=5e-3, help="peak learning rate of the one cycle")
+    train.add_argument("--wd", type=float, default=0.1, help="weight decay")
+    train.add_argument("--bs", type=int, default=64, help="batch size")
+    train.add_argument("--n-factors", type=int, default=50, help="latent factors per user and item")
+    train.add_argument("--device", default="auto", help="auto (CUDA if there is one), cpu, cuda, cuda:1 ...")
+    train.add_argument("--detach", action="store_true",
+                       help="start the run and return at once instead of following it")
+
+    runs = commands.add_parser("runs", help="list runs, or stop one")
+    runs_commands = runs.add_subparsers(dest="runs_command", metavar="ACTION")
+    runs_commands.add_parser("list", help="list runs with their state (the default)")
+    stop = runs_commands.add_parser("stop", help="stop a running run")
+    stop.add_argument("run_id", help="a run id, or a unique prefix of one")
+    follow = runs_commands.add_parser("follow", help="follow a run's progress in the terminal")
+    follow.add_argument("run_id", help="a run id, or a unique prefix of one")
+
+    summary = commands.add_parser("summary", help="print a model's layers and parameters")
+    summary.add_argument("model", choices=["collab"], help="which model")
+    summary.add_argument("--data", help="ratings the model is sized for (default: the bundled sample)")
+    summary.add_argument("--n-factors", type=int, default=50)
+
+    data = commands.add_parser("data", help="look at a dataset")
+    data_commands = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    show = data_commands.add_parser("show", help="summarize a ratings file or folder")
+    show.add_argument("path", nargs="?", help="u.data or a folder holding it (default: the bundled sample)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from l4tui.paths import runs_dir
+
+    runs = Path(args.runs).resolve() if args.runs else runs_dir()
+    try:
+        if args.command is None:
+            from l4tui.ui.app import L4App
+
+            L4App(runs_dir=runs).run()
+            return 0
+        if args.command == "train":
+            return cmd_train(args, runs)
+        if args.command == "runs":
+            return cmd_runs(args, runs)
+        if args.command == "summary":
+            return cmd_summary(args)
+        if args.command == "data":
+            return cmd_data_show(args)
+    except (ValueError, FileNotFoundError) as error:
+        # Bad input (a malformed ratings file, a bad option): one clear line, no traceback.
+        print(f"l4tui: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_train(args, runs: Path) -> int:
+    from l4tui.train.launcher import start_run
+
+    config = {"epochs": args.epochs, "lr": args.lr, "wd": args.wd, "bs": args.bs,
+              "n_factors": args.n_factors, "device": args.device}
+    if args.data:
+        from l4tui.data.ratings import load_ratings
+
+        load_ratings(args.data)  # check it now, so a bad file is reported here, not in the run's log
+        config["data"] = str(Path(args.data).resolve())
+    run_dir = start_run(args.family, config, runs)
+    print(f"started run {run_dir.name} in {run_dir}")
+    if args.detach:
+        print(f"follow it with: l4tui runs follow {run_dir.name}")
+        return 0
+    return follow_run(run_dir)
+
+
+def follow_run(run_dir: Path, poll_s: float = 0.2) -> int:
+    """Print a run's progress until it ends. Ctrl-C stops following; the run goes on."""
+    from l4tui.train.events import EventReader
+    from l4tui.train.progress import Progress, format_metrics, format_seconds
+    from l4tui.train.runs import read_run
+
+    reader, progress = EventReader(run_dir), Progress()
+    is_tty = sys.stdout.isatty()
+    epochs_printed = 0
+    try:
+        while True:
+            progress.update(reader.read_new())
+            for row in progress.epoch_rows[epochs_printed:]:
+                if is_tty:
+                    print("\r\033[K", end="")
+                print(f"epoch {row['epoch'] + 1}/{row.get('epochs', '?')}  "
+                      + format_metrics({k: row[k] for k in ("train_loss", "valid_loss", "valid_rmse") if k in row}))
+                epochs_printed += 1
+            if progress.end:
+                break
+            if is_tty:
+                width = 30
+                filled = int(progress.fraction * width)
+                print(f"\r[{'#' * filled}{'-' * (width - filled)}] {progress.fraction:4.0%}  "
+                      f"epoch {progress.epoch + 1}/{progress.epochs or '?'}  "
+                      f"ETA {format_seconds(progress.eta_seconds())}", end="", flush=True)
+            info = read_run(run_dir)
+            if info.state == "died":
+                progress.update(reader.read_new())
+                if progress.end:
+                    break
+                print(f"\nrun {run_dir.name} died without finishing; see {run_dir / 'stderr.log'}")
+                return 1
+            time.sleep(poll_s)
+    except KeyboardInterrupt:
+        print(f"\nStopped following. The run goes on; `l4tui runs` shows it, "
+              f"`l4tui runs stop {run_dir.name}` stops it.")
+        return 130
+    end = progress.end
+    if end.get("state") == "failed":
+        print(f"run {run_dir.name} failed: {end.get('error')}  (traceback in {run_dir / 'stderr.log'})")
+        return 1
+    if end.get("state") == "stopped":
+        print(f"run {run_dir.name} was stopped")
+        return 0
+    metrics = dict(end.get("metrics") or {})
+    first = {k: metrics.pop(k) for k in ("valid_rmse", "valid_loss", "train_loss") if k in metrics}
+    print(format_metrics({**first, **metrics}))
+    return 0
+
+
+def cmd_runs(args, runs: Path) -> int:
+    from l4tui.train.runs import find_run, list_runs, stop_run
+
+    if args.runs_command in ("stop", "follow"):
+        run_dir = find_run(runs, args.run_id)
+        if run_dir is None:
+            print(f"l4tui: error: no run {args.run_id!r} in {runs}", file=sys.stderr)
+            return 2
+        if args.runs_command == "follow":
+            return follow_run(run_dir)
+        if stop_run(run_dir):
+            print(f"asked run {run_dir.name} to stop")
+            return 0
+        print(f"run {run_dir.name} is not running", file=sys.stderr)
+        return 1
+    from l4tui.train.progress import format_seconds
+
+    infos = list_runs(runs)
+    if not infos:
+        print(f"no runs in {runs}")
+        return 0
+    print(f"{'RUN':<32} {'STATE':<9} {'FAMILY':<7} {'EPOCH':>5} {'TIME':>8}  METRIC")
+    for info in infos:
+        epoch = "" if info.epoch is None else f"{info.epoch + 1}/{info.epochs or '?'}"
+        metric = info.metrics.get("valid_rmse")
+        metric_text = f"valid_rmse={metric:.4f}" if isinstance(metric, (int, float)) else ""
+        if info.state in ("failed", "invalid") and info.error:
+            metric_text = info.error
+        print(f"{info.id:<32} {info.state:<9} {info.family:<7} {epoch:>5} "
+              f"{format_seconds(info.duration):>8}  {metric_text}")
+    return 0
+
+
+def cmd_summary(args) -> int:
+    from l4tui.inspect.summary import build_collab_model, module_tree, summary_lines
+
+    model = build_collab_model(args.data, n_factors=args.n_factors)
+    print("\n".join(summary_lines(module_tree(model))))
+    return 0
+
+
+def cmd_data_show(args) -> int:
+    from l4tui.data.ratings import load_ratings, summarize
+    from l4tui.paths import default_ratings_dir
+
+    summary = summarize(load_ratings(args.path or default_ratings_dir()))
+    print(f"source   {summary.source}")
+    print(f"format   MovieLens u.data (user, item, rating, timestamp)")
+    print(f"rows     {summary.rows:,}")
+    print(f"users    {summary.users:,}")
+    print(f"items    {summary.items:,}")
+    print(f"density  {summary.density:.1%} of the user x item matrix is rated")
+    print(f"mean     {summary.mean_rating:.3f}")
+    top = max(summary.histogram.values())
+    for rating, count in summary.histogram.items():
+        print(f"  {rating:g}  {'#' * round(40 * count / top):<40} {count:,}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

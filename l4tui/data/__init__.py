@@ -1,0 +1,1 @@
+"""Datasets: loaders for the lesson's formats and the summaries the Data pane shows."""

@@ -1,0 +1,1 @@
+"""Looking inside models: summaries, parameters, activations. Plain functions the Model pane shows."""

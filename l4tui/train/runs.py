@@ -1,0 +1,165 @@
+"""The runs store: one folder per training run, read by the TUI and the CLI, written by the run.
+
+    runs/<run-id>/
+        run.json        config, command, pid, host, start time (written once, atomically)
+        events.jsonl    append-only events: start, batch (throttled), epoch, end
+        stdout.log      the run process's output
+        stderr.log
+        checkpoints/    final.pt, written atomically
+
+A run's state comes from the folder and the process, so it stays true after a crash or a kill:
+an `end` event says finished, failed or stopped; without one, the run is running while its
+process lives and died once it is gone.
+"""
+
+import json
+import os
+import secrets
+import signal
+import socket
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from l4tui.train.events import EventReader
+
+RUN_FILE = "run.json"
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def new_run_dir(runs_dir: Path, family: str) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_dir = Path(runs_dir) / f"{stamp}-{family}-{secrets.token_hex(2)}"
+    run_dir.mkdir(parents=True)
+    return run_dir
+
+
+def write_run_file(run_dir: Path, family: str, config: dict, command: list[str], pid: int) -> None:
+    write_json_atomic(Path(run_dir) / RUN_FILE, {
+        "id": Path(run_dir).name,
+        "family": family,
+        "config": config,
+        "command": command,
+        "pid": pid,
+        "host": socket.gethostname(),
+        "started": time.time(),
+    })
+
+
+def process_alive(pid: int, run_id: str | None = None) -> bool:
+    """Is `pid` alive, not a zombie, and (where /proc tells) still the process of this run?"""
+    if not pid or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, owned by someone else
+    proc = Path(f"/proc/{pid}")
+    if proc.is_dir():
+        try:
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            if state in ("Z", "X"):
+                return False
+            if run_id and run_id not in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                return False  # the pid was reused by another process
+        except (OSError, IndexError):
+            pass
+    return True
+
+
+@dataclass
+class RunInfo:
+    """What the folder and the process say about a run."""
+
+    run_dir: Path
+    id: str
+    family: str = "?"
+    config: dict = field(default_factory=dict)
+    pid: int = 0
+    started: float = 0.0
+    state: str = "unknown"  # starting, running, finished, failed, stopped, died, invalid
+    error: str | None = None
+    metrics: dict = field(default_factory=dict)  # final metrics, or the latest epoch's
+    ended: float | None = None
+    epoch: int | None = None  # the last finished epoch, 0-based
+    epochs: int | None = None
+
+    @property
+    def duration(self) -> float:
+        return (self.ended or time.time()) - self.started if self.started else 0.0
+
+
+def read_run(run_dir: Path) -> RunInfo:
+    run_dir = Path(run_dir)
+    info = RunInfo(run_dir=run_dir, id=run_dir.name)
+    try:
+        meta = json.loads((run_dir / RUN_FILE).read_text(encoding="utf-8"))
+        if not isinstance(meta, dict):
+            raise ValueError("not a JSON object")
+    except FileNotFoundError:
+        info.state, info.error = "invalid", f"no {RUN_FILE}"
+        return info
+    except (OSError, ValueError) as error:
+        info.state, info.error = "invalid", f"unreadable {RUN_FILE}: {error}"
+        return info
+    info.family = str(meta.get("family", "?"))
+    info.config = meta.get("config") or {}
+    info.pid = int(meta.get("pid") or 0)
+    info.started = float(meta.get("started") or 0.0)
+    info.epochs = info.config.get("epochs")
+    apply_events(info, EventReader(run_dir).read_new())
+    if info.state == "unknown":
+        if info.pid == 0 and time.time() - info.started < 60:
+            info.state = "starting"  # the launcher has not written the pid yet
+        else:
+            info.state = "running" if process_alive(info.pid, info.id) else "died"
+    return info
+
+
+def apply_events(info: RunInfo, events: list[dict]) -> None:
+    """Fold events into a RunInfo: the latest epoch's metrics, and the end state if there is one."""
+    for event in events:
+        kind = event.get("type")
+        if kind == "epoch":
+            info.epoch = event.get("epoch")
+            info.metrics = {k: v for k, v in event.items() if k not in ("t", "type")}
+        elif kind == "end":
+            info.state = str(event.get("state", "finished"))
+            info.error = event.get("error")
+            info.metrics = event.get("metrics") or info.metrics
+            info.ended = event.get("t")
+
+
+def list_runs(runs_dir: Path) -> list[RunInfo]:
+    """Every run folder under `runs_dir`, newest first."""
+    runs_dir = Path(runs_dir)
+    if not runs_dir.is_dir():
+        return []
+    runs = [read_run(d) for d in runs_dir.iterdir() if d.is_dir() and not d.name.startswith(".")]
+    return sorted(runs, key=lambda r: (r.started, r.id), reverse=True)
+
+
+def find_run(runs_dir: Path, run_id: str) -> Path | None:
+    """A run by id, or by a unique prefix of its id."""
+    runs_dir = Path(runs_dir)
+    if (runs_dir / run_id / RUN_FILE).exists():
+        return runs_dir / run_id
+    matches = [d for d in runs_dir.glob(f"{run_id}*") if (d / RUN_FILE).exists()] if runs_dir.is_dir() else []
+    return matches[0] if len(matches) == 1 else None
+
+
+def stop_run(run_dir: Path) -> bool:
+    """Ask a running run to stop (SIGTERM); it writes its own `stopped` end event."""
+    info = read_run(run_dir)
+    if info.state != "running":
+        return False
+    os.kill(info.pid, signal.SIGTERM)
+    return True
