@@ -97,18 +97,33 @@ class RunInfo:
         return (self.ended or time.time()) - self.started if self.started else 0.0
 
 
+def read_run_file(run_dir: Path) -> dict:
+    """run.json as a dict; raises ValueError when it is missing or unreadable."""
+    try:
+        meta = json.loads((Path(run_dir) / RUN_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"no {RUN_FILE}") from None
+    except (OSError, ValueError) as error:
+        raise ValueError(f"unreadable {RUN_FILE}: {error}") from None
+    if not isinstance(meta, dict):
+        raise ValueError(f"unreadable {RUN_FILE}: not a JSON object")
+    return meta
+
+
+def live_state(pid: int, run_id: str, started: float) -> str:
+    """The state of a run that has written no end event: it depends on its process."""
+    if pid == 0 and time.time() - started < 60:
+        return "starting"  # the launcher has not written the pid yet
+    return "running" if process_alive(pid, run_id) else "died"
+
+
 def read_run(run_dir: Path) -> RunInfo:
     run_dir = Path(run_dir)
     info = RunInfo(run_dir=run_dir, id=run_dir.name)
     try:
-        meta = json.loads((run_dir / RUN_FILE).read_text(encoding="utf-8"))
-        if not isinstance(meta, dict):
-            raise ValueError("not a JSON object")
-    except FileNotFoundError:
-        info.state, info.error = "invalid", f"no {RUN_FILE}"
-        return info
-    except (OSError, ValueError) as error:
-        info.state, info.error = "invalid", f"unreadable {RUN_FILE}: {error}"
+        meta = read_run_file(run_dir)
+    except ValueError as error:
+        info.state, info.error = "invalid", str(error)
         return info
     info.family = str(meta.get("family", "?"))
     info.config = meta.get("config") or {}
@@ -117,10 +132,7 @@ def read_run(run_dir: Path) -> RunInfo:
     info.epochs = info.config.get("epochs")
     apply_events(info, EventReader(run_dir).read_new())
     if info.state == "unknown":
-        if info.pid == 0 and time.time() - info.started < 60:
-            info.state = "starting"  # the launcher has not written the pid yet
-        else:
-            info.state = "running" if process_alive(info.pid, info.id) else "died"
+        info.state = live_state(info.pid, info.id, info.started)
     return info
 
 

@@ -1,0 +1,70 @@
+"""Go to definition with jedi, the way jedi-language-server uses it.
+
+One long-lived `Project`, a fresh `Script` per request, and every jedi call on one worker thread,
+because jedi is not thread-safe. jedi is imported on that thread, never at start-up.
+"""
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from l4tui.code.location import Location
+
+
+@dataclass(frozen=True)
+class Definition:
+    name: str
+    location: Location | None  # None when there is no source (a compiled module or a builtin)
+    module_name: str
+    description: str
+    is_stub: bool  # a .pyi type stub, not the real source
+
+
+class Navigator:
+    def __init__(self, workspace: Path):
+        self.workspace = Path(workspace)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jedi")
+        self._project = None
+        self._environment = None
+
+    def _jedi_setup(self):
+        import jedi
+
+        if self._project is None:
+            self._project = jedi.Project(self.workspace)
+            # Analyse with this interpreter's own sys.path: no subprocess, and torch is found
+            # exactly where the app imports it from.
+            self._environment = jedi.InterpreterEnvironment()
+        return jedi
+
+    def _goto(self, source: str, path: Path, line: int, column: int) -> list[Definition]:
+        jedi = self._jedi_setup()
+        script = jedi.Script(source, path=str(path), project=self._project, environment=self._environment)
+        names = script.goto(line, column, follow_imports=True, follow_builtin_imports=True)
+        definitions = []
+        for name in names:
+            location = None
+            if name.module_path is not None and name.line is not None:
+                location = Location(Path(name.module_path), name.line, name.column or 0)
+            definitions.append(Definition(name.name, location, name.module_name or "",
+                                          name.description, name.is_stub()))
+        return definitions
+
+    def goto(self, source: str, path: Path, line: int, column: int) -> Future:
+        """Definitions of the name at (line from 1, column from 0), as a Future of a list."""
+        return self._executor.submit(self._goto, source, path, line, column)
+
+    def _warm(self, modules: tuple[str, ...]) -> None:
+        jedi = self._jedi_setup()
+        jedi.preload_module(*modules)
+        # torch.sigmoid and friends live in a 26k-line stub whose first parse costs seconds:
+        # pay it now, in the background, not on the user's first jump.
+        warm_up = "import torch\ntorch.sigmoid\n"
+        jedi.Script(warm_up, project=self._project, environment=self._environment).goto(2, 7)
+
+    def warm(self, modules=("torch", "torch.nn")) -> Future:
+        """Parse the modules users jump into first, before they ask."""
+        return self._executor.submit(self._warm, tuple(modules))
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)

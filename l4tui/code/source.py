@@ -1,0 +1,53 @@
+"""Reading source files for the viewer, and splitting pygments tokens into lines."""
+
+from pathlib import Path
+
+MAX_BYTES = 20 * 1024 * 1024
+
+
+class SourceError(ValueError):
+    """The file can't be shown as text."""
+
+
+def read_source(path: Path) -> str:
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise SourceError(f"{path.name} is {size / 1e6:.0f} MB, too big to show")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise SourceError(f"{path} does not exist") from None
+    except IsADirectoryError:
+        raise SourceError(f"{path} is a folder") from None
+    except OSError as error:
+        raise SourceError(f"can't read {path}: {error.strerror}") from None
+    if b"\0" in data[:8192]:
+        raise SourceError(f"{path.name} is a binary file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SourceError(f"{path.name} is not UTF-8 (byte {error.start})") from None
+
+
+def token_lines(source: str, filename: str) -> list[list[tuple[object, str]]]:
+    """The file's lines, each a list of (pygments token type, text); tabs expanded to 4 spaces."""
+    from pygments.lexers import get_lexer_for_filename
+    from pygments.lexers.special import TextLexer
+    from pygments.util import ClassNotFound
+
+    try:
+        lexer = get_lexer_for_filename(filename, stripnl=False, ensurenl=False)
+    except ClassNotFound:
+        lexer = TextLexer(stripnl=False, ensurenl=False)
+    lines: list[list[tuple[object, str]]] = [[]]
+    for token_type, text in lexer.get_tokens(source.expandtabs(4)):
+        parts = text.split("\n")
+        for i, part in enumerate(parts):
+            if i:
+                lines.append([])
+            if part:
+                lines[-1].append((token_type, part))
+    if source.endswith("\n") and not lines[-1]:
+        lines.pop()
+    return lines

@@ -1,0 +1,68 @@
+"""The l4tui app: three panes (Code, Data & training, Model) switched with 1 2 3 or F1 F2 F3.
+
+Start-up imports textual and our own light modules only; torch, pandas and jedi are imported by
+workers after the first screen is drawn.
+"""
+
+from pathlib import Path
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer, TabbedContent, TabPane
+
+from l4tui import __version__
+from l4tui.paths import runs_dir as default_runs_dir
+from l4tui.paths import workspace_root
+from l4tui.ui.code_pane import CodePane
+from l4tui.ui.code_view import CodeView
+from l4tui.ui.data_pane import DataPane
+from l4tui.ui.help_screen import HelpScreen
+from l4tui.ui.model_pane import ModelPane
+
+PANES = {"code": "#code-view", "data": "#runs-table", "model": "#model-tree"}  # pane -> what gets focus
+
+
+class L4App(App):
+    TITLE = "l4tui"
+    SUB_TITLE = f"fast.ai lesson 4 · v{__version__}"
+    CSS_PATH = "app.tcss"
+    BINDINGS = [
+        Binding("1,f1", "show_pane('code')", "Code", id="app.pane_code", tooltip="Show the Code pane"),
+        Binding("2,f2", "show_pane('data')", "Data", id="app.pane_data",
+                tooltip="Show the Data & training pane"),
+        Binding("3,f3", "show_pane('model')", "Model", id="app.pane_model", tooltip="Show the Model pane"),
+        Binding("question_mark", "help", "Help", id="app.help", tooltip="Show every key"),
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit (runs keep training)"),
+    ]
+
+    def __init__(self, runs_dir: Path | None = None, workspace: Path | None = None) -> None:
+        super().__init__()
+        self.runs_dir = Path(runs_dir or default_runs_dir())
+        self.workspace = Path(workspace or workspace_root())
+
+    def compose(self) -> ComposeResult:
+        with TabbedContent(initial="code", id="panes"):
+            with TabPane("1 Code", id="code"):
+                yield CodePane(self.workspace, id="code-pane")
+            with TabPane("2 Data & training", id="data"):
+                yield DataPane(self.runs_dir, id="data-pane")
+            with TabPane("3 Model", id="model"):
+                yield ModelPane(self.workspace, id="model-pane")
+        yield Footer()
+
+    def action_show_pane(self, pane: str) -> None:
+        self.query_one(TabbedContent).active = pane
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        pane = event.pane.id
+        if pane == "model":
+            self.query_one(ModelPane).ensure_loaded()
+        self.query_one(PANES[pane]).focus()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen([
+            ("Everywhere", self.BINDINGS),
+            ("Code", CodePane.BINDINGS + CodeView.BINDINGS + CodeView.SEQUENCES),
+            ("Data & training", DataPane.BINDINGS + [("Enter", "Watch the selected run")]),
+            ("Model", ModelPane.BINDINGS),
+        ]))

@@ -1,0 +1,56 @@
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "datasets" / "ml-sample"
+
+
+@pytest.fixture
+def runs_dir(tmp_path, monkeypatch):
+    """A private runs folder; the working directory moves there so nothing lands in the repo."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("L4TUI_RUNS", str(tmp_path / "runs"))
+    return tmp_path / "runs"
+
+
+def l4tui(*args, cwd=None, timeout=120, **kwargs):
+    """Run the l4tui command as a user would, in a fresh process."""
+    return subprocess.run([sys.executable, "-m", "l4tui", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout, **kwargs)
+
+
+def wait_for(predicate, timeout=60.0, interval=0.1):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
+
+
+@pytest.fixture
+def small_ratings(tmp_path):
+    """A tiny ratings folder in MovieLens's layout (the first 3,000 ratings of the sample)."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    lines = (SAMPLE / "u.data").read_text().splitlines(keepends=True)[:3000]
+    (folder / "u.data").write_text("".join(lines))
+    (folder / "u.item").write_bytes((SAMPLE / "u.item").read_bytes())
+    return folder
+
+
+def kill_run(run_dir: Path) -> None:
+    """Stop a test's run process if it is still going (tests must not leave processes behind)."""
+    import json
+    import signal
+
+    try:
+        pid = json.loads((run_dir / "run.json").read_text())["pid"]
+        os.kill(pid, signal.SIGKILL)
+    except (OSError, ValueError, KeyError):
+        pass

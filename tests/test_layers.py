@@ -1,0 +1,29 @@
+"""The layers stay apart: the core never imports textual, and the app starts without torch."""
+
+import subprocess
+import sys
+
+CORE = ["l4tui.cli", "l4tui.paths", "l4tui.modelfiles", "l4tui.data.ratings", "l4tui.train.runs",
+        "l4tui.train.events", "l4tui.train.launcher", "l4tui.train.loop", "l4tui.train.collab",
+        "l4tui.train.worker", "l4tui.train.progress", "l4tui.inspect.summary", "l4tui.code.navigator",
+        "l4tui.code.tagstack", "l4tui.code.source"]
+
+
+def modules_after_import(*names):
+    code = f"import sys\nfor n in {list(names)!r}: __import__(n)\nprint(' '.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+def test_core_never_imports_textual():
+    loaded = modules_after_import(*CORE)
+    assert "l4tui.train.runs" in loaded
+    assert not any(m == "textual" or m.startswith("textual.") for m in loaded)
+
+
+def test_app_module_imports_neither_torch_nor_jedi_nor_pandas():
+    loaded = modules_after_import("l4tui.ui.app")
+    assert "l4tui.ui.app" in loaded
+    assert "textual" in loaded
+    for heavy in ("torch", "jedi", "pandas"):
+        assert heavy not in loaded, f"{heavy} is imported at start-up"

@@ -1,0 +1,102 @@
+import json
+import subprocess
+import sys
+import time
+
+from l4tui.train.events import EventReader, EventWriter
+from l4tui.train.runs import find_run, list_runs, process_alive, read_run, write_run_file
+
+
+def make_run(runs_dir, name, pid=0, events=(), started=None):
+    run_dir = runs_dir / name
+    run_dir.mkdir(parents=True)
+    write_run_file(run_dir, "collab", {"epochs": 2}, ["python"], pid=pid)
+    if started is not None:
+        meta = json.loads((run_dir / "run.json").read_text())
+        meta["started"] = started
+        (run_dir / "run.json").write_text(json.dumps(meta))
+    writer = EventWriter(run_dir)
+    for kind, fields in events:
+        writer.write(kind, **fields)
+    writer.close()
+    return run_dir
+
+
+def dead_pid():
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_reader_keeps_a_torn_line_for_later(tmp_path):
+    path = tmp_path / "events.jsonl"
+    path.write_text('{"type": "a"}\n{"type": "b", "va')
+    reader = EventReader(tmp_path)
+    assert [e["type"] for e in reader.read_new()] == ["a"]
+    with open(path, "a") as f:
+        f.write('lue": 1}\n{"type": "c"}\n')
+    assert reader.read_new() == [{"type": "b", "value": 1}, {"type": "c"}]
+    assert reader.read_new() == []
+
+
+def test_reader_skips_garbage_lines_and_counts_them(tmp_path):
+    (tmp_path / "events.jsonl").write_bytes(b'{"type": "a"}\nnot json\n\xff\xfe\n[1, 2]\n{"type": "b"}\n')
+    reader = EventReader(tmp_path)
+    assert [e["type"] for e in reader.read_new()] == ["a", "b"]
+    assert reader.skipped_lines == 2
+
+
+def test_states_come_from_end_events_and_the_process(tmp_path):
+    finished = make_run(tmp_path, "r1", pid=dead_pid(), events=[
+        ("epoch", {"epoch": 0, "valid_rmse": 0.9}),
+        ("end", {"state": "finished", "metrics": {"valid_rmse": 0.8}})])
+    failed = make_run(tmp_path, "r2", pid=dead_pid(), events=[("end", {"state": "failed", "error": "boom"})])
+    died = make_run(tmp_path, "r3", pid=dead_pid(), events=[("epoch", {"epoch": 0, "valid_rmse": 1.0})])
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "r4"])
+    try:
+        running = make_run(tmp_path, "r4", pid=sleeper.pid)
+        assert read_run(running).state == "running"
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert read_run(finished).state == "finished"
+    assert read_run(finished).metrics == {"valid_rmse": 0.8}
+    assert (read_run(failed).state, read_run(failed).error) == ("failed", "boom")
+    assert read_run(died).state == "died"
+    assert read_run(died).epoch == 0
+
+
+def test_reused_pid_is_not_mistaken_for_the_run(tmp_path):
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert process_alive(other.pid)
+        assert not process_alive(other.pid, run_id="20990101-000000-collab-abcd")
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_run_with_torn_last_line_still_lists(tmp_path):
+    run_dir = make_run(tmp_path, "torn", pid=dead_pid(), events=[("epoch", {"epoch": 0, "valid_rmse": 1.1})])
+    with open(run_dir / "events.jsonl", "a") as f:
+        f.write('{"type": "epoch", "epo')
+    info = read_run(run_dir)
+    assert info.state == "died" and info.metrics["valid_rmse"] == 1.1
+
+
+def test_broken_run_folders_are_listed_as_invalid(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "garbage").mkdir()
+    (tmp_path / "garbage" / "run.json").write_text("{not json")
+    states = {info.id: (info.state, info.error) for info in list_runs(tmp_path)}
+    assert states["empty"] == ("invalid", "no run.json")
+    assert states["garbage"][0] == "invalid" and "unreadable" in states["garbage"][1]
+
+
+def test_list_is_newest_first_and_find_takes_prefixes(tmp_path):
+    make_run(tmp_path, "20260101-000000-collab-aaaa", pid=dead_pid(), started=time.time() - 100)
+    make_run(tmp_path, "20260102-000000-collab-bbbb", pid=dead_pid(), started=time.time())
+    assert [info.id for info in list_runs(tmp_path)][0] == "20260102-000000-collab-bbbb"
+    assert find_run(tmp_path, "20260101").name == "20260101-000000-collab-aaaa"
+    assert find_run(tmp_path, "2026") is None  # ambiguous
+    assert find_run(tmp_path / "nowhere", "x") is None
