@@ -4,7 +4,9 @@ One long-lived `Project`, a fresh `Script` per request, and every jedi call on o
 because jedi is not thread-safe. jedi is imported on that thread, never at start-up.
 """
 
-from concurrent.futures import Future, ThreadPoolExecutor
+import queue
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,10 +22,44 @@ class Definition:
     is_stub: bool  # a .pyi type stub, not the real source
 
 
+class SerialThread:
+    """Runs submitted calls one at a time on a single daemon thread.
+
+    Unlike a ThreadPoolExecutor, whose threads are joined at exit, a daemon thread never makes
+    quitting the app wait for a long jedi parse to finish.
+    """
+
+    def __init__(self, name: str):
+        self._queue: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            future, fn, args = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args))
+            except BaseException as error:
+                future.set_exception(error)
+
+    def submit(self, fn, *args) -> Future:
+        future: Future = Future()
+        self._queue.put((future, fn, args))
+        return future
+
+    def shutdown(self) -> None:
+        self._queue.put(None)
+
+
 class Navigator:
     def __init__(self, workspace: Path):
         self.workspace = Path(workspace)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jedi")
+        self._executor = SerialThread("jedi")
         self._project = None
         self._environment = None
 
@@ -67,4 +103,4 @@ class Navigator:
         return self._executor.submit(self._warm, tuple(modules))
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._executor.shutdown()

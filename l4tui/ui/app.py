@@ -25,7 +25,7 @@ PANES = {"code": "#code-view", "data": "#runs-table", "model": "#model-tree"}  #
 class L4App(App):
     TITLE = "l4tui"
     SUB_TITLE = f"fast.ai lesson 4 · v{__version__}"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute, so subclasses elsewhere find it too
     BINDINGS = [
         Binding("1,f1", "show_pane('code')", "Code", id="app.pane_code", tooltip="Show the Code pane"),
         Binding("2,f2", "show_pane('data')", "Data", id="app.pane_data",
@@ -49,6 +49,11 @@ class L4App(App):
             with TabPane("3 Model", id="model"):
                 yield ModelPane(self.workspace, id="model-pane")
         yield Footer()
+
+    def on_ready(self) -> None:
+        # Slow work (files, pandas, jedi) starts only after the first frame is drawn.
+        self.query_one(CodePane).start()
+        self.query_one(DataPane).start()
 
     def action_show_pane(self, pane: str) -> None:
         self.query_one(TabbedContent).active = pane

@@ -59,7 +59,8 @@ class CodePane(Vertical):
                 yield CodeView(id="code-view")
                 yield Static("", id="code-status", markup=False)
 
-    def on_mount(self) -> None:
+    def start(self) -> None:
+        """Called once the first frame is on screen: open a file, warm jedi up."""
         first = self.models_dir / "collab.py"
         if not first.exists():
             first = next(iter(sorted(self.models_dir.glob("*.py"))), None)
@@ -97,7 +98,11 @@ class CodePane(Vertical):
             self._show_status()
             return
         view.load(location.path, source, tokens, location.line - 1, location.column)
-        view.focus()
+        focused = self.app.focused
+        # Focus the viewer, unless the user has moved to another pane meanwhile: focusing a
+        # widget in a hidden pane would switch back to it.
+        if focused is None or self in focused.ancestors_with_self:
+            view.focus()
 
     @staticmethod
     def _read(path: Path):

@@ -68,6 +68,7 @@ class DataPane(Vertical):
         self._watched_meta: dict = {}
         self.progress = Progress()
         self._row_keys: list[str] = []
+        self.launch_config: dict = {}  # options for the next run; empty means the recipe's defaults
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -86,6 +87,9 @@ class DataPane(Vertical):
     def on_mount(self) -> None:
         table = self.query_one("#runs-table", DataTable)
         table.add_columns("started", "state", "epoch", "rmse")
+
+    def start(self) -> None:
+        """Called once the first frame is on screen: read the dataset and the runs folder."""
         self.load_ratings_summary()
         self.refresh_runs(pick_watch=True)
         self.set_interval(POLL_S, self.poll_watched)
@@ -209,7 +213,7 @@ class DataPane(Vertical):
         from l4tui.train.launcher import start_run
 
         try:
-            run_dir = await asyncio.to_thread(start_run, "collab", {}, self.runs_dir)
+            run_dir = await asyncio.to_thread(start_run, "collab", self.launch_config, self.runs_dir)
         except (ValueError, OSError) as error:
             self.app.notify(str(error), title="Could not start the run", severity="error")
             return

@@ -1,0 +1,160 @@
+"""The app driven as a user drives it, with Textual's Pilot."""
+
+import time
+
+import pytest
+from textual.widgets import ProgressBar, Static, TabbedContent
+
+from conftest import REPO, kill_run, wait_for
+from l4tui.train.runs import list_runs, read_run
+from l4tui.ui.app import L4App
+from l4tui.ui.code_view import CodeView
+from l4tui.ui.data_pane import DataPane
+from l4tui.ui.model_pane import ModelPane
+
+COLLAB = REPO / "models" / "collab.py"
+
+
+async def wait_until(pilot, predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await pilot.pause(0.1)
+    return False
+
+
+def status(app) -> str:
+    return str(app.query_one("#code-status", Static).render())
+
+
+def make_app(runs_dir):
+    return L4App(runs_dir=runs_dir, workspace=REPO)
+
+
+async def test_panes_switch_with_digits_and_function_keys(runs_dir):
+    app = make_app(runs_dir)
+    async with app.run_test(size=(100, 30)) as pilot:
+        panes = app.query_one(TabbedContent)
+        assert panes.active == "code"
+        for key, pane in [("2", "data"), ("3", "model"), ("1", "code"), ("f2", "data"), ("f3", "model"),
+                          ("f1", "code")]:
+            await pilot.press(key)
+            await pilot.pause()
+            assert panes.active == pane, key
+
+
+async def test_help_lists_the_keys_and_closes(runs_dir):
+    app = make_app(runs_dir)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        text = str(app.screen.query_one("#help-text", Static).render())
+        for expected in ("Ctrl-]", "Ctrl-T", "g d", "1 / F1", "Start a collab training run", "Quit"):
+            assert expected in text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not app.screen.query("#help-text")
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_jump_to_torch_definition_and_back(runs_dir):
+    app = make_app(runs_dir)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = app.query_one(CodeView)
+        assert await wait_until(pilot, lambda: view.path == COLLAB)
+        line = next(i for i, text in enumerate(view.lines) if "nn.Embedding(n_users" in text)
+        col = view.lines[line].index("Embedding")
+        view.move_to(line, col + 2)
+        await pilot.pause()
+        assert status(app) == f"models/collab.py:{line + 1}:{col + 3}"
+
+        await pilot.press("ctrl+right_square_bracket")
+        assert await wait_until(pilot, lambda: view.path and view.path.name == "sparse.py")
+        assert view.lines[view.cursor_line].startswith("class Embedding(")
+        assert status(app).startswith(f"torch/nn/modules/sparse.py:{view.cursor_line + 1}:7")
+
+        await pilot.press("ctrl+t")
+        assert await wait_until(pilot, lambda: view.path == COLLAB)
+        assert (view.cursor_line, view.cursor_col) == (line, col + 2)
+
+        # gd does the same; in-file jumps land on the definition too.
+        use = next(i for i, text in enumerate(view.lines) if "return sigmoid_range" in text)
+        view.move_to(use, view.lines[use].index("sigmoid_range"))
+        await pilot.press("g", "d")
+        assert await wait_until(pilot, lambda: view.lines[view.cursor_line].startswith("def sigmoid_range"))
+        await pilot.press("ctrl+t")
+        assert await wait_until(pilot, lambda: view.cursor_line == use)
+
+
+async def test_cursor_moves_with_vim_keys_and_arrows(runs_dir):
+    app = make_app(runs_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.query_one(CodeView)
+        assert await wait_until(pilot, lambda: view.path == COLLAB)
+        await pilot.press("j", "j", "down", "l", "right")
+        assert (view.cursor_line, view.cursor_col) == (3, 2)
+        await pilot.press("k", "up", "h")
+        assert (view.cursor_line, view.cursor_col) == (1, 0)  # line 2 is empty: the column clamps
+        await pilot.press("G")
+        assert view.cursor_line == len(view.lines) - 1
+        assert view.scroll_offset.y > 0  # the last line is on screen
+        await pilot.press("g", "g")
+        assert (view.cursor_line, view.scroll_offset.y) == (0, 0)
+
+
+async def test_model_pane_shows_the_module_tree(runs_dir):
+    app = make_app(runs_dir)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("3")
+        pane = app.query_one(ModelPane)
+        totals = app.query_one("#model-totals", Static)
+        assert await wait_until(pilot, lambda: "Total params" in str(totals.render()))
+        assert "76,500" in str(totals.render())
+        tree = app.query_one("#model-tree")
+        labels = [str(node.label) for node in tree.root.children]
+        assert labels[0].startswith("u_weight: Embedding(600, 50)  weight [600, 50]")
+        assert any(label.startswith("i_bias: Embedding(900, 1)") for label in labels)
+        assert pane.loaded
+
+
+@pytest.mark.slow
+async def test_training_from_the_app_draws_live_and_survives_the_app(runs_dir, small_ratings):
+    app = make_app(runs_dir)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("2")
+        pane = app.query_one(DataPane)
+        summary = app.query_one("#ratings-summary", Static)
+        assert await wait_until(pilot, lambda: "600 users" in str(summary.render()))
+        pane.launch_config = {"data": str(small_ratings), "epochs": 300}
+        await pilot.press("t")
+        assert await wait_until(pilot, lambda: len(pane.progress.epoch_rows) >= 2)
+        points = len(pane.progress.train_points)
+        assert await wait_until(pilot, lambda: len(pane.progress.train_points) > points)  # still drawing
+        assert app.query_one(ProgressBar).progress > 0
+        assert "ETA" in str(app.query_one("#run-eta", Static).render())
+        chart = str(pane.query_one("#loss-chart").render())
+        assert "train" in chart and "valid" in chart and any("\u2800" < c <= "\u28ff" for c in chart)
+        run_dir = pane.watched
+    try:
+        # The app is gone; the run is not.
+        assert read_run(run_dir).state == "running"
+        epoch = read_run(run_dir).epoch
+        assert wait_for(lambda: read_run(run_dir).epoch > epoch, timeout=30)
+
+        # A new app finds it, watches it, and the chart keeps moving.
+        again = make_app(runs_dir)
+        async with again.run_test(size=(80, 24)) as pilot:
+            await pilot.press("2")
+            pane = again.query_one(DataPane)
+            assert await wait_until(pilot, lambda: pane.watched == run_dir)
+            assert await wait_until(pilot, lambda: pane.progress.epoch_rows)
+            seen = len(pane.progress.epoch_rows)
+            assert await wait_until(pilot, lambda: len(pane.progress.epoch_rows) > seen)
+            await pilot.press("s")  # stop it from the app
+            assert await wait_until(pilot, lambda: read_run(run_dir).state == "stopped", timeout=30)
+    finally:
+        kill_run(run_dir)
+    assert [run.state for run in list_runs(runs_dir)] == ["stopped"]
