@@ -17,6 +17,7 @@ class Progress:
     epoch_rows: list[dict] = field(default_factory=list)
     end: dict | None = None
     baseline_rmse: float | None = None
+    first_batch: tuple[int, float] | None = None  # (iter, t) of the first batch event seen
 
     def update(self, events: list[dict]) -> None:
         for event in events:
@@ -29,6 +30,8 @@ class Progress:
                 self.iteration = event.get("iter", self.iteration)
                 self.total_iters = event.get("total_iters", self.total_iters)
                 self.epoch = event.get("epoch", self.epoch)
+                if self.first_batch is None and t is not None:
+                    self.first_batch = (self.iteration, t)
                 if isinstance(event.get("loss"), (int, float)):
                     self.train_points.append((self.iteration, float(event["loss"])))
             elif kind == "epoch":
@@ -48,11 +51,18 @@ class Progress:
         return self.iteration / self.total_iters if self.total_iters else 0.0
 
     def eta_seconds(self) -> float | None:
-        """Seconds left at the pace so far; None until there is a pace to go by."""
-        if self.started_at is None or self.last_t is None or not 0 < self.fraction < 1:
+        """Seconds left at the pace since the first batch seen; None until there is a pace.
+
+        The pace starts at the first batch, not at the run's start, so start-up costs (loading
+        data, the first slow iteration) don't inflate the estimate.
+        """
+        if self.first_batch is None or self.last_t is None or not 0 < self.fraction < 1:
             return None
-        elapsed = self.last_t - self.started_at
-        return elapsed * (1 - self.fraction) / self.fraction
+        first_iter, first_t = self.first_batch
+        done, elapsed = self.iteration - first_iter, self.last_t - first_t
+        if done <= 0 or elapsed <= 0:
+            return None
+        return (self.total_iters - self.iteration) * elapsed / done
 
 
 def format_seconds(seconds: float | None) -> str:

@@ -48,7 +48,7 @@ class L4App(App):
                 yield DataPane(self.runs_dir, id="data-pane")
             with TabPane("3 Model", id="model"):
                 yield ModelPane(self.workspace, id="model-pane")
-        yield Footer()
+        yield Footer(show_command_palette=False)  # Ctrl-P still opens it; the room goes to our keys
 
     def on_ready(self) -> None:
         # Slow work (files, pandas, jedi) starts only after the first frame is drawn.

@@ -71,6 +71,7 @@ class CodeView(ScrollView, can_focus=True):
         self._styled.clear()
         width = max((len(text) for text in self.lines), default=0)
         self.virtual_size = Size(self.gutter_width + width + 1, len(self.lines))
+        self.scroll_to(0, 0, animate=False, immediate=True)
         self.move_to(line, col, center=True)
 
     @property

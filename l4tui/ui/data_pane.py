@@ -49,7 +49,7 @@ class LossChart(PlotextPlot):
                      [row["valid_loss"] for row in progress.epoch_rows], label="valid", marker="dot")
         if progress.baseline_rmse:  # what predicting the mean rating scores: the bar to beat
             baseline = progress.baseline_rmse ** 2
-            plt.plot([0, epochs], [baseline, baseline], label="mean", color="gray")
+            plt.plot([0, epochs], [baseline, baseline], label="mean", color="gray", marker="braille")
         plt.xlim(0, epochs)
         self.refresh()
 
@@ -141,7 +141,10 @@ class DataPane(Vertical):
 
     @staticmethod
     def _row(run) -> tuple[str, str, str, str]:
-        started = time.strftime("%m-%d %H:%M", time.localtime(run.started)) if run.started else run.id
+        started = run.id
+        if run.started:  # the time for today's runs, the date for older ones
+            today = time.strftime("%Y%m%d") == time.strftime("%Y%m%d", time.localtime(run.started))
+            started = time.strftime("%H:%M:%S" if today else "%Y-%m-%d", time.localtime(run.started))
         epoch = "" if run.epoch is None else f"{run.epoch + 1}/{run.epochs or '?'}"
         rmse = run.metrics.get("valid_rmse")
         return (started, run.state, epoch, f"{rmse:.3f}" if isinstance(rmse, (int, float)) else "")
