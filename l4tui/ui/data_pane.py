@@ -160,6 +160,7 @@ class DataPane(Vertical):
         self._reader = EventReader(self.watched)
         self._watched_meta = {}
         self.progress = Progress()
+        self.query_one(LossChart).show_progress(self.progress)  # clear the last run's curves
         self.poll_watched()
 
     def poll_watched(self) -> None:
