@@ -134,7 +134,7 @@ class DataPane(Vertical):
         else:
             for run in runs:
                 for column, value in zip(table.columns, self._row(run)):
-                    table.update_cell(run.id, column, value)
+                    table.update_cell(run.id, column, value, update_width=True)
         if pick_watch and runs and self.watched is None:
             running = [run for run in runs if run.state == "running"]
             self.watch_run((running or runs)[0].run_dir)
