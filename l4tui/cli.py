@@ -8,6 +8,14 @@ from pathlib import Path
 from l4tui import __version__
 
 
+def int_list(text: str) -> tuple[int, ...]:
+    """`10,17,8` -> (10, 17, 8), for argparse."""
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="l4tui",
@@ -38,10 +46,24 @@ def build_parser() -> argparse.ArgumentParser:
     follow = runs_commands.add_parser("follow", help="follow a run's progress in the terminal")
     follow.add_argument("run_id", help="a run id, or a unique prefix of one")
 
-    summary = commands.add_parser("summary", help="print a model's layers and parameters")
-    summary.add_argument("model", choices=["collab"], help="which model")
-    summary.add_argument("--data", help="ratings the model is sized for (default: the bundled sample)")
-    summary.add_argument("--n-factors", type=int, default=50)
+    summary = commands.add_parser(
+        "summary", help="print a model's layers, output shapes and parameters",
+        description="MODEL is one of lm, classifier, tabular, collab, collab-nn, or a model of your own "
+                    "in models/ (FILE.CLASS). Sizes default to the lesson's datasets.")
+    summary.add_argument("model", help="lm, classifier, tabular, collab, collab-nn, or FILE.CLASS")
+    summary.add_argument("--preset", choices=["lesson", "small"], default="lesson",
+                         help="lesson: fastai's sizes; small: trains in seconds on a CPU")
+    summary.add_argument("--vocab-size", type=int, help="tokens in the vocab (lm, classifier; default 60000)")
+    summary.add_argument("--n-classes", type=int, help="classes (classifier; default 2)")
+    summary.add_argument("--n-users", type=int, help="users, #na# included (collab; default 944)")
+    summary.add_argument("--n-items", type=int, help="items, #na# included (collab; default 1683)")
+    summary.add_argument("--n-factors", type=int, help="latent factors (collab; lesson 50)")
+    summary.add_argument("--cardinalities", type=int_list, metavar="N,N,...",
+                         help="categories per categorical column, #na# included (tabular; default adult's)")
+    summary.add_argument("--n-cont", type=int, help="continuous columns (tabular; default 3)")
+    summary.add_argument("--n-out", type=int, help="outputs (tabular; default 2)")
+    summary.add_argument("--layers", type=int_list, metavar="N,N,...",
+                         help="hidden layer sizes (tabular 200,100; collab-nn 100,50; classifier head 50)")
 
     data = commands.add_parser("data", help="look at a dataset")
     data_commands = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
@@ -179,10 +201,22 @@ def cmd_runs(args, runs: Path) -> int:
 
 
 def cmd_summary(args) -> int:
-    from l4tui.inspect.summary import build_collab_model, module_tree, summary_lines
+    from l4tui.inspect.catalog import Sizes, build_model, find_model, with_sizes
+    from l4tui.inspect.summary import summarize, summary_lines
 
-    model = build_collab_model(args.data, n_factors=args.n_factors)
-    print("\n".join(summary_lines(module_tree(model))))
+    sizes = with_sizes(Sizes(), preset=args.preset, vocab_size=args.vocab_size, n_classes=args.n_classes,
+                       n_users=args.n_users, n_items=args.n_items, n_factors=args.n_factors,
+                       cardinalities=args.cardinalities, n_cont=args.n_cont, n_out=args.n_out,
+                       layers=args.layers)
+    entry = find_model(args.model)
+    try:
+        built = build_model(entry, sizes)
+        summary = summarize(built.model, built.example)
+    except ValueError:
+        raise
+    except Exception as error:  # a user's model that can't be built or run: say why, no traceback
+        raise ValueError(f"could not build {entry.name}: {type(error).__name__}: {error}") from None
+    print("\n".join(summary_lines(summary)))
     return 0
 
 

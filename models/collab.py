@@ -9,10 +9,16 @@ Two additions make it work much better:
   * `y_range`: squeeze the output through a sigmoid scaled to the rating range, so the model never
     has to learn that ratings stop at 5. The lesson uses y_range=(0, 5.5), a little above the
     top rating, because a sigmoid only reaches its ends at infinity.
+
+The lesson then tries a neural network instead of the dot product: EmbeddingNN concatenates
+the user's and the item's embeddings and feeds them to fully connected layers. It is fastai's
+TabularModel with two categorical columns (user, item) and no continuous ones.
 """
 
 import torch
 from torch import nn
+
+from .tabular import TabularModel, get_emb_szs
 
 
 def sigmoid_range(x, low, high):
@@ -50,3 +56,21 @@ class EmbeddingDotBias(nn.Module):
 
     def extra_repr(self):
         return f"y_range={self.y_range}"
+
+
+class EmbeddingNN(TabularModel):
+    """Concatenated user and item embeddings -> fully connected layers -> a rating.
+
+    Input:  x, a LongTensor of shape (batch, 2): column 0 the user index, column 1 the item index.
+    Output: a FloatTensor of shape (batch, 1): the predicted rating.
+    emb_szs: [(n_users, size), (n_items, size)]; by default sized with fastai's rule of thumb.
+    The lesson: collab_learner(dls, use_nn=True, y_range=(0, 5.5), layers=[100, 50]).
+    """
+
+    def __init__(self, n_users, n_items, layers=(100, 50), emb_szs=None, y_range=None, ps=None, embed_p=0.0):
+        emb_szs = emb_szs or get_emb_szs([n_users, n_items])
+        super().__init__(emb_szs=emb_szs, n_cont=0, out_sz=1, layers=layers, ps=ps, embed_p=embed_p,
+                         y_range=y_range)
+
+    def forward(self, x):
+        return super().forward(x, None)

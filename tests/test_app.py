@@ -105,19 +105,59 @@ async def test_cursor_moves_with_vim_keys_and_arrows(runs_dir):
         assert (view.cursor_line, view.scroll_offset.y) == (0, 0)
 
 
-async def test_model_pane_shows_the_module_tree(runs_dir):
+def table_rows(app):
+    table = app.query_one("#model-table")
+    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def test_model_pane_shows_the_layer_table_and_switches_models(runs_dir):
     app = make_app(runs_dir)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("3")
         pane = app.query_one(ModelPane)
         totals = app.query_one("#model-totals", Static)
-        assert await wait_until(pilot, lambda: "Total params" in str(totals.render()))
-        assert "76,500" in str(totals.render())
-        tree = app.query_one("#model-tree")
-        labels = [str(node.label) for node in tree.root.children]
-        assert labels[0].startswith("u_weight: Embedding(600, 50)  weight [600, 50]")
-        assert any(label.startswith("i_bias: Embedding(900, 1)") for label in labels)
-        assert pane.loaded
+        assert await wait_until(pilot, lambda: "total parameters" in str(totals.render()))
+        assert "133,977" in str(totals.render())
+        rows = table_rows(app)
+        assert rows[1] == ["  u_weight: Embedding(944, 50)", "[2, 50]", "47,200", "yes"]
+        assert [option.id for option in pane.query_one("#model-list").options] == \
+            ["lm", "classifier", "tabular", "collab", "collab-nn"]
+        await pilot.press("up", "enter")  # tabular
+        assert await wait_until(pilot, lambda: "29,640" in str(totals.render()))
+        assert table_rows(app)[0][:3] == ["TabularModel", "[2, 2]", "29,640"]
+        await pilot.press("p")  # the small preset
+        assert await wait_until(pilot, lambda: "small sizes" in str(app.query_one("#model-title").render())
+                                and "29,640" not in str(totals.render()))
+
+
+async def test_a_model_file_dropped_into_models_shows_up_and_errors_are_shown(runs_dir, tmp_path):
+    workspace = tmp_path / "ws"
+    (workspace / "models").mkdir(parents=True)
+    for name in ("awd_lstm.py", "tabular.py", "collab.py"):
+        (workspace / "models" / name).write_text((REPO / "models" / name).read_text())
+    app = L4App(runs_dir=runs_dir, workspace=workspace)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("3")
+        totals = app.query_one("#model-totals", Static)
+        assert await wait_until(pilot, lambda: "total parameters" in str(totals.render()))
+        (workspace / "models" / "mine.py").write_text(
+            "import torch\n\nclass Tiny(torch.nn.Module):\n"
+            "    def __init__(self):\n        super().__init__()\n        self.fc = torch.nn.Linear(3, 2)\n\n"
+            "    def forward(self, x):\n        return self.fc(x)\n\n"
+            "    def example_input(self):\n        return torch.zeros(4, 3)\n")
+        (workspace / "models" / "broken.py").write_text(
+            "import torch\nraise RuntimeError('this file is broken')\n\n"
+            "class Bad(torch.nn.Module):\n    def example_input(self):\n        return None\n")
+        await pilot.press("1", "3")  # coming back to the pane lists the models again
+        options = [option.id for option in app.query_one("#model-list").options]
+        assert options[-2:] == ["broken.Bad", "mine.Tiny"]
+        await pilot.press("end", "enter")
+        assert await wait_until(pilot, lambda: "total parameters: 8" in str(totals.render()))
+        assert table_rows(app)[1] == ["  fc: Linear(3, 2)", "[4, 2]", "8", "yes"]
+        await pilot.press("up", "enter")
+        assert await wait_until(pilot, lambda: "this file is broken" in str(totals.render()))
+        assert "could not build" in str(app.query_one("#model-title").render())
+        assert app.is_running
 
 
 @pytest.mark.slow

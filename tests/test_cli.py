@@ -17,10 +17,34 @@ def test_unknown_subcommand_is_a_clear_error():
     assert "Traceback" not in result.stderr
 
 
-def test_summary_prints_the_module_tree_and_total():
-    out = l4tui("summary", "collab").stdout
-    assert "EmbeddingDotBias" in out and "u_weight: Embedding(600, 50)" in out
-    assert "Total params" in out and "76,500" in out
+def test_summary_prints_the_layer_table_and_total():
+    out = l4tui("summary", "collab").stdout.splitlines()
+    assert out[0].split()[:4] == ["Layer", "(type)", "Output", "shape"]
+    row = next(line for line in out if "u_weight" in line).split()
+    assert row == ["u_weight:", "Embedding(944,", "50)", "[2,", "50]", "47,200", "yes"]
+    assert out[-1] == "total parameters: 133,977"
+
+
+def test_summary_sizes_come_from_the_options():
+    out = l4tui("summary", "collab", "--n-users", "600", "--n-items", "900", "--n-factors", "10").stdout
+    assert out.splitlines()[-1] == f"total parameters: {600 * 10 + 900 * 10 + 600 + 900:,}"
+    out = l4tui("summary", "tabular", "--cardinalities", "10,17,8", "--n-cont", "2", "--n-out", "1",
+                "--layers", "20,10").stdout
+    # embeddings 10x6 + 17x8 + 8x5, bn_cont 2x2, Linear(21,20)+BN, Linear(20,10)+BN, Linear(10,1)
+    expected = 60 + 136 + 40 + 4 + (21 * 20 + 40) + (20 * 10 + 20) + (10 + 1)
+    assert out.splitlines()[-1] == f"total parameters: {expected:,}"
+    small = l4tui("summary", "lm", "--preset", "small", "--vocab-size", "1000").stdout
+    assert "Embedding(1000, 32" in small
+
+
+def test_summary_rejects_unknown_models_and_bad_sizes():
+    result = l4tui("summary", "transformer")
+    assert result.returncode == 2 and "unknown model 'transformer'" in result.stderr
+    assert "collab-nn" in result.stderr
+    result = l4tui("summary", "tabular", "--layers", "200,x")
+    assert result.returncode == 2 and "expected numbers separated by commas" in result.stderr
+    result = l4tui("summary", "collab", "--n-users", "0")
+    assert result.returncode == 2 and "n-users must be at least 1" in result.stderr
 
 
 def test_data_show_on_the_sample_and_on_bad_files(tmp_path):

@@ -1,70 +1,121 @@
-"""A model's module tree with each module's own parameters: the Model pane's tree and `l4tui summary`."""
+"""A model's layer table: each module's type, output shape (from a real forward pass on an example
+batch), parameter count and whether it trains. The Model pane and `l4tui summary` show it.
+"""
 
-from dataclasses import dataclass, field
-
-
-@dataclass
-class ParamInfo:
-    name: str
-    shape: tuple[int, ...]
-    count: int
-    trainable: bool
+from dataclasses import dataclass
 
 
 @dataclass
-class ModuleNode:
-    name: str  # attribute name in its parent ("" for the root)
+class LayerRow:
+    depth: int  # 0 for the model itself
+    name: str  # attribute name in its parent ("" for the model)
     type_name: str
     extra: str  # the module's extra_repr, e.g. "600, 50"
-    params: list[ParamInfo] = field(default_factory=list)  # its own, not its children's
-    children: list["ModuleNode"] = field(default_factory=list)
-
-    @property
-    def total(self) -> int:
-        return sum(p.count for p in self.params) + sum(c.total for c in self.children)
-
-    @property
-    def trainable(self) -> int:
-        return sum(p.count for p in self.params if p.trainable) + sum(c.trainable for c in self.children)
+    output_shape: str  # "-" when the module was not called in the forward pass
+    params: int  # its parameters and its children's
+    trainable: int
+    own_params: list[tuple[str, tuple[int, ...], bool]]  # (name, shape, trainable) of its own
 
 
-def module_tree(module, name: str = "") -> ModuleNode:
-    """Walk a torch.nn.Module. Tied parameters (one tensor in two places) count once per place."""
-    node = ModuleNode(name=name, type_name=type(module).__name__, extra=module.extra_repr())
-    for param_name, param in module.named_parameters(recurse=False):
-        node.params.append(ParamInfo(param_name, tuple(param.shape), param.numel(), param.requires_grad))
-    for child_name, child in module.named_children():
-        node.children.append(module_tree(child, child_name))
-    return node
+@dataclass
+class ModelSummary:
+    rows: list[LayerRow]
+    total_params: int  # each tensor once, even when tied (the LM's decoder and embedding)
+    trainable_params: int
 
 
-def summary_lines(root: ModuleNode) -> list[str]:
-    """The tree as text, one module per line, with parameter shapes and counts, then the totals."""
-    lines = []
+def shape_text(output) -> str:
+    """The shape of a module's output: its first tensor, found depth first."""
+    if hasattr(output, "shape"):
+        return str(list(output.shape))
+    if isinstance(output, (tuple, list)):
+        for item in output:
+            text = shape_text(item)
+            if text != "-":
+                return text
+    return "-"
 
-    def walk(node: ModuleNode, depth: int) -> None:
-        label = f"{node.name}: " if node.name else ""
-        extra = f"({node.extra})" if node.extra else ""
-        shapes = ", ".join(f"{p.name} {list(p.shape)}" for p in node.params)
-        line = f"{'  ' * depth}{label}{node.type_name}{extra}"
-        if shapes:
-            line += f"  {shapes}"
-        lines.append(f"{line:<70} {node.total:>12,}")
-        for child in node.children:
-            walk(child, depth + 1)
 
-    walk(root, 0)
-    lines.append(f"{'Total params':<70} {root.total:>12,}")
-    lines.append(f"{'Trainable params':<70} {root.trainable:>12,}")
+def summarize(model, example: tuple) -> ModelSummary:
+    """Run `example` through `model` (eval mode, no gradients) and describe every module."""
+    import torch
+
+    shapes: dict[int, str] = {}
+    handles = []
+    try:
+        for module in model.modules():
+            handles.append(module.register_forward_hook(
+                lambda mod, args, output: shapes.__setitem__(id(mod), shape_text(output))))
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.no_grad():
+                model(*example)
+        finally:
+            model.train(was_training)
+            if hasattr(model, "reset"):
+                model.reset()
+    finally:
+        for handle in handles:  # always: a hook left behind would run on every later forward
+            handle.remove()
+
+    rows: list[LayerRow] = []
+
+    def walk(module, name, depth):
+        params = list(module.parameters())
+        rows.append(LayerRow(
+            depth=depth, name=name, type_name=type(module).__name__, extra=module.extra_repr(),
+            output_shape=shapes.get(id(module), "-"),
+            params=sum(p.numel() for p in params),
+            trainable=sum(p.numel() for p in params if p.requires_grad),
+            own_params=[(n, tuple(p.shape), p.requires_grad) for n, p in module.named_parameters(recurse=False)],
+        ))
+        for child_name, child in module.named_children():
+            walk(child, child_name, depth + 1)
+
+    walk(model, "", 0)
+    unique = list(model.parameters())  # parameters() yields a tied tensor once
+    return ModelSummary(rows, sum(p.numel() for p in unique),
+                        sum(p.numel() for p in unique if p.requires_grad))
+
+
+def trainable_text(row: LayerRow) -> str:
+    if row.params == 0:
+        return ""
+    if row.trainable == row.params:
+        return "yes"
+    return "no" if row.trainable == 0 else "partly"
+
+
+# extra_repr parts that only repeat torch's defaults: left out so the table stays narrow.
+DEFAULT_PARTS = {"eps=1e-05", "momentum=0.1", "affine=True", "track_running_stats=True", "inplace=False",
+                 "batch_first=True", "bias=True"}
+
+
+def compact_extra(extra: str) -> str:
+    """`in_features=42, out_features=200, bias=False` -> `42, 200, bias=False`."""
+    parts = [part.strip() for part in extra.split(",")]
+    parts = [part.split("=", 1)[1] if part.startswith(("in_features=", "out_features=")) else part
+             for part in parts if part not in DEFAULT_PARTS]
+    return ", ".join(parts)
+
+
+def layer_label(row: LayerRow) -> str:
+    label = f"{row.name}: {row.type_name}" if row.name else row.type_name
+    extra = compact_extra(row.extra)
+    return f"{label}({extra})" if extra and len(extra) <= 48 else label
+
+
+def summary_lines(summary: ModelSummary, width: int = 52) -> list[str]:
+    """The table as text, as `l4tui summary` prints it, ending with `total parameters: N`."""
+    lines = [f"{'Layer (type)':<{width}} {'Output shape':<18} {'Param #':>12}  Trainable",
+             "-" * (width + 44)]
+    for row in summary.rows:
+        label = "  " * row.depth + layer_label(row)
+        if len(label) > width:
+            label = label[:width - 1] + "…"
+        lines.append(f"{label:<{width}} {row.output_shape:<18} {row.params:>12,}  {trainable_text(row)}")
+    lines.append("-" * (width + 44))
+    lines.append(f"trainable parameters: {summary.trainable_params:,}")
+    lines.append(f"total parameters: {summary.total_params:,}")
     return lines
-
-
-def build_collab_model(data=None, n_factors: int = 50, workspace=None):
-    """EmbeddingDotBias sized for a ratings dataset (the bundled sample by default)."""
-    from l4tui.data.ratings import load_ratings
-    from l4tui.modelfiles import load_model_file
-    from l4tui.paths import default_ratings_dir
-
-    ratings = load_ratings(data or default_ratings_dir())
-    collab = load_model_file("collab", workspace)
-    return collab.EmbeddingDotBias(n_factors, ratings.n_users, ratings.n_items, y_range=(0.0, 5.5))

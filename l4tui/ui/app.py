@@ -19,7 +19,7 @@ from l4tui.ui.data_pane import DataPane
 from l4tui.ui.help_screen import HelpScreen
 from l4tui.ui.model_pane import ModelPane
 
-PANES = {"code": "#code-view", "data": "#runs-table", "model": "#model-tree"}  # pane -> what gets focus
+PANES = {"code": "#code-view", "data": "#runs-table", "model": "#model-list"}  # pane -> what gets focus
 
 
 class L4App(App):
@@ -69,5 +69,5 @@ class L4App(App):
             ("Everywhere", self.BINDINGS),
             ("Code", CodePane.BINDINGS + CodeView.BINDINGS + CodeView.SEQUENCES),
             ("Data & training", DataPane.BINDINGS + [("Enter", "Watch the selected run")]),
-            ("Model", ModelPane.BINDINGS),
+            ("Model", ModelPane.BINDINGS + [("Enter", "Build the model chosen in the list")]),
         ]))

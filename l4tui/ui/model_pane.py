@@ -1,77 +1,119 @@
-"""The Model pane: EmbeddingDotBias's module tree with parameter shapes and counts.
+"""The Model pane: the models of the workspace, and the chosen one's layer table.
 
-The model is built (and torch imported) in a worker the first time the pane is shown.
+The table is the one `l4tui summary` prints: each module's type, output shape from a real
+forward pass on an example batch, parameter count and whether it trains. Building a model
+imports its file (and torch) in a worker, only when the user picks it.
 """
 
 import asyncio
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
-from textual.widgets import Static, Tree
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, OptionList, Static
+from textual.widgets.option_list import Option
 
-from l4tui.inspect.summary import ModuleNode
+from l4tui.inspect.catalog import ModelEntry, Sizes, all_models, build_model
+from l4tui.inspect.summary import layer_label, summarize, trainable_text
 
-
-def node_label(node: ModuleNode, total: int) -> str:
-    name = f"{node.name}: " if node.name else ""
-    extra = f"({node.extra})" if node.extra else ""
-    share = f"{node.total / total:.0%}" if total else "-"
-    params = "".join(f"  {p.name} {list(p.shape)}{'' if p.trainable else ' frozen'}" for p in node.params)
-    return f"{name}{node.type_name}{extra}{params}  · {node.total:,} params ({share})"
+DEFAULT_MODEL = "collab"
 
 
 class ModelPane(Vertical):
     BINDINGS = [
-        Binding("r", "reload", "Rebuild", id="model.rebuild", tooltip="Build the model again from models/collab.py"),
+        Binding("r", "reload", "Rebuild", id="model.rebuild",
+                tooltip="Build the chosen model again (after editing its file in models/)"),
+        Binding("p", "toggle_preset", "Preset", id="model.preset",
+                tooltip="Switch between the lesson's sizes and the small preset"),
     ]
 
     def __init__(self, workspace, **kwargs) -> None:
         super().__init__(**kwargs)
         self.workspace = workspace
         self.loaded = False
+        self.entries: list[ModelEntry] = []
+        self.current: ModelEntry | None = None
+        self.sizes = Sizes()
+        self.summary = None
 
     def compose(self) -> ComposeResult:
-        yield Static("EmbeddingDotBias, fresh weights, sized for the bundled ratings sample",
-                     id="model-title", markup=False)
-        yield Tree("building the model (importing torch) ...", id="model-tree")
-        yield Static("", id="model-totals", markup=False)
+        with Horizontal():
+            yield OptionList(id="model-list")
+            with Vertical(id="model-main"):
+                yield Static("", id="model-title", markup=False)
+                yield DataTable(id="model-table", cursor_type="row", zebra_stripes=True)
+                yield Static("", id="model-totals", markup=False)
+
+    def on_mount(self) -> None:
+        table = self.query_one("#model-table", DataTable)
+        table.add_column("Layer (type)", key="layer")
+        table.add_column("Output shape", key="shape")
+        table.add_column("Params", key="params")
+        table.add_column("Trains", key="trains")
 
     def ensure_loaded(self) -> None:
+        """Called when the pane is shown: list the models (again: files may have been added)."""
+        self.refresh_list()
         if not self.loaded:
             self.loaded = True
-            self.build()
+            names = [e.name for e in self.entries]
+            self.query_one("#model-list", OptionList).highlighted = names.index(DEFAULT_MODEL)
+            self.build(self.entries[names.index(DEFAULT_MODEL)])
+
+    def refresh_list(self) -> None:
+        entries = all_models(self.workspace)
+        if [e.name for e in entries] == [e.name for e in self.entries]:
+            return
+        self.entries = entries
+        options = self.query_one("#model-list", OptionList)
+        options.clear_options()
+        options.add_options([Option(entry.name, id=entry.name) for entry in entries])
+        if self.current is not None and self.current.name in [e.name for e in entries]:
+            options.highlighted = [e.name for e in entries].index(self.current.name)
+
+    @on(OptionList.OptionSelected, "#model-list")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.build(next(e for e in self.entries if e.name == event.option.id))
 
     def action_reload(self) -> None:
-        self.build()
+        if self.current is not None:
+            self.build(self.current)
+
+    def action_toggle_preset(self) -> None:
+        self.sizes = Sizes(preset="small" if self.sizes.preset == "lesson" else "lesson")
+        self.action_reload()
 
     @work(exclusive=True, group="build-model")
-    async def build(self) -> None:
-        tree = self.query_one(Tree)
+    async def build(self, entry: ModelEntry) -> None:
+        self.current = entry
+        title = self.query_one("#model-title", Static)
+        totals = self.query_one("#model-totals", Static)
+        title.update(f"{entry.title} · {self.sizes.preset} sizes · building ...")
         try:
-            root = await asyncio.to_thread(self._build_tree)
-        except Exception as error:  # a broken model file is the user's to fix: show why, keep going
-            tree.clear()
-            tree.root.set_label(f"could not build the model: {type(error).__name__}: {error}")
+            self.summary = await asyncio.to_thread(self._summarize, entry, self.sizes)
+        except Exception as error:  # the user's model file may be broken: say why, keep going
+            self.summary = None
+            self.query_one("#model-table", DataTable).clear()
+            title.update(f"{entry.title}: could not build it")
+            totals.update(f"{type(error).__name__}: {error}")
             return
-        tree.clear()
-        tree.root.set_label(node_label(root, root.total))
-        tree.root.data = root
+        title.update(f"{entry.title} · {self.sizes.preset} sizes · example batch {self._example_text()}")
+        self._fill_table()
+        totals.update(f"total parameters: {self.summary.total_params:,} · "
+                      f"trainable: {self.summary.trainable_params:,}")
 
-        def add(parent, node):
-            for child in node.children:
-                branch = parent.add(node_label(child, root.total), data=child, expand=True,
-                                    allow_expand=bool(child.children))
-                add(branch, child)
+    def _summarize(self, entry: ModelEntry, sizes: Sizes):
+        built = build_model(entry, sizes, self.workspace)
+        self._example = built.example
+        return summarize(built.model, built.example)
 
-        add(tree.root, root)
-        tree.root.expand()
-        frozen = root.total - root.trainable
-        self.query_one("#model-totals", Static).update(
-            f"Total params {root.total:,} · trainable {root.trainable:,} · frozen {frozen:,}")
+    def _example_text(self) -> str:
+        return ", ".join(str(list(x.shape)) for x in self._example if hasattr(x, "shape"))
 
-    def _build_tree(self) -> ModuleNode:
-        from l4tui.inspect.summary import build_collab_model, module_tree
-
-        return module_tree(build_collab_model(workspace=self.workspace))
+    def _fill_table(self) -> None:
+        table = self.query_one("#model-table", DataTable)
+        table.clear()
+        for row in self.summary.rows:
+            table.add_row("  " * row.depth + layer_label(row), row.output_shape, f"{row.params:,}",
+                          trainable_text(row))

@@ -1,0 +1,108 @@
+"""TabularModel: fastai's model for tables (lesson 4, the adult census income data).
+
+A table has two kinds of columns:
+  * categorical (workclass, education, ...): each value becomes an index (Categorify; 0 is kept
+    for `#na#`, missing or never seen), and each column gets its own embedding, a learned vector
+    per category, exactly as words get vectors in the language model;
+  * continuous (age, fnlwgt, ...): filled where missing (FillMissing) and normalized (Normalize).
+The embeddings and the continuous values are concatenated and go through a few fully connected
+layers (`layers=[200, 100]` in the lesson), each with ReLU, BatchNorm and dropout.
+"""
+
+import torch
+from torch import nn
+
+
+def emb_sz_rule(n_cat):
+    """fastai's rule of thumb for the size of an embedding of `n_cat` categories."""
+    return min(600, round(1.6 * n_cat ** 0.56))
+
+
+def get_emb_szs(cardinalities, sizes=None):
+    """(n_categories, embedding size) per column: by the rule, unless `sizes` gives one."""
+    sizes = sizes or [None] * len(cardinalities)
+    return [(n, size or emb_sz_rule(n)) for n, size in zip(cardinalities, sizes)]
+
+
+class Embedding(nn.Embedding):
+    """An nn.Embedding started as fastai starts it: a truncated normal with std 0.01."""
+
+    def __init__(self, n_categories, n_factors):
+        super().__init__(n_categories, n_factors)
+        nn.init.trunc_normal_(self.weight, std=0.01)
+
+
+class SigmoidRange(nn.Module):
+    """Squeeze any number into (low, high) with a scaled sigmoid."""
+
+    def __init__(self, low, high):
+        super().__init__()
+        self.low, self.high = low, high
+
+    def forward(self, x):
+        return torch.sigmoid(x) * (self.high - self.low) + self.low
+
+    def extra_repr(self):
+        return f"low={self.low}, high={self.high}"
+
+
+class LinBnDrop(nn.Sequential):
+    """One fully connected block, as fastai's LinBnDrop (lin_first=True): Linear, ReLU, BatchNorm, Dropout.
+
+    The Linear has no bias when a BatchNorm follows: the BatchNorm's own bias does that job.
+    """
+
+    def __init__(self, n_in, n_out, bn=True, p=0.0, act=True):
+        layers = [nn.Linear(n_in, n_out, bias=not bn)]
+        if act:
+            layers.append(nn.ReLU(inplace=True))
+        if bn:
+            layers.append(nn.BatchNorm1d(n_out))
+        if p:
+            layers.append(nn.Dropout(p))
+        super().__init__(*layers)
+
+
+class TabularModel(nn.Module):
+    """Embeddings for the categorical columns + the continuous columns -> fully connected layers.
+
+    Input:  x_cat (batch, n_cat) category indices, one column per categorical variable;
+            x_cont (batch, n_cont) normalized continuous values.
+    Output: (batch, out_sz): class scores (classification) or predictions (regression, with
+            `y_range` squeezing them into a range).
+    emb_szs: (n_categories, size) per categorical column, `#na#` included in n_categories.
+    """
+
+    def __init__(self, emb_szs, n_cont, out_sz, layers=(200, 100), ps=None, embed_p=0.0,
+                 y_range=None, use_bn=True, bn_final=False, bn_cont=True):
+        super().__init__()
+        ps = [0.0] * len(layers) if ps is None else ps
+        ps = [ps] * len(layers) if isinstance(ps, (int, float)) else list(ps)
+        self.embeds = nn.ModuleList([Embedding(n, size) for n, size in emb_szs])
+        self.emb_drop = nn.Dropout(embed_p)
+        self.bn_cont = nn.BatchNorm1d(n_cont) if bn_cont and n_cont else None
+        self.n_emb = sum(size for _, size in emb_szs)
+        self.n_cont = n_cont
+        sizes = [self.n_emb + n_cont, *layers, out_sz]
+        blocks = []
+        for i, p in enumerate([*ps, 0.0]):
+            last = i == len(sizes) - 2
+            blocks.append(LinBnDrop(sizes[i], sizes[i + 1], bn=use_bn and (not last or bn_final),
+                                    p=p, act=not last))
+        if y_range is not None:
+            blocks.append(SigmoidRange(*y_range))
+        self.layers = nn.Sequential(*blocks)
+
+    def forward(self, x_cat, x_cont=None):
+        parts = []
+        if self.n_emb:
+            embedded = [embed(x_cat[:, i]) for i, embed in enumerate(self.embeds)]  # (bs, size) each
+            parts.append(self.emb_drop(torch.cat(embedded, 1)))  # (bs, n_emb)
+        if self.n_cont:
+            parts.append(self.bn_cont(x_cont) if self.bn_cont is not None else x_cont)  # (bs, n_cont)
+        return self.layers(torch.cat(parts, 1))  # (bs, out_sz)
+
+
+# The lesson's adult census model: 7 categorical columns (6 + education-num_na from FillMissing)
+# with these cardinalities, #na# included; 3 continuous (age, fnlwgt, education-num); 2 classes.
+ADULT_CARDINALITIES = [10, 17, 8, 16, 7, 6, 3]
