@@ -55,9 +55,14 @@ async def shoot(size=(120, 36)):
             app.save_screenshot("data.svg", str(images))
 
             await pilot.press("3")
-            await until(pilot, lambda: "Total" in str(app.query_one("#model-totals").render()))
+            totals = app.query_one("#model-totals")
+            await until(pilot, lambda: "total parameters" in str(totals.render()))
             await pilot.pause(0.3)
             app.save_screenshot("model.svg", str(images))
+            await pilot.press("home", "down", "enter")  # the ULMFiT classifier
+            await until(pilot, lambda: "44,335,880" in str(totals.render()))
+            await pilot.pause(0.3)
+            app.save_screenshot("model-classifier.svg", str(images))
 
             await pilot.press("question_mark")
             await pilot.pause(0.5)

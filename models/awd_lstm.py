@@ -55,10 +55,10 @@ class RNNDropout(nn.Module):
 
 
 class WeightDropout(nn.Module):
-    """DropConnect on an LSTM's hidden-to-hidden weights: a new dropout of the *weights* each batch.
+    """DropConnect on an LSTM's hidden-to-hidden weights: *weights* are dropped, anew each batch.
 
-    The real weight lives here as `weight_hh_l0_raw`; before each forward pass the wrapped LSTM gets
-    a dropped-out copy of it. Same inputs and outputs as the wrapped LSTM.
+    The real weight lives here as `weight_hh_l0_raw`; before each forward pass the wrapped LSTM
+    gets a dropped-out copy of it. Same inputs and outputs as the wrapped LSTM.
     """
 
     def __init__(self, module, weight_p, layer_names=("weight_hh_l0",)):
@@ -66,7 +66,8 @@ class WeightDropout(nn.Module):
         self.module, self.weight_p, self.layer_names = module, weight_p, list(layer_names)
         for layer in self.layer_names:
             weight = getattr(self.module, layer)
-            del self.module._parameters[layer]  # the LSTM now holds a plain tensor, set each forward
+            # The LSTM keeps a plain tensor under the old name, set anew before each forward.
+            del self.module._parameters[layer]
             self.register_parameter(f"{layer}_raw", nn.Parameter(weight.data))
             setattr(self.module, layer, weight.data.clone())
         # The dropped weights are new tensors each time: cuDNN's flattened copy would be stale.
@@ -117,7 +118,7 @@ class EmbeddingDropout(nn.Module):
 
 
 class AWD_LSTM(nn.Module):
-    """The encoder: embedding, then `n_layers` single-layer LSTMs, emb_sz -> n_hid -> ... -> emb_sz.
+    """The encoder: an embedding, then `n_layers` LSTMs, emb_sz -> n_hid -> ... -> n_hid -> emb_sz.
 
     Input:  (batch, seq_len) token ids.
     Output: (batch, seq_len, emb_sz), the last LSTM's outputs.
@@ -133,10 +134,9 @@ class AWD_LSTM(nn.Module):
         self.emb_sz, self.n_hid, self.n_layers, self.pad_token = emb_sz, n_hid, n_layers, pad_token
         self.encoder = nn.Embedding(vocab_sz, emb_sz, padding_idx=pad_token)
         self.encoder_dp = EmbeddingDropout(self.encoder, embed_p)
-        self.rnns = nn.ModuleList([
-            WeightDropout(nn.LSTM(self._n_in(layer), self._n_out(layer), 1, batch_first=True), weight_p)
-            for layer in range(n_layers)
-        ])
+        lstms = [nn.LSTM(self._n_in(layer), self._n_out(layer), 1, batch_first=True)
+                 for layer in range(n_layers)]
+        self.rnns = nn.ModuleList([WeightDropout(lstm, weight_p) for lstm in lstms])
         self.encoder.weight.data.uniform_(-self.initrange, self.initrange)
         self.input_dp = RNNDropout(input_p)
         self.hidden_dps = nn.ModuleList([RNNDropout(hidden_p) for _ in range(n_layers)])
@@ -225,7 +225,7 @@ class SequentialRNN(nn.Sequential):
 
 
 class LanguageModel(SequentialRNN):
-    """AWD_LSTM encoder + LinearDecoder: (batch, seq_len) ids -> (batch, seq_len, vocab_sz) scores."""
+    """AWD_LSTM + LinearDecoder: (batch, seq_len) ids -> (batch, seq_len, vocab_sz) scores."""
 
     def layer_groups(self):
         # fastai's awd_lstm_lm_split: each LSTM (with its dropout), then the embedding *with* the
@@ -267,7 +267,9 @@ class SentenceEncoder(nn.Module):
         bs, seq_len = tokens.shape
         self.reset()  # every batch is new documents
         lengths = (tokens != self.pad_idx).sum(1)  # (bs,)
-        keep_from = (lengths - self.max_len).clamp(min=0) if self.max_len else torch.zeros_like(lengths)
+        keep_from = torch.zeros_like(lengths)  # each document's first position to pool
+        if self.max_len:
+            keep_from = (lengths - self.max_len).clamp(min=0)
         outputs, masks = [], []
         for start in range(0, seq_len, self.bptt):
             chunk = tokens[:, start:start + self.bptt]
@@ -275,7 +277,9 @@ class SentenceEncoder(nn.Module):
             if start + chunk.size(1) > int(keep_from.min()):  # someone's kept tokens are in here
                 positions = torch.arange(start, start + chunk.size(1), device=tokens.device)
                 outputs.append(output)
-                masks.append((positions[None] >= lengths[:, None]) | (positions[None] < keep_from[:, None]))
+                padding = positions[None] >= lengths[:, None]
+                too_old = positions[None] < keep_from[:, None]
+                masks.append(padding | too_old)
         return torch.cat(outputs, 1), torch.cat(masks, 1)
 
 
@@ -298,7 +302,7 @@ class PoolingLinearClassifier(nn.Module):
 
     Input:  (outputs, mask) from SentenceEncoder.  Output: (batch, n_classes) scores.
     dims=[1200, 50, 2] gives BatchNorm(1200), Dropout, Linear(1200, 50), ReLU,
-    BatchNorm(50), Dropout, Linear(50, 2). The Linears have no bias: the BatchNorm before them has one.
+    BatchNorm(50), Dropout, Linear(50, 2). The Linears have no bias: the BatchNorms have one.
     """
 
     def __init__(self, dims, ps):
@@ -318,7 +322,7 @@ class PoolingLinearClassifier(nn.Module):
 
 
 class TextClassifier(SequentialRNN):
-    """SentenceEncoder + PoolingLinearClassifier: (batch, seq_len) ids -> (batch, n_classes) scores."""
+    """SentenceEncoder + PoolingLinearClassifier: (batch, seq_len) ids -> (batch, n_classes)."""
 
     def layer_groups(self):
         # fastai's awd_lstm_clas_split: the embedding, each LSTM, the head.
@@ -340,7 +344,7 @@ def get_text_classifier(vocab_sz, n_class, bptt=72, max_len=72 * 20, emb_sz=400,
 
 
 def freeze_to(groups, n):
-    """Freeze the layer groups before `n`, train those from `n` on (n may be negative, as in fastai).
+    """Freeze the layer groups before `n`, train those from `n` on (as in fastai, n may be < 0).
 
     freeze_to(groups, -1): only the last group trains (the head, in the classifier).
     freeze_to(groups, -2): the last two, and so on; freeze_to(groups, 0) trains everything.

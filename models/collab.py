@@ -47,9 +47,10 @@ class EmbeddingDotBias(nn.Module):
             nn.init.trunc_normal_(embedding.weight, std=0.01)
 
     def forward(self, x):
-        users, items = x[:, 0], x[:, 1]                            # (batch,), (batch,)
-        dot = self.u_weight(users) * self.i_weight(items)          # (batch, n_factors)
-        res = dot.sum(1) + self.u_bias(users).squeeze(1) + self.i_bias(items).squeeze(1)  # (batch,)
+        users, items = x[:, 0], x[:, 1]                                       # (batch,) each
+        dot = self.u_weight(users) * self.i_weight(items)                     # (batch, n_factors)
+        bias = self.u_bias(users).squeeze(1) + self.i_bias(items).squeeze(1)  # (batch,)
+        res = dot.sum(1) + bias                                               # (batch,)
         if self.y_range is None:
             return res
         return sigmoid_range(res, *self.y_range)
@@ -67,10 +68,11 @@ class EmbeddingNN(TabularModel):
     The lesson: collab_learner(dls, use_nn=True, y_range=(0, 5.5), layers=[100, 50]).
     """
 
-    def __init__(self, n_users, n_items, layers=(100, 50), emb_szs=None, y_range=None, ps=None, embed_p=0.0):
+    def __init__(self, n_users, n_items, layers=(100, 50), emb_szs=None, y_range=None, ps=None,
+                 embed_p=0.0):
         emb_szs = emb_szs or get_emb_szs([n_users, n_items])
-        super().__init__(emb_szs=emb_szs, n_cont=0, out_sz=1, layers=layers, ps=ps, embed_p=embed_p,
-                         y_range=y_range)
+        super().__init__(emb_szs=emb_szs, n_cont=0, out_sz=1, layers=layers, ps=ps,
+                         embed_p=embed_p, y_range=y_range)
 
     def forward(self, x):
         return super().forward(x, None)

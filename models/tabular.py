@@ -25,7 +25,10 @@ def get_emb_szs(cardinalities, sizes=None):
 
 
 class Embedding(nn.Embedding):
-    """An nn.Embedding started as fastai starts it: a truncated normal with std 0.01."""
+    """An nn.Embedding started as fastai starts it: a truncated normal with std 0.01.
+
+    (batch,) category indices -> (batch, n_factors)
+    """
 
     def __init__(self, n_categories, n_factors):
         super().__init__(n_categories, n_factors)
@@ -33,7 +36,7 @@ class Embedding(nn.Embedding):
 
 
 class SigmoidRange(nn.Module):
-    """Squeeze any number into (low, high) with a scaled sigmoid."""
+    """Squeeze any number into (low, high) with a scaled sigmoid. Keeps the input's shape."""
 
     def __init__(self, low, high):
         super().__init__()
@@ -47,9 +50,10 @@ class SigmoidRange(nn.Module):
 
 
 class LinBnDrop(nn.Sequential):
-    """One fully connected block, as fastai's LinBnDrop (lin_first=True): Linear, ReLU, BatchNorm, Dropout.
+    """A fully connected block, fastai's LinBnDrop (lin_first): Linear, ReLU, BatchNorm, Dropout.
 
-    The Linear has no bias when a BatchNorm follows: the BatchNorm's own bias does that job.
+    (batch, n_in) -> (batch, n_out). The Linear has no bias when a BatchNorm follows: the
+    BatchNorm's own bias does that job.
     """
 
     def __init__(self, n_in, n_out, bn=True, p=0.0, act=True):
@@ -96,10 +100,13 @@ class TabularModel(nn.Module):
     def forward(self, x_cat, x_cont=None):
         parts = []
         if self.n_emb:
-            embedded = [embed(x_cat[:, i]) for i, embed in enumerate(self.embeds)]  # (bs, size) each
+            # one (bs, size) tensor per categorical column
+            embedded = [embed(x_cat[:, i]) for i, embed in enumerate(self.embeds)]
             parts.append(self.emb_drop(torch.cat(embedded, 1)))  # (bs, n_emb)
         if self.n_cont:
-            parts.append(self.bn_cont(x_cont) if self.bn_cont is not None else x_cont)  # (bs, n_cont)
+            if self.bn_cont is not None:
+                x_cont = self.bn_cont(x_cont)
+            parts.append(x_cont)  # (bs, n_cont)
         return self.layers(torch.cat(parts, 1))  # (bs, out_sz)
 
 
