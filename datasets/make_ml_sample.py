@@ -27,13 +27,12 @@ MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 
 
 def make_titles(rng):
-    pairs = [(a, n) for a in ADJECTIVES for n in NOUNS]
-    order = rng.permutation(len(pairs))[:N_ITEMS]
+    names = [f"The {a} {n}{sequel}" for sequel in ("", " II") for a in ADJECTIVES for n in NOUNS]
+    assert len(names) >= N_ITEMS, "add words: every movie needs a title of its own"
     titles = []
-    for k in order:
-        adjective, noun = pairs[k]
+    for k in rng.permutation(len(names))[:N_ITEMS]:
         year = int(rng.integers(1930, 1999))
-        titles.append((f"The {adjective} {noun} ({year})", year))
+        titles.append((f"{names[k]} ({year})", year))
     return titles
 
 

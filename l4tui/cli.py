@@ -65,10 +65,15 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--layers", type=int_list, metavar="N,N,...",
                          help="hidden layer sizes (tabular 200,100; collab-nn 100,50; classifier head 50)")
 
-    data = commands.add_parser("data", help="look at a dataset")
+    data = commands.add_parser("data", help="list, download and look at datasets")
     data_commands = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
-    show = data_commands.add_parser("show", help="summarize a ratings file or folder")
-    show.add_argument("path", nargs="?", help="u.data or a folder holding it (default: the bundled sample)")
+    data_commands.add_parser("list", help="the bundled and downloadable datasets, and where they live")
+    show = data_commands.add_parser(
+        "show", help="what a dataset holds: format, rows, columns, labels, users and items, missing values")
+    show.add_argument("dataset", nargs="?", default="ml-sample",
+                      help="a dataset name (see `data list`) or a file or folder in one of the lesson's formats "
+                           "(default: ml-sample)")
+    show.add_argument("--y", metavar="COLUMN", help="the label column of a CSV of your own")
     return parser
 
 
@@ -90,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "summary":
             return cmd_summary(args)
         if args.command == "data":
-            return cmd_data_show(args)
+            return cmd_data(args)
     except (ValueError, FileNotFoundError) as error:
         # Bad input (a malformed ratings file, a bad option): one clear line, no traceback.
         print(f"l4tui: error: {error}", file=sys.stderr)
@@ -220,21 +225,14 @@ def cmd_summary(args) -> int:
     return 0
 
 
-def cmd_data_show(args) -> int:
-    from l4tui.data.ratings import load_ratings, summarize
-    from l4tui.paths import default_ratings_dir
+def cmd_data(args) -> int:
+    from l4tui.data.sources import describe, list_datasets
 
-    summary = summarize(load_ratings(args.path or default_ratings_dir()))
-    print(f"source   {summary.source}")
-    print(f"format   MovieLens u.data (user, item, rating, timestamp)")
-    print(f"rows     {summary.rows:,}")
-    print(f"users    {summary.users:,}")
-    print(f"items    {summary.items:,}")
-    print(f"density  {summary.density:.1%} of the user x item matrix is rated")
-    print(f"mean     {summary.mean_rating:.3f}")
-    top = max(summary.histogram.values())
-    for rating, count in summary.histogram.items():
-        print(f"  {rating:g}  {'#' * round(40 * count / top):<40} {count:,}")
+    if args.data_command == "list":
+        for line in list_datasets():
+            print(line)
+        return 0
+    print("\n".join(describe(args.dataset, y_name=args.y)))
     return 0
 
 

@@ -56,7 +56,7 @@ def test_data_show_on_the_sample_and_on_bad_files(tmp_path):
     assert result.returncode == 2
     assert "expected 4 tab-separated columns" in result.stderr and "Traceback" not in result.stderr
     result = l4tui("data", "show", str(tmp_path / "missing"))
-    assert result.returncode == 2 and "No ratings file" in result.stderr
+    assert result.returncode == 2 and "no such file or folder" in result.stderr
 
 
 def test_train_refuses_bad_data_and_bad_options(tmp_path, runs_dir):

@@ -4,7 +4,7 @@ import importlib.util
 import pytest
 
 from conftest import SAMPLE
-from l4tui.data.ratings import RatingsError, index_users_items, load_ratings, split_valid, summarize
+from l4tui.data.ratings import IdMap, RatingsError, index_users_items, load_ratings, split_valid, summarize
 
 
 def test_bundled_sample_summary():
@@ -28,12 +28,18 @@ def test_generator_remakes_the_shipped_sample(tmp_path):
         assert filecmp.cmp(tmp_path / name, SAMPLE / name, shallow=False), name
 
 
-def test_ids_map_to_contiguous_indices():
+def test_ids_map_to_indices_after_na():
     ratings = load_ratings(SAMPLE)
-    x, classes = index_users_items(ratings.table)
-    assert x[:, 0].max() == len(classes["user"]) - 1
-    assert x[:, 1].max() == len(classes["item"]) - 1
-    assert classes["user"][x[0, 0]] == ratings.table["user"].iloc[0]
+    x, maps = index_users_items(ratings.table)
+    assert len(maps["user"]) == 601 and len(maps["item"]) == 901  # #na# included, as fastai counts
+    assert x.min() == 1 and x[:, 0].max() == 600
+    assert maps["user"].ids[x[0, 0] - 1] == ratings.table["user"].iloc[0]
+
+
+def test_unknown_ids_get_na_cold_start():
+    users = IdMap([10, 20, 30])
+    index, unknown = users.index([20, 99, 10, 5])
+    assert index.tolist() == [2, 0, 1, 0] and unknown == 2
 
 
 def test_split_is_fixed_and_disjoint():
@@ -62,6 +68,27 @@ def test_missing_file_and_empty_folder(tmp_path):
         load_ratings(tmp_path / "nope.data")
     with pytest.raises(RatingsError, match="No ratings file"):
         load_ratings(tmp_path)  # a folder without u.data
+
+
+def test_newer_movielens_csv_layout(tmp_path):
+    (tmp_path / "ratings.csv").write_text("userId,movieId,rating,timestamp\n1,31,2.5,1260759144\n"
+                                          "1,1029,3.0,1260759179\n7,31,4.5,1260759182\n")
+    (tmp_path / "movies.csv").write_text('movieId,title,genres\n31,Dangerous Minds (1995),Drama\n'
+                                         '1029,"Dumbo (1941)",Animation|Children\n')
+    ratings = load_ratings(tmp_path)
+    assert ratings.format == "MovieLens ratings.csv"
+    assert (ratings.n_users, ratings.n_items, len(ratings.table)) == (2, 2, 3)
+    assert ratings.titles[1029] == "Dumbo (1941)"
+    assert ratings.table["rating"].tolist() == [2.5, 3.0, 4.5]
+
+
+def test_bad_csv_ratings_name_the_column_and_line(tmp_path):
+    (tmp_path / "ratings.csv").write_text("user,movie,stars\n1,2,3\n")
+    with pytest.raises(RatingsError, match="has no column 'userId'"):
+        load_ratings(tmp_path)
+    (tmp_path / "ratings.csv").write_text("userId,movieId,rating\n1,2,3\n1,2,five\n")
+    with pytest.raises(RatingsError, match=r"ratings.csv:3: rating is not a number: 'five'"):
+        load_ratings(tmp_path)
 
 
 def test_missing_titles_are_not_an_error(tmp_path):

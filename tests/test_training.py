@@ -26,7 +26,8 @@ def test_collab_run_beats_the_mean_baseline(runs_dir):
     assert [e["type"] for e in events][0] == "start" and events[-1]["type"] == "end"
     assert sum(e["type"] == "epoch" for e in events) == 3
     checkpoint = torch.load(run.run_dir / "checkpoints" / "final.pt", weights_only=True)
-    assert checkpoint["model"]["u_weight.weight"].shape == (600, 50)
+    assert checkpoint["model"]["u_weight.weight"].shape == (601, 50)  # 600 users and #na#
+    assert len(checkpoint["users"]) == 600
     listing = l4tui("runs").stdout
     assert run.id in listing and "finished" in listing
 

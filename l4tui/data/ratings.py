@@ -1,7 +1,12 @@
-"""Ratings in MovieLens 100k's layout: `u.data` (user, item, rating, timestamp; tab-separated)
-and, optionally, `u.item` (`|`-separated, latin-1; id and title first).
+"""Ratings for collaborative filtering, in MovieLens's two layouts.
 
-Every way a file can be wrong becomes a `RatingsError` with a message a person can act on.
+- MovieLens 100k: `u.data` (user, item, rating, timestamp; tab-separated, no header) and
+  `u.item` (`|`-separated, latin-1; id and title first).
+- The newer MovieLens CSVs (ml-latest, ml-25m, and fastai's ML_SAMPLE): `ratings.csv`
+  (userId,movieId,rating,timestamp) and `movies.csv` (movieId,title,genres).
+
+Users and items become indices as fastai's Categorify makes them: index 0 is `#na#`, kept for
+users and items the model never saw (cold start), the others in sorted id order.
 """
 
 from dataclasses import dataclass
@@ -10,11 +15,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from l4tui.data.errors import DataError, sniff_text_file
+
 RATING_COLUMNS = ["user", "item", "rating", "timestamp"]
 
 
-class RatingsError(ValueError):
-    """The ratings file is missing or not in the expected layout."""
+class RatingsError(DataError):
+    """The ratings file is missing or not in a layout we read."""
 
 
 @dataclass
@@ -24,6 +31,7 @@ class Ratings:
     source: Path
     table: pd.DataFrame
     titles: dict[int, str]
+    format: str = "MovieLens 100k u.data"
 
     @property
     def n_users(self) -> int:
@@ -43,51 +51,63 @@ class RatingsSummary:
     mean_rating: float
     histogram: dict[float, int]  # rating -> how many times it was given
     density: float  # share of the user x item matrix that has a rating
-
-
-def _ratings_file(path: Path) -> Path:
-    path = Path(path)
-    if path.is_dir():
-        path = path / "u.data"
-    if not path.exists():
-        raise RatingsError(f"No ratings file at {path}")
-    if not path.is_file():
-        raise RatingsError(f"{path} is not a file")
-    return path
+    format: str = ""
 
 
 def load_ratings(path) -> Ratings:
-    """Load `u.data` (or a folder holding it, with `u.item` beside it for titles)."""
-    data_file = _ratings_file(path)
-    with open(data_file, "rb") as f:
-        head = f.read(4096)
-    if not head.strip():
-        raise RatingsError(f"{data_file} is empty")
-    if b"\0" in head:
-        raise RatingsError(f"{data_file} is a binary file, not tab-separated ratings")
+    """u.data, ratings.csv, or a folder holding one of them."""
+    path = Path(path)
+    if path.is_dir():
+        for name in ("u.data", "ratings.csv"):
+            if (path / name).is_file():
+                path = path / name
+                break
+        else:
+            raise RatingsError(path, "No ratings file in this folder",
+                               "expected u.data (MovieLens 100k) or ratings.csv (newer MovieLens)")
+    if not path.exists():
+        raise RatingsError(path, "No ratings file there", "check the path")
+    if path.suffix == ".csv":
+        return _load_ratings_csv(path)
+    return _load_u_data(path)
+
+
+def _check_head(path: Path, what: str) -> None:
     try:
-        table = pd.read_csv(data_file, sep="\t", header=None, encoding="latin-1",
-                            dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, ValueError) as error:
-        first_line = str(error).splitlines()[0]
-        raise RatingsError(f"{data_file} is not tab-separated ratings: {first_line}") from None
-    if table.shape[1] != 4:
-        raise RatingsError(f"{data_file}: expected 4 tab-separated columns (user, item, rating, "
-                           f"timestamp), found {table.shape[1]} in line 1")
-    table.columns = RATING_COLUMNS
-    for column in RATING_COLUMNS:
+        sniff_text_file(path, what)
+    except DataError as error:
+        raise RatingsError(path, error.problem, error.fix) from None
+
+
+def _numbers(table: pd.DataFrame, path: Path, columns: dict[str, str], header_lines: int) -> None:
+    """Turn columns to numbers in place, naming the first line that isn't one."""
+    for column, dtype in columns.items():
         numbers = pd.to_numeric(table[column], errors="coerce")
         bad = numbers.isna()
         if bad.any():
-            line = int(np.argmax(bad.to_numpy())) + 1
-            raise RatingsError(f"{data_file}:{line}: {column} is not a number: "
-                               f"{table[column].iloc[line - 1]!r}")
-        table[column] = numbers.astype("float32" if column == "rating" else "int64")
-    titles = _load_titles(data_file.with_name("u.item"))
-    return Ratings(source=data_file, table=table, titles=titles)
+            row = int(np.argmax(bad.to_numpy()))
+            raise RatingsError(path, f"{column} is not a number: {table[column].iloc[row]!r}",
+                               "every line needs numbers there", line=row + 1 + header_lines)
+        table[column] = numbers.astype(dtype)
 
 
-def _load_titles(item_file: Path) -> dict[int, str]:
+def _load_u_data(data_file: Path) -> Ratings:
+    _check_head(data_file, "tab-separated ratings: user, item, rating, timestamp")
+    try:
+        table = pd.read_csv(data_file, sep="\t", header=None, encoding="latin-1", dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, ValueError) as error:
+        first_line = str(error).splitlines()[0]
+        raise RatingsError(data_file, f"is not tab-separated ratings: {first_line}",
+                           "each line: user<TAB>item<TAB>rating<TAB>timestamp") from None
+    if table.shape[1] != 4:
+        raise RatingsError(data_file, f"expected 4 tab-separated columns (user, item, rating, timestamp), "
+                                      f"found {table.shape[1]}", "is the delimiter a tab?", line=1)
+    table.columns = RATING_COLUMNS
+    _numbers(table, data_file, {"user": "int64", "item": "int64", "rating": "float32", "timestamp": "int64"}, 0)
+    return Ratings(data_file, table, _load_u_item(data_file.with_name("u.item")), "MovieLens 100k u.data")
+
+
+def _load_u_item(item_file: Path) -> dict[int, str]:
     """Item titles from `u.item`; a missing or unreadable file just means no titles."""
     titles = {}
     try:
@@ -101,18 +121,45 @@ def _load_titles(item_file: Path) -> dict[int, str]:
     return titles
 
 
+def _load_ratings_csv(path: Path) -> Ratings:
+    _check_head(path, "ratings.csv with a header userId,movieId,rating[,timestamp]")
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except UnicodeDecodeError as error:
+        raise RatingsError(path, f"is not UTF-8 (byte {error.start})", "convert it to UTF-8") from None
+    except (pd.errors.ParserError, ValueError) as error:
+        raise RatingsError(path, f"is not a well-formed CSV: {str(error).splitlines()[0]}",
+                           "every line needs as many cells as the header") from None
+    renames = {"userId": "user", "movieId": "item"}
+    missing = [c for c in ("userId", "movieId", "rating") if c not in table.columns]
+    if missing:
+        raise RatingsError(path, f"has no column {missing[0]!r} (the header has {', '.join(table.columns)})",
+                           "the newer MovieLens header is userId,movieId,rating,timestamp", line=1)
+    table = table.rename(columns=renames)
+    if "timestamp" not in table.columns:
+        table["timestamp"] = "0"
+    table = table[RATING_COLUMNS].copy()
+    _numbers(table, path, {"user": "int64", "item": "int64", "rating": "float32", "timestamp": "int64"}, 1)
+    return Ratings(path, table, _load_movies_csv(path.with_name("movies.csv")), "MovieLens ratings.csv")
+
+
+def _load_movies_csv(path: Path) -> dict[int, str]:
+    try:
+        movies = pd.read_csv(path, usecols=["movieId", "title"])
+    except (OSError, ValueError, pd.errors.ParserError):
+        return {}
+    return {int(k): str(v) for k, v in zip(movies["movieId"], movies["title"]) if str(k).isdigit()}
+
+
 def summarize(ratings: Ratings) -> RatingsSummary:
     table = ratings.table
     counts = table["rating"].value_counts().sort_index()
     users, items = ratings.n_users, ratings.n_items
     return RatingsSummary(
-        source=str(ratings.source),
-        rows=len(table),
-        users=users,
-        items=items,
+        source=str(ratings.source), rows=len(table), users=users, items=items,
         mean_rating=float(table["rating"].mean()),
         histogram={float(k): int(v) for k, v in counts.items()},
-        density=len(table) / max(1, users * items),
+        density=len(table) / max(1, users * items), format=ratings.format,
     )
 
 
@@ -123,10 +170,26 @@ def split_valid(n_rows: int, valid_pct: float = 0.2, seed: int = 42):
     return order[n_valid:], order[:n_valid]
 
 
+class IdMap:
+    """Raw ids <-> model indices, as Categorify: index 0 is #na#, then the known ids in order."""
+
+    def __init__(self, ids):
+        self.ids = np.unique(np.asarray(ids))  # sorted
+
+    def __len__(self) -> int:
+        return len(self.ids) + 1  # with #na#
+
+    def index(self, raw_ids) -> tuple[np.ndarray, int]:
+        """Indices for raw ids, and how many were unknown (cold start: they get 0, #na#)."""
+        raw_ids = np.asarray(raw_ids)
+        position = np.searchsorted(self.ids, raw_ids).clip(max=len(self.ids) - 1)
+        known = self.ids[position] == raw_ids
+        return np.where(known, position + 1, 0), int((~known).sum())
+
+
 def index_users_items(table: pd.DataFrame):
-    """Map raw user and item ids to 0..n-1, as fastai's Categorify does. Returns (x, classes)."""
-    users = np.sort(table["user"].unique())
-    items = np.sort(table["item"].unique())
-    x = np.stack([np.searchsorted(users, table["user"].to_numpy()),
-                  np.searchsorted(items, table["item"].to_numpy())], axis=1)
-    return x, {"user": users, "item": items}
+    """Map raw user and item ids to model indices. Returns (x (n, 2), {"user": IdMap, "item": IdMap})."""
+    maps = {"user": IdMap(table["user"]), "item": IdMap(table["item"])}
+    users, _ = maps["user"].index(table["user"].to_numpy())
+    items, _ = maps["item"].index(table["item"].to_numpy())
+    return np.stack([users, items], axis=1), maps

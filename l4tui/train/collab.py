@@ -6,7 +6,7 @@
 
 from dataclasses import asdict, dataclass, field
 
-from l4tui.data.ratings import index_users_items, load_ratings, split_valid
+from l4tui.data.ratings import IdMap, load_ratings, split_valid
 from l4tui.paths import default_ratings_dir
 
 
@@ -53,6 +53,7 @@ class CollabConfig:
 
 def train_collab(config: CollabConfig, events, should_stop=lambda: False, workspace=None):
     """Load the ratings, build EmbeddingDotBias, fit one cycle. Returns (model, metrics, extras)."""
+    import numpy as np
     import torch
     import torch.nn.functional as F
 
@@ -63,21 +64,25 @@ def train_collab(config: CollabConfig, events, should_stop=lambda: False, worksp
     torch.manual_seed(config.seed)
     device = pick_device(config.device)
     ratings = load_ratings(config.data)
-    x, classes = index_users_items(ratings.table)
-    y = ratings.table["rating"].to_numpy()
-    train_idx, valid_idx = split_valid(len(y), config.valid_pct, config.seed)
-    x = torch.as_tensor(x, dtype=torch.long, device=device)
-    y = torch.as_tensor(y, dtype=torch.float32, device=device)
+    train_idx, valid_idx = split_valid(len(ratings.table), config.valid_pct, config.seed)
+    # Ids are indexed from the training rows only, as fastai's Categorify is fitted; a user or
+    # item seen only in the validation rows gets #na# (index 0), as it would in real use.
+    maps = {"user": IdMap(ratings.table["user"].to_numpy()[train_idx]),
+            "item": IdMap(ratings.table["item"].to_numpy()[train_idx])}
+    users, _ = maps["user"].index(ratings.table["user"].to_numpy())
+    items, _ = maps["item"].index(ratings.table["item"].to_numpy())
+    x = torch.as_tensor(np.stack([users, items], axis=1), dtype=torch.long, device=device)
+    y = torch.as_tensor(ratings.table["rating"].to_numpy(), dtype=torch.float32, device=device)
     x_train, y_train, x_valid, y_valid = x[train_idx], y[train_idx], x[valid_idx], y[valid_idx]
 
     # The baseline every model must beat: predict the training set's mean rating for everyone.
     baseline_rmse = (y_valid - y_train.mean()).pow(2).mean().sqrt().item()
 
     collab = load_model_file("collab", workspace)
-    model = collab.EmbeddingDotBias(config.n_factors, len(classes["user"]), len(classes["item"]),
+    model = collab.EmbeddingDotBias(config.n_factors, len(maps["user"]), len(maps["item"]),
                                     y_range=config.y_range).to(device)
     events.write("start", device=device, n_train=len(train_idx), n_valid=len(valid_idx),
-                 n_users=len(classes["user"]), n_items=len(classes["item"]),
+                 n_users=len(maps["user"]), n_items=len(maps["item"]),
                  baseline_rmse=baseline_rmse, epochs=config.epochs)
     metrics = fit_one_cycle(
         model, F.mse_loss, x_train, y_train, x_valid, y_valid,
@@ -86,5 +91,6 @@ def train_collab(config: CollabConfig, events, should_stop=lambda: False, worksp
         metrics={"valid_rmse": lambda p, t: (p - t).pow(2).mean().sqrt()},
     )
     metrics["baseline_rmse"] = baseline_rmse
-    extras = {"users": classes["user"].tolist(), "items": classes["item"].tolist()}
+    # Row i + 1 of the embeddings belongs to users[i] (row 0 is #na#).
+    extras = {"users": maps["user"].ids.tolist(), "items": maps["item"].ids.tolist()}
     return model, metrics, extras

@@ -1,0 +1,157 @@
+"""Where a dataset comes from and what it is: bundled names, paths, and format detection.
+
+`describe(NAME_OR_PATH)` is what `l4tui data show` prints: the format found, and the figures a
+user checks first (rows, columns and their kinds, labels, users and items, missing values).
+"""
+
+from collections import Counter
+from pathlib import Path
+
+from l4tui.data.errors import DataError
+from l4tui.paths import datasets_dir
+
+BUNDLED = {  # name -> (family, path inside datasets/)
+    "imdb-sample": ("text", "imdb-sample/texts.csv"),
+    "adult-sample": ("tabular", "adult-sample/adult.csv"),
+    "ml-sample": ("collab", "ml-sample"),
+}
+ADULT_UCI_NAMES = ("adult.data", "adult.test")
+
+
+def resolve(name_or_path) -> Path:
+    """A bundled dataset's name, or a path to a file or folder."""
+    text = str(name_or_path)
+    if text in BUNDLED:
+        return datasets_dir() / BUNDLED[text][1]
+    path = Path(text).expanduser()
+    if path.exists():
+        return path
+    raise DataError(path, "no such file or folder, and no bundled dataset of that name",
+                    f"bundled: {', '.join(BUNDLED)}; `l4tui data list` shows them all")
+
+
+def list_datasets() -> list[str]:
+    """What `l4tui data list` prints: the bundled datasets, then the ones to download."""
+    lines = ["bundled (work offline):"]
+    for name, (family, relative) in BUNDLED.items():
+        lines.append(f"  {name:<14} {family:<8} {datasets_dir() / relative}")
+    return lines
+
+
+def detect_format(path: Path) -> str:
+    """One of: movielens-100k, movielens-csv, imdb-folder, texts-csv, adult-csv, adult-uci, csv."""
+    path = Path(path)
+    if path.is_dir():
+        for marker, kind in (("u.data", "movielens-100k"), ("ratings.csv", "movielens-csv"),
+                             ("aclImdb", "imdb-folder"), ("train", "imdb-folder"),
+                             ("texts.csv", "texts-csv"), ("adult.csv", "adult-csv"), ("adult.data", "adult-uci")):
+            if (path / marker).exists():
+                return kind
+        raise DataError(path, "is a folder with no dataset l4tui knows",
+                        "expected u.data, ratings.csv, an IMDB tree (train/, test/), texts.csv or adult.csv")
+    if path.name == "u.data":
+        return "movielens-100k"
+    if path.name in ADULT_UCI_NAMES:
+        return "adult-uci"
+    header = _first_line(path)
+    columns = [c.strip() for c in header.split(",")]
+    if {"userId", "movieId", "rating"} <= set(columns):
+        return "movielens-csv"
+    if "text" in columns:
+        return "texts-csv"
+    if {"age", "workclass", "salary"} <= set(columns):
+        return "adult-csv"
+    if "\t" in header and len(header.split("\t")) == 4:
+        return "movielens-100k"
+    return "csv"
+
+
+def _first_line(path: Path) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.readline().strip()
+    except OSError as error:
+        raise DataError(path, f"can't be read: {error.strerror}", "check its permissions") from None
+
+
+def _at(path: Path, name: str) -> Path:
+    return path / name if path.is_dir() else path
+
+
+def describe(name_or_path, y_name: str | None = None) -> list[str]:
+    """What `l4tui data show` prints about a dataset."""
+    path = resolve(name_or_path)
+    kind = detect_format(path)
+    if kind in ("movielens-100k", "movielens-csv"):
+        return _describe_ratings(path)
+    if kind in ("texts-csv", "imdb-folder"):
+        return _describe_texts(path, kind)
+    return _describe_table(path, kind, y_name)
+
+
+def _bar(count: int, top: int, width: int = 40) -> str:
+    return "#" * max(1, round(width * count / top)) if count else ""
+
+
+def _describe_ratings(path: Path) -> list[str]:
+    from l4tui.data.ratings import load_ratings, summarize
+
+    ratings = load_ratings(path)
+    summary = summarize(ratings)
+    missing = int(ratings.table.isna().sum().sum())
+    lines = [f"source   {summary.source}", f"format   {summary.format} (user, item, rating, timestamp)",
+             "family   collab",
+             f"rows     {summary.rows:,}", f"users    {summary.users:,}", f"items    {summary.items:,}",
+             f"titles   {len(ratings.titles):,}",
+             f"density  {summary.density:.1%} of the user x item matrix is rated",
+             f"missing  {missing:,} values", f"mean     {summary.mean_rating:.3f}", "ratings"]
+    top = max(summary.histogram.values())
+    lines += [f"  {rating:>4g}  {_bar(count, top):<40} {count:,}" for rating, count in summary.histogram.items()]
+    return lines
+
+
+def _describe_texts(path: Path, kind: str) -> list[str]:
+    from l4tui.data.texts import load_imdb_folder, load_texts_csv
+
+    data = load_imdb_folder(path) if kind == "imdb-folder" else load_texts_csv(_at(path, "texts.csv"))
+    words = [len(text.split()) for text in data.texts]
+    labels = Counter(label or "(unlabelled)" for label in data.labels)
+    n_valid = sum(data.is_valid)
+    empty = sum(1 for text in data.texts if not text.strip())
+    lines = [f"source   {data.source}", f"format   {data.format}", "family   text",
+             f"texts    {len(data):,} ({len(data) - n_valid:,} train, {n_valid:,} valid)",
+             f"words    {sum(words):,} in all; {sum(words) / max(1, len(words)):.0f} per text on average, "
+             f"longest {max(words, default=0):,}",
+             f"missing  {empty:,} empty texts", "labels"]
+    top = max(labels.values(), default=1)
+    lines += [f"  {label:<12} {_bar(count, top):<40} {count:,}" for label, count in sorted(labels.items())]
+    return lines
+
+
+def _describe_table(path: Path, kind: str, y_name: str | None) -> list[str]:
+    from l4tui.data.tables import load_adult_csv, load_adult_uci, load_table_csv
+
+    if kind == "adult-csv":
+        data = load_adult_csv(_at(path, "adult.csv"))
+    elif kind == "adult-uci":
+        data = load_adult_uci(_at(path, "adult.data"))
+    else:
+        if not y_name:
+            raise DataError(path, "is a CSV l4tui does not recognise", "name its label column with --y COLUMN")
+        data = load_table_csv(path, y_name)
+    frame = data.frame
+    lines = [f"source   {data.source}", f"format   {data.format}", "family   tabular",
+             f"rows     {len(frame):,}", f"columns  {frame.shape[1]} (the lesson's choice: "
+             f"{len(data.cat_names)} categorical, {len(data.cont_names)} continuous, label {data.y_name!r})"]
+    for column in frame.columns:
+        role = ("label" if column == data.y_name else "categorical" if column in data.cat_names
+                else "continuous" if column in data.cont_names else "unused")
+        values = frame[column]
+        detail = (f"{values.nunique():,} categories" if role in ("categorical", "label")
+                  else f"mean {values.mean():.4g}, range {values.min():.4g}..{values.max():.4g}"
+                  if role == "continuous" else f"{values.nunique():,} distinct values")
+        lines.append(f"  {column:<16} {role:<12} missing {int(values.isna().sum()):>6,}  {detail}")
+    counts = frame[data.y_name].value_counts()
+    lines.append("labels")
+    lines += [f"  {label!s:<12} {_bar(count, counts.max()):<40} {count:,}" for label, count in counts.items()]
+    return lines
