@@ -70,10 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     data_commands.add_parser("list", help="the bundled and downloadable datasets, and where they live")
     show = data_commands.add_parser(
         "show", help="what a dataset holds: format, rows, columns, labels, users and items, missing values")
-    show.add_argument("dataset", nargs="?", default="ml-sample",
+    show.add_argument("dataset", nargs="?", default="bundled-ml",
                       help="a dataset name (see `data list`) or a file or folder in one of the lesson's formats "
-                           "(default: ml-sample)")
+                           "(default: bundled-ml)")
     show.add_argument("--y", metavar="COLUMN", help="the label column of a CSV of your own")
+    get = data_commands.add_parser("get", help="download one of the lesson's datasets into the cache folder")
+    get.add_argument("name", help="imdb, imdb_sample, adult_sample, ml_sample or ml-100k")
     return parser
 
 
@@ -231,6 +233,17 @@ def cmd_data(args) -> int:
     if args.data_command == "list":
         for line in list_datasets():
             print(line)
+        return 0
+    if args.data_command == "get":
+        from l4tui.data.download import DownloadError, get_dataset, text_progress_bar
+        from l4tui.data.registry import UnknownDatasetError
+
+        try:
+            folder = get_dataset(args.name, progress=text_progress_bar(label=args.name), report=print)
+        except (DownloadError, UnknownDatasetError) as error:
+            print(f"l4tui: error: {error}", file=sys.stderr)
+            return 1
+        print(f"{args.name} is in {folder}")
         return 0
     print("\n".join(describe(args.dataset, y_name=args.y)))
     return 0

@@ -126,9 +126,9 @@ def test_own_csv_names_the_label_and_guesses_kinds(tmp_path):
 # ---- finding and describing ---------------------------------------------------------------------
 
 def test_formats_are_detected(tmp_path):
-    assert detect_format(resolve("ml-sample")) == "movielens-100k"
-    assert detect_format(resolve("imdb-sample")) == "texts-csv"
-    assert detect_format(resolve("adult-sample")) == "adult-csv"
+    assert detect_format(resolve("bundled-ml")) == "movielens-100k"
+    assert detect_format(resolve("bundled-imdb")) == "texts-csv"
+    assert detect_format(resolve("bundled-adult")) == "adult-csv"
     assert detect_format(make_imdb_tree(tmp_path)) == "imdb-folder"
     (tmp_path / "r").mkdir()
     (tmp_path / "r" / "ratings.csv").write_text("userId,movieId,rating,timestamp\n1,2,3.5,0\n")
@@ -139,11 +139,11 @@ def test_formats_are_detected(tmp_path):
 
 
 def test_describe_each_bundled_dataset():
-    text = "\n".join(describe("imdb-sample"))
+    text = "\n".join(describe("bundled-imdb"))
     assert "texts    1,000 (800 train, 200 valid)" in text and "positive" in text
-    table = "\n".join(describe("adult-sample"))
+    table = "\n".join(describe("bundled-adult"))
     assert "rows     5,000" in table and "workclass        categorical  missing    243" in table
-    ratings = "\n".join(describe("ml-sample"))
+    ratings = "\n".join(describe("bundled-ml"))
     assert "users    600" in ratings and "titles   900" in ratings
 
 
@@ -157,7 +157,8 @@ def test_data_show_cli_on_own_csv_and_imdb_tree(tmp_path):
     out = l4tui("data", "show", str(make_imdb_tree(tmp_path))).stdout
     assert "IMDB folder tree" in out and "(unlabelled)" in out
     listing = l4tui("data", "list").stdout
-    assert "imdb-sample" in listing and "adult-sample" in listing and "ml-sample" in listing
+    assert "bundled-imdb" in listing and "bundled-adult" in listing and "bundled-ml" in listing
+    assert "ml-100k" in listing and "adult_sample" in listing and "not downloaded" in listing
 
 
 @pytest.mark.parametrize("script, files", [
@@ -172,3 +173,32 @@ def test_generators_remake_the_shipped_samples(tmp_path, script, files):
     module.main(tmp_path / folder)
     for name in files:
         assert (tmp_path / name).read_bytes() == (DATASETS / name).read_bytes(), name
+
+
+def test_downloaded_dataset_names_resolve_in_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("L4TUI_DATA", str(tmp_path))
+    with pytest.raises(DataError, match="adult_sample is not downloaded yet.*l4tui data get adult_sample"):
+        resolve("adult_sample")
+    (tmp_path / "adult_sample").mkdir()
+    (tmp_path / "adult_sample" / "adult.csv").write_text(ADULT_CSV)
+    assert detect_format(resolve("adult_sample")) == "adult-csv"
+    assert "rows     3" in "\n".join(describe("adult_sample"))
+
+
+def test_fastai_imdb_layout_keeps_unsup_at_the_top(tmp_path):
+    root = make_imdb_tree(tmp_path)
+    (root / "train" / "unsup" / "2_0.txt").rename(tmp_path / "moved.txt")
+    (root / "unsup").mkdir()
+    (tmp_path / "moved.txt").rename(root / "unsup" / "9_0.txt")
+    assert load_imdb_folder(root).labels.count(UNLABELLED) == 1
+
+
+def test_data_get_says_plainly_when_offline(tmp_path):
+    import os
+
+    env = {**os.environ, "L4TUI_DATA": str(tmp_path), "https_proxy": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9"}
+    result = l4tui("data", "get", "ml_sample", env=env, timeout=60)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "offline" in result.stderr and str(tmp_path) in result.stderr
+    result = l4tui("data", "get", "nope", env=env)
+    assert result.returncode == 1 and "Known datasets" in result.stderr

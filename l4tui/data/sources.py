@@ -10,31 +10,49 @@ from pathlib import Path
 from l4tui.data.errors import DataError
 from l4tui.paths import datasets_dir
 
-BUNDLED = {  # name -> (family, path inside datasets/)
-    "imdb-sample": ("text", "imdb-sample/texts.csv"),
-    "adult-sample": ("tabular", "adult-sample/adult.csv"),
-    "ml-sample": ("collab", "ml-sample"),
+BUNDLED = {  # name -> (family, path inside datasets/); names unlike the downloads' (fastai's)
+    "bundled-imdb": ("text", "imdb-sample/texts.csv"),
+    "bundled-adult": ("tabular", "adult-sample/adult.csv"),
+    "bundled-ml": ("collab", "ml-sample"),
 }
+FAMILIES = {"imdb": "text", "imdb_sample": "text", "adult_sample": "tabular", "ml_sample": "collab",
+            "ml-100k": "collab"}
 ADULT_UCI_NAMES = ("adult.data", "adult.test")
 
 
 def resolve(name_or_path) -> Path:
-    """A bundled dataset's name, or a path to a file or folder."""
+    """A bundled dataset's name, a downloaded dataset's name, or a path to a file or folder."""
+    from l4tui.data.registry import DATASETS, cache_dir
+
     text = str(name_or_path)
     if text in BUNDLED:
         return datasets_dir() / BUNDLED[text][1]
+    if text in DATASETS:
+        folder = cache_dir() / DATASETS[text].folder
+        if folder.is_dir():
+            return folder
+        raise DataError(folder, f"{text} is not downloaded yet", f"run: l4tui data get {text}")
     path = Path(text).expanduser()
     if path.exists():
         return path
-    raise DataError(path, "no such file or folder, and no bundled dataset of that name",
-                    f"bundled: {', '.join(BUNDLED)}; `l4tui data list` shows them all")
+    raise DataError(path, "no such file or folder, and no dataset of that name",
+                    "`l4tui data list` shows the datasets by name")
 
 
 def list_datasets() -> list[str]:
     """What `l4tui data list` prints: the bundled datasets, then the ones to download."""
+    from l4tui.data.registry import DATASETS, cache_dir
+
     lines = ["bundled (work offline):"]
     for name, (family, relative) in BUNDLED.items():
         lines.append(f"  {name:<14} {family:<8} {datasets_dir() / relative}")
+    lines.append(f"to download (`l4tui data get NAME`, into {cache_dir()}):")
+    for name, entry in DATASETS.items():
+        folder = cache_dir() / entry.folder
+        where = str(folder) if folder.is_dir() else "not downloaded"
+        size = f"{entry.size / 2**20:,.1f} MiB" if entry.size else "size unknown"
+        lines.append(f"  {name:<14} {FAMILIES.get(name, '?'):<8} {size:>10}  {where}")
+        lines.append(f"  {'':<14} {entry.description}")
     return lines
 
 

@@ -8,8 +8,8 @@
 
 Fitting takes the training rows as a stream of DataFrame chunks, in one pass, with bounded
 memory: counts, sums and a fixed-size sample for the median (exact while a column has no more
-values than the sample holds). `process_csv` then writes the processed arrays to .npy files, so
-training reads them memory-mapped and a CSV larger than memory is processed in bounded memory.
+values than the sample holds). `process_csv` then writes the processed arrays to .npy files, which
+training can read memory-mapped: a CSV larger than memory is processed in bounded memory.
 """
 
 import json
@@ -168,6 +168,30 @@ def _as_floats(series) -> np.ndarray:
 
 # ---- whole CSVs, in bounded memory ----------------------------------------------------------------
 
+class NpyWriter:
+    """Writes an .npy file block by block with plain file writes.
+
+    A memory map would do the same, but every page written stays in the process's resident
+    memory; plain writes leave them to the page cache, so memory stays bounded by the chunk size.
+    """
+
+    def __init__(self, path, dtype, shape):
+        header = np.lib.format.open_memmap(path, "w+", dtype, shape)  # writes the header, sizes the file
+        self.offset, self.dtype = header.offset, np.dtype(dtype)
+        self.row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * self.dtype.itemsize
+        del header
+        self.file = open(path, "r+b")
+        self.rows = 0
+
+    def append(self, block: np.ndarray) -> None:
+        self.file.seek(self.offset + self.rows * self.row_bytes)
+        self.file.write(np.ascontiguousarray(block, dtype=self.dtype).tobytes())
+        self.rows += len(block)
+
+    def close(self) -> None:
+        self.file.close()
+
+
 def split_mask(n_rows: int, valid_pct: float, rng: np.random.Generator) -> np.ndarray:
     """True for the rows of a chunk that go to the validation set (random, seeded)."""
     return rng.random(n_rows) < valid_pct
@@ -178,7 +202,7 @@ def process_csv(path, out_dir, cat_names, cont_names, y_name, y_is_category=True
     """Fit on the training rows of a CSV and write the processed arrays as .npy files.
 
     Two passes over the file, chunk by chunk: the first fits the processing on the training rows,
-    the second writes x_cat, x_cont and y for train and valid into .npy files opened as memory maps.
+    the second writes x_cat, x_cont and y for train and valid into .npy files, block by block.
     Peak memory is a few chunks and the median samples, whatever the size of the file.
     Returns a summary (rows, files written, cardinalities).
     """
@@ -200,28 +224,22 @@ def process_csv(path, out_dir, cat_names, cont_names, y_name, y_is_category=True
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     n_cat, n_cont = len(processor.all_cat_names), len(processor.cont_names)
-    arrays = {}
-    for split, n in sizes.items():
-        arrays[split] = {
-            "x_cat": np.lib.format.open_memmap(out_dir / f"{split}_x_cat.npy", "w+", np.int64, (n, n_cat)),
-            "x_cont": np.lib.format.open_memmap(out_dir / f"{split}_x_cont.npy", "w+", np.float32, (n, n_cont)),
-            "y": np.lib.format.open_memmap(out_dir / f"{split}_y.npy", "w+",
-                                           np.int64 if y_is_category else np.float32, (n,)),
-        }
-    written = {"train": 0, "valid": 0}
+    y_dtype = np.int64 if y_is_category else np.float32
+    writers = {split: {"x_cat": NpyWriter(out_dir / f"{split}_x_cat.npy", np.int64, (n, n_cat)),
+                       "x_cont": NpyWriter(out_dir / f"{split}_x_cont.npy", np.float32, (n, n_cont)),
+                       "y": NpyWriter(out_dir / f"{split}_y.npy", y_dtype, (n,))}
+               for split, n in sizes.items()}
     rng = np.random.default_rng(seed)
     for chunk in pd.read_csv(path, **kwargs):
         valid = split_mask(len(chunk), valid_pct, rng)  # the same draws as the first pass
         for split, rows in (("train", chunk[~valid]), ("valid", chunk[valid])):
             x_cat, x_cont, y = processor.transform(rows)
-            start, end = written[split], written[split] + len(rows)
-            arrays[split]["x_cat"][start:end] = x_cat
-            arrays[split]["x_cont"][start:end] = x_cont
-            arrays[split]["y"][start:end] = y
-            written[split] = end
-    for split in arrays.values():
-        for array in split.values():
-            array.flush()
+            writers[split]["x_cat"].append(x_cat)
+            writers[split]["x_cont"].append(x_cont)
+            writers[split]["y"].append(y)
+    for split in writers.values():
+        for writer in split.values():
+            writer.close()
     processor.save(out_dir / "processor.json")
     return {"rows": sizes, "cardinalities": processor.cardinalities, "out_dir": str(out_dir),
             "cat_names": processor.all_cat_names, "cont_names": processor.cont_names}

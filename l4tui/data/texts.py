@@ -62,7 +62,7 @@ def _truthy(value) -> bool:
 
 
 def load_imdb_folder(path, include_unsup: bool = True) -> TextDataset:
-    """The aclImdb tree: train/pos, train/neg (train/unsup), test/pos, test/neg."""
+    """The aclImdb tree: train/pos, train/neg (train/unsup or unsup), test/pos, test/neg."""
     root = Path(path)
     if (root / "aclImdb").is_dir() and not (root / "train").is_dir():
         root = root / "aclImdb"
@@ -72,7 +72,7 @@ def load_imdb_folder(path, include_unsup: bool = True) -> TextDataset:
     dataset = TextDataset(source=root, format="IMDB folder tree (aclImdb)")
     parts = [("train", "pos"), ("train", "neg"), ("test", "pos"), ("test", "neg")]
     if include_unsup:
-        parts.append(("train", "unsup"))
+        parts += [("train", "unsup"), (".", "unsup")]  # aclImdb keeps it in train/, fastai's imdb at the top
     found = 0
     for split, label in parts:
         folder = root / split / label
