@@ -16,7 +16,8 @@ with dropout in five places, each one named as fastai names it:
 `drop_mult` scales all five at once.
 
 Token ids follow fastai's vocab: 0 is xxunk (unknown word), 1 is xxpad (padding).
-The attribute names match fastai's, so a fastai state dict loads into these modules.
+The attribute names match fastai's, so fastai's saved weights (the Wikipedia-pretrained language
+model's included) load into these modules.
 """
 
 import torch
@@ -301,20 +302,22 @@ class PoolingLinearClassifier(nn.Module):
     """The head: concat pooling, then blocks of BatchNorm, Dropout, Linear (and ReLU between).
 
     Input:  (outputs, mask) from SentenceEncoder.  Output: (batch, n_classes) scores.
-    dims=[1200, 50, 2] gives BatchNorm(1200), Dropout, Linear(1200, 50), ReLU,
+    dims=[1200, 50, 2] gives two blocks: BatchNorm(1200), Dropout, Linear(1200, 50), ReLU, then
     BatchNorm(50), Dropout, Linear(50, 2). The Linears have no bias: the BatchNorms have one.
+    (fastai's LinBnDrop blocks with lin_first=False, so fastai's weights load here too.)
     """
 
     def __init__(self, dims, ps):
         super().__init__()
         if len(ps) != len(dims) - 1:
             raise ValueError("need one dropout probability per linear layer")
-        layers = []
+        blocks = []
         for i, (n_in, n_out, p) in enumerate(zip(dims[:-1], dims[1:], ps)):
-            layers += [nn.BatchNorm1d(n_in), nn.Dropout(p), nn.Linear(n_in, n_out, bias=False)]
+            block = [nn.BatchNorm1d(n_in), nn.Dropout(p), nn.Linear(n_in, n_out, bias=False)]
             if i < len(ps) - 1:
-                layers.append(nn.ReLU(inplace=True))
-        self.layers = nn.Sequential(*layers)
+                block.append(nn.ReLU(inplace=True))
+            blocks.append(nn.Sequential(*block))
+        self.layers = nn.Sequential(*blocks)
 
     def forward(self, encoded):
         output, mask = encoded

@@ -89,7 +89,7 @@ def test_dropouts_are_fastais_scaled_by_drop_mult():
     encoder = clas[0].module
     assert (encoder.encoder_dp.embed_p, encoder.input_dp.p, encoder.hidden_dps[0].p, encoder.rnns[0].weight_p) == \
         pytest.approx((0.05, 0.4, 0.3, 0.5))
-    assert clas[1].layers[1].p == pytest.approx(0.4)  # output_p, the head's first dropout
+    assert clas[1].layers[0][1].p == pytest.approx(0.4)  # output_p, the head's first dropout
 
 
 def test_lstm_sizes_and_padding_index():
