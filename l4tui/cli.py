@@ -1,6 +1,7 @@
 """The `l4tui` command. With no subcommand it opens the app; the subcommands work without it."""
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -76,6 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--y", metavar="COLUMN", help="the label column of a CSV of your own")
     get = data_commands.add_parser("get", help="download one of the lesson's datasets into the cache folder")
     get.add_argument("name", help="imdb, imdb_sample, adult_sample, ml_sample or ml-100k")
+    tokenize = commands.add_parser(
+        "tokenize", help="print the tokens of texts, as fastai's default tokenizer makes them",
+        description="Reads texts (one per line, from FILE or standard input; or a column of a CSV) and prints "
+                    "each text's tokens separated by spaces, one text per line. Whitespace tokens print as \\n, \\t.")
+    tokenize.add_argument("file", nargs="?", help="a text file, one text per line (default: standard input)")
+    tokenize.add_argument("--csv", metavar="FILE", help="read the texts from a column of this CSV instead")
+    tokenize.add_argument("--column", default="text", help="the CSV's text column (default: text)")
     return parser
 
 
@@ -98,10 +106,16 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_summary(args)
         if args.command == "data":
             return cmd_data(args)
+        if args.command == "tokenize":
+            return cmd_tokenize(args)
     except (ValueError, FileNotFoundError) as error:
         # Bad input (a malformed ratings file, a bad option): one clear line, no traceback.
         print(f"l4tui: error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader went away (`l4tui tokenize ... | head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     return 0
 
 
@@ -246,6 +260,29 @@ def cmd_data(args) -> int:
         print(f"{args.name} is in {folder}")
         return 0
     print("\n".join(describe(args.dataset, y_name=args.y)))
+    return 0
+
+
+def cmd_tokenize(args) -> int:
+    from l4tui.data.tokenizer import tokenize_many
+
+    if args.csv:
+        from l4tui.data.texts import load_texts_csv
+
+        texts = load_texts_csv(args.csv, text_col=args.column).texts
+    elif args.file:
+        from l4tui.data.errors import DataError, sniff_text_file
+
+        sniff_text_file(args.file, "a text file, one text per line")
+        try:
+            texts = Path(args.file).read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError as error:
+            raise DataError(args.file, f"is not UTF-8 (byte {error.start})", "convert it to UTF-8") from None
+    else:
+        texts = sys.stdin.read().splitlines()
+    escapes = str.maketrans({"\n": "\\n", "\t": "\\t", "\r": "\\r"})
+    for tokens in tokenize_many(texts):
+        print(" ".join(token.translate(escapes) for token in tokens))
     return 0
 
 

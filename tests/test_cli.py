@@ -1,4 +1,4 @@
-from conftest import l4tui
+from conftest import REPO, l4tui
 
 from l4tui import __version__
 
@@ -73,3 +73,17 @@ def test_runs_with_no_runs_and_unknown_run(runs_dir):
     assert "no runs in" in l4tui("runs").stdout
     result = l4tui("runs", "stop", "nope")
     assert result.returncode == 2 and "no run 'nope'" in result.stderr
+
+
+def test_tokenize_prints_one_line_of_tokens_per_text(tmp_path):
+    path = tmp_path / "texts.txt"
+    path.write_text("Hello World, I'm HERE.\nIt was sooo good<br />Yes\n")
+    lines = l4tui("tokenize", str(path)).stdout.splitlines()
+    assert lines == ["xxbos xxmaj hello xxmaj world , xxmaj i 'm xxup here .",
+                     "xxbos xxmaj it was s xxrep 3 o good \\n xxmaj yes"]
+    from_stdin = l4tui("tokenize", input="Hello World, I'm HERE.\n").stdout
+    assert from_stdin.splitlines() == lines[:1]
+    csv_lines = l4tui("tokenize", "--csv", str(REPO / "datasets" / "imdb-sample" / "texts.csv")).stdout.splitlines()
+    assert len(csv_lines) == 1000 and all(line.startswith("xxbos ") for line in csv_lines)
+    result = l4tui("tokenize", "--csv", str(REPO / "datasets" / "imdb-sample" / "texts.csv"), "--column", "body")
+    assert result.returncode == 2 and "no column 'body'" in result.stderr
