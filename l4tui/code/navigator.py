@@ -36,10 +36,7 @@ class SerialThread:
 
     def _loop(self) -> None:
         while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            future, fn, args = item
+            future, fn, args = self._queue.get()
             if not future.set_running_or_notify_cancel():
                 continue
             try:
@@ -52,14 +49,25 @@ class SerialThread:
         self._queue.put((future, fn, args))
         return future
 
-    def shutdown(self) -> None:
-        self._queue.put(None)
+
+_JEDI_THREAD: SerialThread | None = None
+_JEDI_THREAD_LOCK = threading.Lock()
+
+
+def jedi_thread() -> SerialThread:
+    """The one thread of this process that runs jedi. jedi's caches are global and not
+    thread-safe, so two Navigators (two apps in one test process, say) must share it."""
+    global _JEDI_THREAD
+    with _JEDI_THREAD_LOCK:
+        if _JEDI_THREAD is None:
+            _JEDI_THREAD = SerialThread("jedi")
+        return _JEDI_THREAD
 
 
 class Navigator:
     def __init__(self, workspace: Path):
         self.workspace = Path(workspace)
-        self._executor = SerialThread("jedi")
+        self._executor = jedi_thread()
         self._project = None
         self._environment = None
 
@@ -103,4 +111,4 @@ class Navigator:
         return self._executor.submit(self._warm, tuple(modules))
 
     def close(self) -> None:
-        self._executor.shutdown()
+        """Nothing to release: the jedi thread is the process's, and a daemon."""
