@@ -4,8 +4,8 @@ Run from anywhere:  python datasets/make_imdb_sample.py
 The seed is fixed, so the file comes out byte for byte the same every time.
 
 Columns, as fastai's `texts.csv`: label (negative/positive), text, is_valid (True/False).
-Each review is put together from sentences we wrote, most of them leaning the review's way and
-some the other way, with the things real reviews have and the tokenizer must handle: names and
+Each review is put together from sentences we wrote, more of them leaning the review's way than
+the other way (so a model can learn the label, but not from any one sentence), with the things real reviews have and the tokenizer must handle: names and
 titles in capitals, contractions, HTML line breaks, ALL CAPS, repeated letters and words, numbers.
 """
 
@@ -77,11 +77,12 @@ def make_review(rng, positive):
     sentences = [fill(rng, OPENERS[int(rng.integers(len(OPENERS)))])]
     for _ in range(int(rng.integers(3, 9))):
         roll = rng.random()
-        pool = own if roll < 0.7 else other if roll < 0.85 else NEUTRAL
+        pool = own if roll < 0.55 else other if roll < 0.8 else NEUTRAL
         sentences.append(fill(rng, pool[int(rng.integers(len(pool)))]))
-    closers = CLOSERS_POSITIVE if positive else CLOSERS_NEGATIVE
-    score = int(rng.integers(7, 11)) if positive else int(rng.integers(1, 5))
-    sentences.append(closers[int(rng.integers(len(closers)))].replace("{score}", str(score)))
+    if rng.random() < 0.4:  # a verdict at the end, sometimes with a score that could go either way
+        closers = CLOSERS_POSITIVE if positive else CLOSERS_NEGATIVE
+        score = int(rng.integers(6, 11)) if positive else int(rng.integers(1, 7))
+        sentences.append(closers[int(rng.integers(len(closers)))].replace("{score}", str(score)))
     text = " ".join(sentences)
     if rng.random() < 0.3:  # IMDB reviews are full of HTML line breaks
         cut = text.find(". ", len(text) // 2)

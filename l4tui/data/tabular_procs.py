@@ -139,7 +139,7 @@ class TabularProcessor:
             unknown = _as_strings(frame[self.y_name])[y.isna()].iloc[0]
             raise ValueError(f"label {unknown!r} of column {self.y_name!r} was not in the training rows "
                              f"(known: {', '.join(self.y_classes)})")
-        return y.to_numpy(dtype=np.int64)
+        return y.to_numpy(dtype=np.int64, copy=True)  # writable: torch.as_tensor warns on read-only arrays
 
     # ---- saving -------------------------------------------------------------------------------
 
