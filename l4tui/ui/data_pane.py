@@ -176,7 +176,7 @@ class DataPane(Vertical):
     def _show_header(self) -> None:
         progress = self.progress
         state = progress.end.get("state") if progress.end else self._live_state()
-        self.query_one("#run-header", Static).update(f"{self.watched.name}  [{state}]")
+        self.query_one("#run-header", Static).update(f"{state}  {self.watched.name}")  # state first: it must show
         self.query_one("#run-bar", ProgressBar).update(progress=progress.fraction)
         eta = progress.eta_seconds() if state == "running" else None
         epoch = f"epoch {min(progress.epoch + 1, progress.epochs or 1)}/{progress.epochs or '?'}"
