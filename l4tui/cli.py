@@ -27,25 +27,39 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--runs", metavar="DIR", help="the runs folder (default ./runs, or $L4TUI_RUNS)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    train = commands.add_parser("train", help="start a training run")
-    train.add_argument("family", choices=["collab"], help="which model family to train")
-    train.add_argument("--data", help="ratings: a u.data file or a folder holding one (default: the bundled sample)")
-    train.add_argument("--epochs", type=int, default=5)
-    train.add_argument("--lr", type=float, default=5e-3, help="peak learning rate of the one cycle")
-    train.add_argument("--wd", type=float, default=0.1, help="weight decay")
-    train.add_argument("--bs", type=int, default=64, help="batch size")
-    train.add_argument("--n-factors", type=int, default=50, help="latent factors per user and item")
-    train.add_argument("--device", default="auto", help="auto (CUDA if there is one), cpu, cuda, cuda:1 ...")
+    train = commands.add_parser(
+        "train", help="start a training run (collab, tabular, lm, classifier)",
+        description="Train one of the lesson's recipes in a run of its own (./runs/<id>/). Options left out take "
+                    "the recipe's defaults, the lesson's.")
+    train.add_argument("family", choices=["collab", "tabular", "lm", "classifier"], help="which recipe")
+    train.add_argument("--data", help="a dataset name (`l4tui data list`) or a file or folder (default: bundled)")
+    train.add_argument("--epochs", type=int, help="epochs (classifier: of the last, unfrozen stage)")
+    train.add_argument("--lr", type=float, help="peak learning rate of the one cycle (first stage's)")
+    train.add_argument("--wd", type=float, help="weight decay")
+    train.add_argument("--bs", type=int, help="batch size")
+    train.add_argument("--n-factors", type=int, help="collab: latent factors per user and item")
+    train.add_argument("--layers", type=int_list, metavar="N,N,...", help="tabular: hidden layer sizes")
+    train.add_argument("--y", dest="y_name", metavar="COLUMN", help="tabular: the label column of your CSV")
+    train.add_argument("--preset", choices=["small", "lesson"], help="lm, classifier: model sizes")
+    train.add_argument("--drop-mult", type=float, help="lm, classifier: scales all AWD-LSTM dropouts")
+    train.add_argument("--bptt", type=int, help="lm, classifier: tokens per window")
+    train.add_argument("--encoder", help="classifier: the language model run to take the encoder and vocab from")
+    train.add_argument("--pretrained", help="lm: start from this run's (or .pt file's) weights")
+    train.add_argument("--seed", type=int, help="random seed (the same seed gives the same run on CPU)")
+    train.add_argument("--device", help="auto (CUDA if there is one), cpu, cuda, cuda:1 ...")
     train.add_argument("--detach", action="store_true",
                        help="start the run and return at once instead of following it")
 
-    runs = commands.add_parser("runs", help="list runs, or stop one")
+    runs = commands.add_parser("runs", help="list, show, follow, stop and resume runs")
     runs_commands = runs.add_subparsers(dest="runs_command", metavar="ACTION")
     runs_commands.add_parser("list", help="list runs with their state (the default)")
-    stop = runs_commands.add_parser("stop", help="stop a running run")
-    stop.add_argument("run_id", help="a run id, or a unique prefix of one")
-    follow = runs_commands.add_parser("follow", help="follow a run's progress in the terminal")
-    follow.add_argument("run_id", help="a run id, or a unique prefix of one")
+    for name, text in (("show", "a run's config, state and metrics"), ("follow", "follow a run's progress"),
+                       ("tail", "print a run's events as they are written"), ("stop", "stop a running run"),
+                       ("resume", "continue a stopped, failed or died run from its last checkpoint")):
+        action = runs_commands.add_parser(name, help=text)
+        action.add_argument("run_id", help="a run id, or a unique prefix of one")
+        if name == "show":
+            action.add_argument("--json", action="store_true", help="as JSON")
 
     summary = commands.add_parser(
         "summary", help="print a model's layers, output shapes and parameters",
@@ -119,16 +133,39 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+TRAIN_OPTIONS = ["data", "epochs", "lr", "wd", "bs", "n_factors", "layers", "y_name", "preset", "drop_mult", "bptt",
+                 "encoder", "pretrained", "seed", "device"]
+
+
 def cmd_train(args, runs: Path) -> int:
+    from dataclasses import fields
+
     from l4tui.train.launcher import start_run
+    from l4tui.train.recipes import RECIPES
 
-    config = {"epochs": args.epochs, "lr": args.lr, "wd": args.wd, "bs": args.bs,
-              "n_factors": args.n_factors, "device": args.device}
-    if args.data:
-        from l4tui.data.ratings import load_ratings
+    config_class, _ = RECIPES[args.family]
+    accepted = {f.name for f in fields(config_class)}
+    config = {}
+    for name in TRAIN_OPTIONS:
+        value = getattr(args, name)
+        if value is None:
+            continue
+        if name not in accepted:
+            raise ValueError(f"--{name.replace('_', '-')} does not apply to {args.family}")
+        config[name] = value
+    if "data" in config:
+        from l4tui.data.sources import detect_format, resolve
 
-        load_ratings(args.data)  # check it now, so a bad file is reported here, not in the run's log
-        config["data"] = str(Path(args.data).resolve())
+        path = resolve(config["data"])  # check it now, so a bad path is reported here, not in the run's log
+        detect_format(path)
+        config["data"] = str(path)
+    if "encoder" in config:
+        from l4tui.train.runs import find_run
+
+        run_dir = find_run(runs, config["encoder"])
+        if run_dir is None:
+            raise ValueError(f"no run {config['encoder']!r} in {runs} to take the encoder from")
+        config["encoder"] = run_dir.name
     run_dir = start_run(args.family, config, runs)
     print(f"started run {run_dir.name} in {run_dir}")
     if args.detach:
@@ -153,7 +190,8 @@ def follow_run(run_dir: Path, poll_s: float = 0.2) -> int:
                 if is_tty:
                     print("\r\033[K", end="")
                 print(f"epoch {row['epoch'] + 1}/{row.get('epochs', '?')}  "
-                      + format_metrics({k: row[k] for k in ("train_loss", "valid_loss", "valid_rmse") if k in row}))
+                      + format_metrics({k: row[k] for k in ("train_loss", "valid_loss", "valid_rmse", "accuracy", "perplexity")
+                                                 if k in row}))
                 epochs_printed += 1
             if progress.end:
                 break
@@ -189,15 +227,25 @@ def follow_run(run_dir: Path, poll_s: float = 0.2) -> int:
 
 
 def cmd_runs(args, runs: Path) -> int:
-    from l4tui.train.runs import find_run, list_runs, stop_run
+    from l4tui.train.runs import find_run, list_runs, read_run, stop_run
 
-    if args.runs_command in ("stop", "follow"):
+    if args.runs_command not in (None, "list"):
         run_dir = find_run(runs, args.run_id)
         if run_dir is None:
             print(f"l4tui: error: no run {args.run_id!r} in {runs}", file=sys.stderr)
             return 2
         if args.runs_command == "follow":
             return follow_run(run_dir)
+        if args.runs_command == "tail":
+            return tail_run(run_dir)
+        if args.runs_command == "show":
+            return show_run(read_run(run_dir), args.json)
+        if args.runs_command == "resume":
+            from l4tui.train.launcher import resume_run
+
+            resume_run(run_dir)
+            print(f"resumed run {run_dir.name}; follow it with: l4tui runs follow {run_dir.name}")
+            return 0
         if stop_run(run_dir):
             print(f"asked run {run_dir.name} to stop")
             return 0
@@ -209,16 +257,69 @@ def cmd_runs(args, runs: Path) -> int:
     if not infos:
         print(f"no runs in {runs}")
         return 0
-    print(f"{'RUN':<32} {'STATE':<9} {'FAMILY':<7} {'EPOCH':>5} {'TIME':>8}  METRIC")
+    print(f"{'RUN':<34} {'STATE':<9} {'EPOCH':>5} {'TIME':>8}  METRIC")
     for info in infos:
         epoch = "" if info.epoch is None else f"{info.epoch + 1}/{info.epochs or '?'}"
-        metric = info.metrics.get("valid_rmse")
-        metric_text = f"valid_rmse={metric:.4f}" if isinstance(metric, (int, float)) else ""
+        metric_text = key_metric(info.metrics)
         if info.state in ("failed", "invalid") and info.error:
             metric_text = info.error
-        print(f"{info.id:<32} {info.state:<9} {info.family:<7} {epoch:>5} "
-              f"{format_seconds(info.duration):>8}  {metric_text}")
+        print(f"{info.id:<34} {info.state:<9} {epoch:>5} {format_seconds(info.duration):>8}  {metric_text}")
     return 0
+
+
+def key_metric(metrics: dict) -> str:
+    for name in ("valid_rmse", "accuracy", "perplexity", "valid_loss"):
+        value = metrics.get(name)
+        if isinstance(value, (int, float)):
+            return f"{name}={value:.4f}"
+    return ""
+
+
+def run_summary(info) -> dict:
+    return {"id": info.id, "family": info.family, "state": info.state, "error": info.error,
+            "epoch": None if info.epoch is None else info.epoch + 1, "epochs": info.epochs,
+            "started": info.started, "ended": info.ended, "duration_s": round(info.duration, 3),
+            "config": info.config, "metrics": info.metrics, "run_dir": str(info.run_dir)}
+
+
+def show_run(info, as_json: bool) -> int:
+    import json
+
+    summary = run_summary(info)
+    if as_json:
+        print(json.dumps(summary, indent=2, default=str))
+        return 0
+    from l4tui.train.progress import format_metrics
+
+    for key in ("id", "family", "state", "error", "epoch", "epochs", "duration_s", "run_dir"):
+        if summary[key] is not None:
+            print(f"{key:<11} {summary[key]}")
+    print(f"{'config':<11} " + " ".join(f"{k}={v}" for k, v in summary["config"].items()))
+    print(f"{'metrics':<11} {format_metrics(summary['metrics'])}")
+    return 0
+
+
+def tail_run(run_dir: Path, poll_s: float = 0.25) -> int:
+    """Print each event of a run as it is written, until the run ends (Ctrl-C stops tailing)."""
+    from l4tui.train.events import EventReader
+    from l4tui.train.progress import format_metrics
+    from l4tui.train.runs import read_run
+
+    reader = EventReader(run_dir)
+    try:
+        while True:
+            ended = False
+            for event in reader.read_new():
+                stamp = time.strftime("%H:%M:%S", time.localtime(event.get("t", 0)))
+                fields = {k: v for k, v in event.items() if k not in ("t", "type", "traceback", "metrics")}
+                print(f"{stamp} {event.get('type', '?'):<6} {format_metrics(fields)} "
+                      f"{format_metrics(event.get('metrics') or {})}".rstrip(), flush=True)
+                ended = ended or event.get("type") == "end"
+            if ended or read_run(run_dir).state in ("died", "invalid"):
+                return 0
+            time.sleep(poll_s)
+    except KeyboardInterrupt:
+        return 130
 
 
 def cmd_summary(args) -> int:

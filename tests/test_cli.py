@@ -87,3 +87,12 @@ def test_tokenize_prints_one_line_of_tokens_per_text(tmp_path):
     assert len(csv_lines) == 1000 and all(line.startswith("xxbos ") for line in csv_lines)
     result = l4tui("tokenize", "--csv", str(REPO / "datasets" / "imdb-sample" / "texts.csv"), "--column", "body")
     assert result.returncode == 2 and "no column 'body'" in result.stderr
+
+
+def test_train_options_must_fit_the_family(runs_dir):
+    result = l4tui("train", "lm", "--n-factors", "3")
+    assert result.returncode == 2 and "--n-factors does not apply to lm" in result.stderr
+    result = l4tui("train", "classifier", "--encoder", "nope")
+    assert result.returncode == 2 and "no run 'nope'" in result.stderr
+    result = l4tui("train", "tabular", "--data", "nowhere.csv")
+    assert result.returncode == 2 and "no such file or folder" in result.stderr

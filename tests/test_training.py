@@ -25,7 +25,7 @@ def test_collab_run_beats_the_mean_baseline(runs_dir):
     events = [json.loads(line) for line in (run.run_dir / "events.jsonl").read_text().splitlines()]
     assert [e["type"] for e in events][0] == "start" and events[-1]["type"] == "end"
     assert sum(e["type"] == "epoch" for e in events) == 3
-    checkpoint = torch.load(run.run_dir / "checkpoints" / "final.pt", weights_only=True)
+    checkpoint = torch.load(run.run_dir / "checkpoints" / "last.pt", weights_only=True)
     assert checkpoint["model"]["u_weight.weight"].shape == (601, 50)  # 600 users and #na#
     assert len(checkpoint["users"]) == 600
     listing = l4tui("runs").stdout
@@ -42,6 +42,8 @@ def test_detached_run_goes_on_and_can_be_stopped(runs_dir, small_ratings):
         stopped = l4tui("runs", "stop", run.id[:20])
         assert stopped.returncode == 0
         assert wait_for(lambda: read_run(run.run_dir).state == "stopped", timeout=30)
+        checkpoint = torch.load(run.run_dir / "checkpoints" / "last.pt", weights_only=True)
+        assert checkpoint["epoch"] >= 0 and "optimizer" in checkpoint
     finally:
         kill_run(run.run_dir)
 
@@ -74,15 +76,77 @@ def test_a_killed_run_reads_as_died(runs_dir, small_ratings):
     assert wait_for(lambda: read_run(run.run_dir).state == "died", timeout=10)
 
 
-def test_a_failing_run_reports_its_error(runs_dir, tmp_path):
-    # Valid when launched, then the file goes bad before the run reads it: the run must say why it failed.
-    data = tmp_path / "u.data"
-    data.write_text("1\t1\t5\t0\n")
+def test_bad_data_is_refused_before_a_run_starts(runs_dir, tmp_path):
+    from l4tui.data.ratings import RatingsError
     from l4tui.train.launcher import start_run
 
+    data = tmp_path / "u.data"
     data.write_text("garbage")
-    run_dir = start_run("collab", {"data": str(data), "epochs": 1}, runs_dir)
-    assert wait_for(lambda: read_run(run_dir).state in ("failed", "died"), timeout=60)
-    info = read_run(run_dir)
-    assert info.state == "failed" and "RatingsError" in info.error
-    assert "Traceback" in (run_dir / "stderr.log").read_text()
+    with pytest.raises(RatingsError, match="expected 4 tab-separated columns"):
+        start_run("collab", {"data": str(data), "epochs": 1}, runs_dir)
+    assert not runs_dir.exists() or not any(runs_dir.iterdir())
+
+
+def epochs_of(run_dir):
+    events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+    return [e["epoch"] for e in events if e["type"] == "epoch"], events
+
+
+def test_resume_continues_with_one_history(runs_dir, small_ratings):
+    l4tui("train", "collab", "--data", str(small_ratings), "--epochs", "60", "--detach")
+    [run] = list_runs(runs_dir)
+    try:
+        assert wait_for(lambda: (read_run(run.run_dir).epoch or 0) >= 2)
+        l4tui("runs", "stop", run.id)
+        assert wait_for(lambda: read_run(run.run_dir).state == "stopped", timeout=30)
+        stopped_at = read_run(run.run_dir).epoch
+        result = l4tui("runs", "resume", run.id)
+        assert result.returncode == 0, result.stderr
+        assert wait_for(lambda: read_run(run.run_dir).state == "finished", timeout=120)
+    finally:
+        kill_run(run.run_dir)
+    epochs, events = epochs_of(run.run_dir)
+    assert epochs == list(range(60))  # every epoch once, in order, across the two processes
+    kinds = [e["type"] for e in events]
+    assert kinds.count("start") == 1 and kinds.count("resume") == 1 and kinds[-1] == "end"
+    resume = next(e for e in events if e["type"] == "resume")
+    assert resume["epoch"] <= stopped_at
+    result = l4tui("runs", "resume", run.id)
+    assert result.returncode == 2 and "finished" in result.stderr
+
+
+def test_nan_loss_fails_the_run_with_advice(runs_dir):
+    result = l4tui("train", "tabular", "--lr", "1e9", "--epochs", "1")
+    assert result.returncode == 1
+    assert "the loss became nan" in result.stdout and "try a tenth of it" in result.stdout
+    [run] = list_runs(runs_dir)
+    assert run.state == "failed" and "learning rate" in run.error
+    assert "Traceback" in (run.run_dir / "stderr.log").read_text()
+    shown = json.loads(l4tui("runs", "show", run.id, "--json").stdout)
+    assert shown["state"] == "failed" and shown["family"] == "tabular" and shown["config"]["lr"] == 1e9
+    tail = l4tui("runs", "tail", run.id).stdout.splitlines()
+    assert tail[0].split()[1] == "start" and tail[-1].split()[1] == "end"
+
+
+def final_metrics(result):
+    assert result.returncode == 0, result.stdout + result.stderr
+    return {k: float(v) for k, v in (pair.split("=") for pair in result.stdout.strip().splitlines()[-1].split())}
+
+
+def test_tabular_recipe_beats_the_majority_class(runs_dir):
+    metrics = final_metrics(l4tui("train", "tabular", timeout=300))
+    assert metrics["accuracy"] > metrics["baseline_accuracy"] + 0.02
+
+
+def test_ulmfit_language_model_then_classifier(runs_dir):
+    metrics = final_metrics(l4tui("train", "lm", "--epochs", "3", timeout=300))
+    assert metrics["perplexity"] < metrics["unigram_perplexity"] / 3  # far better than word frequencies
+    [lm] = list_runs(runs_dir)
+    checkpoint = torch.load(lm.run_dir / "checkpoints" / "last.pt", weights_only=True)
+    assert checkpoint["vocab"][:2] == ["xxunk", "xxpad"]
+    metrics = final_metrics(l4tui("train", "classifier", "--encoder", lm.id, timeout=300))
+    assert metrics["accuracy"] > metrics["baseline_accuracy"] + 0.05
+    classifier = next(run for run in list_runs(runs_dir) if run.family == "classifier")
+    events = epochs_of(classifier.run_dir)[1]
+    stages = [e["stage_name"] for e in events if e["type"] == "epoch"]
+    assert stages == ["head", "freeze_to(-2)", "freeze_to(-3)", "unfrozen", "unfrozen"]  # gradual unfreezing

@@ -5,8 +5,38 @@ import subprocess
 import sys
 from pathlib import Path
 
-from l4tui.train.recipes import RECIPES
+from l4tui.train.recipes import RECIPES, check_data
 from l4tui.train.runs import new_run_dir, write_run_file
+
+
+def _spawn(run_dir: Path, command: list[str]):
+    with open(run_dir / "stdout.log", "ab") as out, open(run_dir / "stderr.log", "ab") as err:
+        return subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+            start_new_session=True,  # not in our process group: Ctrl-C and hang-ups don't reach it
+            close_fds=True, cwd=os.getcwd(),
+        )
+
+
+def resume_run(run_dir: Path) -> Path:
+    """Start the run's process again, continuing from its last checkpoint; the history is kept."""
+    from l4tui.train.runs import read_run, read_run_file
+
+    info = read_run(run_dir)
+    if info.state in ("running", "starting"):
+        raise ValueError(f"run {info.id} is {info.state}; stop it first")
+    if info.state == "finished":
+        raise ValueError(f"run {info.id} finished; start a new run to train more")
+    if not (Path(run_dir) / "checkpoints" / "last.pt").is_file():
+        raise ValueError(f"run {info.id} has no checkpoint to resume from (it ended before its first epoch)")
+    meta = read_run_file(run_dir)
+    command = [sys.executable, "-m", "l4tui.train.worker", str(run_dir), "--resume"]
+    process = _spawn(Path(run_dir), command)
+    meta.update(pid=process.pid, command=command)
+    from l4tui.train.runs import RUN_FILE, write_json_atomic
+
+    write_json_atomic(Path(run_dir) / RUN_FILE, meta)
+    return Path(run_dir)
 
 
 def start_run(family: str, config: dict, runs_dir: Path) -> Path:
@@ -16,14 +46,10 @@ def start_run(family: str, config: dict, runs_dir: Path) -> Path:
     config_class, _ = RECIPES[family]
     checked = config_class.from_dict(config)
     checked.validate()
+    check_data(family, checked)
     run_dir = new_run_dir(runs_dir, family)
     command = [sys.executable, "-m", "l4tui.train.worker", str(run_dir)]
     write_run_file(run_dir, family, checked.to_dict(), command, pid=0)
-    with open(run_dir / "stdout.log", "ab") as out, open(run_dir / "stderr.log", "ab") as err:
-        process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-            start_new_session=True,  # not in our process group: Ctrl-C and hang-ups don't reach it
-            close_fds=True, cwd=os.getcwd(),
-        )
+    process = _spawn(run_dir, command)
     write_run_file(run_dir, family, checked.to_dict(), command, pid=process.pid)
     return run_dir

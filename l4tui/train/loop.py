@@ -1,11 +1,18 @@
-"""The training loop: fit_one_cycle over in-memory tensors, reporting events as it goes.
+"""The training loop: fastai's fit_one_cycle, in stages, with discriminative learning rates.
 
-Batches are cut straight from tensors already on the device (no DataLoader): for the small
-tabular and collab inputs of the lesson, that is several times faster than collating rows.
+A recipe prepares a `Task` (model, batches, loss, metrics) and a list of `Stage`s; `fit` runs
+them. One stage is one `fit_one_cycle` call of the lesson: which layer groups train
+(`freeze_to`), for how many epochs, with which learning rate — a number, or `(lo, hi)` spread
+geometrically over the layer groups as fastai's `slice(lo, hi)` (so `(lr / 2.6**4, lr)` gives
+2.6x between neighbouring groups of the AWD-LSTM's five).
+
+Inside a stage: AdamW with decoupled weight decay, fastai's one-cycle schedule (lr warms up then
+anneals; momentum moves the other way), optional gradient clipping, optional AR/TAR for the
+AWD-LSTM. Events go to the run's log: throttled batch events, an event per epoch.
 """
 
-import math
 import time
+from dataclasses import dataclass, field
 
 import torch
 
@@ -18,60 +25,189 @@ class StopTraining(Exception):
     """Raised inside the loop when the run was asked to stop (SIGTERM)."""
 
 
-def fit_one_cycle(model, loss_func, x_train, y_train, x_valid, y_valid, *, epochs, lr_max, wd, bs,
-                  events, should_stop=lambda: False, metrics=None):
-    """Train `model` with AdamW and a one-cycle schedule; returns the last epoch's metrics.
+class TrainingError(Exception):
+    """Training cannot go on (a NaN loss, say); the message says what happened and what to try."""
 
-    `events.write(type, **fields)` receives batch and epoch events; `metrics` maps a name to
-    a function of (predictions, targets) computed on the validation set each epoch.
-    """
-    metrics = metrics or {}
-    # fastai's Adam defaults: betas=(mom, 0.99), eps=1e-5, weight decay decoupled (AdamW).
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr_max, betas=(0.95, 0.99), eps=1e-5,
-                                  weight_decay=wd)
-    n_train = len(x_train)
-    iters_per_epoch = math.ceil(n_train / bs)
-    total_iters = epochs * iters_per_epoch
-    iteration, last_event, smooth_loss = 0, 0.0, None
+
+@dataclass
+class Stage:
+    epochs: int
+    lr: float | tuple[float, float]
+    freeze_to: int | None = None  # None: leave the model's trainable groups as they are
+    name: str = ""
+
+
+@dataclass
+class Task:
+    """Everything a recipe prepares for the loop."""
+
+    model: object
+    loss_func: object  # (preds, target) -> loss
+    train: object  # a batch source (l4tui.train.batches): n_batches(epoch), epoch_batches(epoch)
+    valid: object
+    stages: list[Stage]
+    metrics: dict = field(default_factory=dict)  # name -> (preds, target) -> per-batch mean
+    derive: object = None  # results -> results with derived figures (rmse from mse, perplexity ...)
+    groups: list | None = None  # layer groups (lists of modules); None: the whole model is one
+    moms: tuple[float, float, float] = (0.95, 0.85, 0.95)
+    wd: float = 0.01
+    clip: float | None = None
+    regularizer: object = None  # an RNNRegularizer for the AWD-LSTM, or None
+    start: dict = field(default_factory=dict)  # figures for the start event (sizes, baselines)
+    extras: dict = field(default_factory=dict)  # saved with checkpoints (vocab, id maps ...)
+    best_metric: str = "valid_loss"  # lower is better unless listed in HIGHER_IS_BETTER
+
+
+HIGHER_IS_BETTER = {"accuracy", "valid_accuracy"}
+
+
+def lrs_for_groups(lr, n_groups: int) -> list[float]:
+    """A learning rate per layer group: one number for all, or (lo, hi) spread geometrically."""
+    if isinstance(lr, (tuple, list)):
+        lo, hi = lr
+        if n_groups == 1:
+            return [hi]
+        step = (hi / lo) ** (1 / (n_groups - 1))
+        return [lo * step ** i for i in range(n_groups)]
+    return [float(lr)] * n_groups
+
+
+def param_groups(model, groups) -> list[list]:
+    """The parameters of each layer group, each tensor once (the LM's tied weight included)."""
+    if not groups:
+        return [list(model.parameters())]
+    seen, result = set(), []
+    for group in groups:
+        params = []
+        for module in group:
+            for param in module.parameters():
+                if id(param) not in seen:
+                    seen.add(id(param))
+                    params.append(param)
+        result.append(params)
+    return result
+
+
+def make_optimizer(task: Task):
+    """AdamW over the layer groups, fastai's defaults: betas=(mom, 0.99), eps=1e-5, decoupled wd."""
+    groups = param_groups(task.model, task.groups)
+    return torch.optim.AdamW([{"params": params} for params in groups], lr=1e-3, betas=(task.moms[0], 0.99),
+                             eps=1e-5, weight_decay=task.wd)
+
+
+def fit(task: Task, events, should_stop=lambda: False, on_epoch_end=None, resume=None) -> dict:
+    """Run the task's stages. `resume` = {"stage", "epoch", "optimizer"} continues where a
+    checkpoint left off. `on_epoch_end(stage_index, epoch_in_stage, results, optimizer)` is
+    called after each epoch (checkpoints). Returns the last epoch's results."""
+    results, global_epoch = {}, 0
+    optimizer = make_optimizer(task)
+    total_epochs = sum(stage.epochs for stage in task.stages)
+    for stage_index, stage in enumerate(task.stages):
+        first_epoch = 0
+        if resume is not None:
+            if stage_index < resume["stage"] or (stage_index == resume["stage"]
+                                                 and resume["epoch"] + 1 >= stage.epochs):
+                global_epoch += stage.epochs
+                continue
+            if stage_index == resume["stage"]:
+                first_epoch = resume["epoch"] + 1
+                global_epoch += first_epoch
+        if stage.freeze_to is not None:
+            task.model.freeze_to(stage.freeze_to)
+        if resume is not None and stage_index == resume["stage"] and resume.get("optimizer"):
+            optimizer.load_state_dict(resume["optimizer"])
+        elif first_epoch == 0:
+            optimizer = make_optimizer(task)  # each fit_one_cycle starts with a fresh optimizer, as fastai's
+        results = _fit_stage(task, stage, stage_index, optimizer, events, should_stop, on_epoch_end,
+                             first_epoch, global_epoch, total_epochs)
+        global_epoch += stage.epochs - first_epoch
+        resume = None
+    return results
+
+
+def _fit_stage(task, stage, stage_index, optimizer, events, should_stop, on_epoch_end, first_epoch,
+               global_epoch, total_epochs):
+    model = task.model
+    lr_maxes = lrs_for_groups(stage.lr, len(optimizer.param_groups))
+    # The schedule's length; the LM's jittered windows make each epoch's count vary a little.
+    iters_per_epoch = max(1, task.train.n_batches(global_epoch))
+    total_iters = stage.epochs * iters_per_epoch
     results = {}
-    for epoch in range(epochs):
+    last_event, smooth_loss = 0.0, None
+    for epoch in range(first_epoch, stage.epochs):
         model.train()
-        order = torch.randperm(n_train, device=x_train.device)
-        epoch_loss, epoch_start = 0.0, time.time()
-        for start in range(0, n_train, bs):
+        _reset(model)
+        epoch_start, n_items, loss_total, batch = time.time(), 0, 0.0, 0
+        for inputs, target in task.train.epoch_batches(global_epoch):
             if should_stop():
                 raise StopTraining()
-            lr, mom = one_cycle(iteration / total_iters, lr_max)
-            for group in optimizer.param_groups:
+            iteration = epoch * iters_per_epoch + batch
+            pct = min(iteration / total_iters, 1.0)
+            for group, lr_max in zip(optimizer.param_groups, lr_maxes):
+                lr, mom = one_cycle(pct, lr_max, moms=task.moms)
                 group["lr"], group["betas"] = lr, (mom, 0.99)
-            batch = order[start:start + bs]
-            loss = loss_func(model(x_train[batch]), y_train[batch])
+            preds = model(*inputs)
+            loss = task.loss_func(preds, target)
+            if task.regularizer is not None:
+                loss = loss + task.regularizer.penalty()
+            if not torch.isfinite(loss):
+                raise TrainingError(
+                    f"the loss became {loss.item()} at epoch {global_epoch + 1}, batch {batch + 1}: the learning "
+                    f"rate ({lr_maxes[-1]:.3g}) is probably too high: try a tenth of it")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if task.clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), task.clip)
             optimizer.step()
-            iteration += 1
-            loss_value = loss.item()
-            epoch_loss += loss_value * len(batch)
-            # fastai's smoothed loss: an exponential moving average with debiasing.
-            smooth_loss = loss_value if smooth_loss is None else 0.98 * smooth_loss + 0.02 * loss_value
+            value, size = loss.item(), _batch_size(target)
+            loss_total += value * size
+            n_items += size
+            batch += 1
+            smooth_loss = value if smooth_loss is None else 0.98 * smooth_loss + 0.02 * value
             now = time.time()
-            if now - last_event >= BATCH_EVENT_EVERY_S or iteration == total_iters:
-                events.write("batch", epoch=epoch, iter=iteration, total_iters=total_iters,
-                             loss=smooth_loss, lr=lr)
+            if now - last_event >= BATCH_EVENT_EVERY_S:
+                events.write("batch", epoch=global_epoch, iter=global_epoch * iters_per_epoch + batch,
+                             total_iters=total_epochs * iters_per_epoch, loss=smooth_loss, lr=lr)
                 last_event = now
-        results = {"train_loss": epoch_loss / n_train,
-                   **evaluate(model, loss_func, x_valid, y_valid, bs * 16, metrics)}
-        results["items_per_s"] = n_train / max(time.time() - epoch_start, 1e-9)
-        events.write("epoch", epoch=epoch, epochs=epochs, iter=iteration, total_iters=total_iters,
+        train_seconds = time.time() - epoch_start
+        results = {"train_loss": loss_total / max(1, n_items), **evaluate(task)}
+        if task.derive:
+            results = task.derive(results)
+        results["items_per_s"] = n_items / max(train_seconds, 1e-9)
+        results["epoch_seconds"] = time.time() - epoch_start
+        events.write("epoch", epoch=global_epoch, epochs=total_epochs, stage=stage_index, stage_name=stage.name,
+                     iter=(global_epoch + 1) * iters_per_epoch, total_iters=total_epochs * iters_per_epoch,
                      **results)
+        if on_epoch_end:
+            on_epoch_end(stage_index, epoch, results, optimizer)
+        global_epoch += 1
     return results
+
+
+def _batch_size(target) -> int:
+    return target.numel() if target.dim() > 1 else len(target)
+
+
+def _reset(model) -> None:
+    """Recurrent models start each epoch (and validation) from a fresh hidden state."""
+    if hasattr(model, "reset"):
+        model.reset()
 
 
 @torch.no_grad()
-def evaluate(model, loss_func, x_valid, y_valid, bs, metrics):
+def evaluate(task: Task) -> dict:
+    """Valid loss and metrics, each a mean over the validation items."""
+    model = task.model
     model.eval()
-    preds = torch.cat([model(x_valid[i:i + bs]) for i in range(0, len(x_valid), bs)])
-    results = {"valid_loss": loss_func(preds, y_valid).item()}
-    for name, metric in metrics.items():
-        results[name] = float(metric(preds, y_valid))
-    return results
+    _reset(model)
+    totals = {"valid_loss": 0.0, **{name: 0.0 for name in task.metrics}}
+    count = 0
+    for inputs, target in task.valid.epoch_batches(0):
+        preds = model(*inputs)
+        size = _batch_size(target)
+        totals["valid_loss"] += task.loss_func(preds, target).item() * size
+        for name, metric in task.metrics.items():
+            totals[name] += float(metric(preds, target)) * size
+        count += size
+    _reset(model)
+    return {name: total / max(1, count) for name, total in totals.items()}

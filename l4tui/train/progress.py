@@ -41,6 +41,8 @@ class Progress:
                 self.epoch_rows.append(event)
             elif kind == "end":
                 self.end = event
+            elif kind == "resume":  # started again: the earlier end no longer holds
+                self.end, self.first_batch = None, None
             if t is not None:
                 self.last_t = t
 

@@ -148,6 +148,8 @@ def apply_events(info: RunInfo, events: list[dict]) -> None:
             info.error = event.get("error")
             info.metrics = event.get("metrics") or info.metrics
             info.ended = event.get("t")
+        elif kind == "resume":  # the run was started again after its end: it has no end now
+            info.state, info.error, info.ended = "unknown", None, None
 
 
 def list_runs(runs_dir: Path) -> list[RunInfo]:

@@ -1,11 +1,16 @@
-"""The run process: `python -m l4tui.train.worker RUN_DIR`.
+"""The run process: `python -m l4tui.train.worker RUN_DIR [--resume]`.
 
 It is started detached (its own session, no terminal) so it outlives the TUI or the shell that
 started it and the SSH link they came through. It reads its config from run.json, trains, and
 reports everything through the run folder: events, checkpoints, stdout/stderr.
+
+Checkpoints (`checkpoints/last.pt` after every epoch, `best.pt` when the validation figure
+improves) hold the weights, the optimizer's state and where in the schedule the run is, so
+`--resume` continues exactly there. They load with `torch.load(..., weights_only=True)`.
 """
 
 import json
+import math
 import os
 import signal
 import sys
@@ -24,11 +29,44 @@ def save_checkpoint_atomic(path: Path, payload: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     torch.save(payload, tmp)
-    os.replace(tmp, path)
+    os.replace(tmp, path)  # a reader sees the old checkpoint or the new one, never half of one
 
 
-def run(run_dir: Path) -> int:
-    from l4tui.train.loop import StopTraining
+def load_checkpoint(path: Path) -> dict:
+    import torch
+
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+class Checkpointer:
+    """Saves last.pt after each epoch and best.pt when the task's best metric improves."""
+
+    def __init__(self, run_dir: Path, family: str, config, task, best=None):
+        self.folder = run_dir / "checkpoints"
+        self.family, self.config, self.task = family, config, task
+        self.higher_is_better = task.best_metric in ("accuracy", "valid_accuracy")
+        self.best = best
+
+    def __call__(self, stage: int, epoch: int, results: dict, optimizer) -> None:
+        payload = {"model": self.task.model.state_dict(), "optimizer": optimizer.state_dict(),
+                   "stage": stage, "epoch": epoch, "family": self.family, "config": self.config.to_dict(),
+                   "results": {k: v for k, v in results.items() if isinstance(v, (int, float))},
+                   **self.task.extras}
+        save_checkpoint_atomic(self.folder / "last.pt", payload)
+        value = results.get(self.task.best_metric)
+        if value is not None and math.isfinite(value) and self._better(value):
+            self.best = value
+            save_checkpoint_atomic(self.folder / "best.pt", payload)
+
+    def _better(self, value: float) -> bool:
+        if self.best is None:
+            return True
+        return value > self.best if self.higher_is_better else value < self.best
+
+
+def run(run_dir: Path, resume: bool = False) -> int:
+    from l4tui.train.device import pick_device
+    from l4tui.train.loop import StopTraining, fit
 
     meta = json.loads((run_dir / RUN_FILE).read_text(encoding="utf-8"))
     events = EventWriter(run_dir)
@@ -38,15 +76,33 @@ def run(run_dir: Path) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop_requested.set())
     # A dropped SSH link must not end the run.
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    task = None
     try:
-        config_class, train = RECIPES[meta["family"]]
+        import torch
+
+        family = meta["family"]
+        config_class, prepare = RECIPES[family]
         config = config_class.from_dict(meta.get("config") or {})
-        model, metrics, extras = train(config, events, should_stop=stop_requested.is_set)
-        save_checkpoint_atomic(run_dir / "checkpoints" / "final.pt", {
-            "model": model.state_dict(), "family": meta["family"],
-            "config": config.to_dict(), **extras,
-        })
-        events.write("end", state="finished", metrics=metrics)
+        torch.manual_seed(config.seed)
+        device = pick_device(config.device)
+        task = prepare(config, device)
+        state = None
+        if resume:
+            state = load_checkpoint(run_dir / "checkpoints" / "last.pt")
+            task.model.load_state_dict(state["model"])
+            events.write("resume", stage=state["stage"], epoch=state["epoch"], device=device)
+        else:
+            events.write("start", device=device, epochs=sum(s.epochs for s in task.stages),
+                         stages=[s.name for s in task.stages], **task.start)
+        best = None
+        if resume and (run_dir / "checkpoints" / "best.pt").exists():
+            best = load_checkpoint(run_dir / "checkpoints" / "best.pt")["results"].get(task.best_metric)
+        checkpointer = Checkpointer(run_dir, family, config, task, best)
+        results = fit(task, events, should_stop=stop_requested.is_set, on_epoch_end=checkpointer,
+                      resume=state and {"stage": state["stage"], "epoch": state["epoch"],
+                                        "optimizer": state["optimizer"]})
+        baselines = {k: v for k, v in task.start.items() if k.startswith(("baseline", "unigram"))}
+        events.write("end", state="finished", metrics={**results, **baselines})
         return 0
     except StopTraining:
         events.write("end", state="stopped")
@@ -54,12 +110,13 @@ def run(run_dir: Path) -> int:
     except BaseException as error:  # everything the run dies of is reported in its folder
         trace = traceback.format_exc()
         print(trace, file=sys.stderr, flush=True)
-        events.write("end", state="failed", error=f"{type(error).__name__}: {error}",
-                     traceback=trace)
+        events.write("end", state="failed", error=f"{type(error).__name__}: {error}", traceback=trace)
         return 1
     finally:
+        if task is not None and task.regularizer is not None:
+            task.regularizer.remove()
         events.close()
 
 
 if __name__ == "__main__":
-    sys.exit(run(Path(sys.argv[1])))
+    sys.exit(run(Path(sys.argv[1]), resume="--resume" in sys.argv[2:]))

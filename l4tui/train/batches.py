@@ -1,0 +1,47 @@
+"""Batch sources for the loop: each gives `n_batches(epoch)` and `epoch_batches(epoch)`, which
+yields `(inputs tuple, target)` already on the device.
+
+Tabular and collab data are small tensors: batches are cut straight from tensors that live on
+the device (no DataLoader, no collation), which is what makes these loops fast. Text batches come
+from l4tui.data.text_batches (numpy) and are moved to the device one batch at a time.
+"""
+
+import math
+
+import torch
+
+
+class TensorBatches:
+    """Batches cut from tensors: the rows of `inputs` (a tuple of tensors) and `target`."""
+
+    def __init__(self, inputs: tuple, target, bs: int, shuffle: bool, seed: int = 0):
+        self.inputs, self.target, self.bs, self.shuffle, self.seed = inputs, target, bs, shuffle, seed
+        self.n = len(target)
+
+    def n_batches(self, epoch: int = 0) -> int:
+        return math.ceil(self.n / self.bs)
+
+    def epoch_batches(self, epoch: int):
+        device = self.target.device
+        if self.shuffle:  # seeded per epoch: the same run gives the same batches, on CPU and GPU
+            generator = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
+            order = torch.randperm(self.n, generator=generator).to(device)
+        else:
+            order = torch.arange(self.n, device=device)
+        for start in range(0, self.n, self.bs):
+            rows = order[start:start + self.bs]
+            yield tuple(x[rows] for x in self.inputs), self.target[rows]
+
+
+class NumpyBatches:
+    """Adapts l4tui.data.text_batches' LMBatches / ClassifierBatches to the loop, on a device."""
+
+    def __init__(self, source, device):
+        self.source, self.device = source, device
+
+    def n_batches(self, epoch: int = 0) -> int:
+        return self.source.n_batches(epoch)
+
+    def epoch_batches(self, epoch: int):
+        for x, y in self.source.epoch_batches(epoch):
+            yield (torch.as_tensor(x, device=self.device),), torch.as_tensor(y, device=self.device)

@@ -1,0 +1,98 @@
+"""The tabular recipe: TabularModel on the adult census data, as lesson 4 trains it.
+
+    procs = [FillMissing, Categorify, Normalize]
+    dls = TabularDataLoaders.from_csv(path/'adult.csv', y_names='salary', cat_names=..., cont_names=..., procs=procs)
+    learn = tabular_learner(dls, layers=[200, 100], metrics=accuracy)
+    learn.fit_one_cycle(3, 1e-2)
+"""
+
+from dataclasses import dataclass
+
+from l4tui.data.tables import ADULT_CAT_NAMES, ADULT_CONT_NAMES, ADULT_Y_NAME
+from l4tui.train.config import RecipeConfig
+
+
+@dataclass
+class TabularConfig(RecipeConfig):
+    data: str = "bundled-adult"
+    y_name: str = ADULT_Y_NAME
+    cat_names: tuple[str, ...] | None = None  # None: the lesson's columns for adult, guessed otherwise
+    cont_names: tuple[str, ...] | None = None
+    layers: tuple[int, ...] = (200, 100)
+    epochs: int = 3
+    lr: float = 1e-2
+    wd: float = 0.01
+    bs: int = 64
+    valid_pct: float = 0.2
+    seed: int = 42
+    device: str = "auto"
+
+    def extra_problems(self) -> list[str]:
+        return ["layer sizes must be at least 1"] if any(n < 1 for n in self.layers) else []
+
+
+def load_table(config: TabularConfig):
+    from l4tui.data.sources import detect_format, resolve
+    from l4tui.data.tables import load_adult_csv, load_adult_uci, load_table_csv
+
+    path = resolve(config.data)
+    kind = detect_format(path)
+    if kind == "adult-csv":
+        table = load_adult_csv(path / "adult.csv" if path.is_dir() else path)
+    elif kind == "adult-uci":
+        table = load_adult_uci(path / "adult.data" if path.is_dir() else path)
+    else:
+        table = load_table_csv(path, config.y_name, config.cat_names, config.cont_names)
+    if config.cat_names is not None:
+        table.cat_names = list(config.cat_names)
+    if config.cont_names is not None:
+        table.cont_names = list(config.cont_names)
+    return table
+
+
+def prepare_tabular(config: TabularConfig, device: str, workspace=None):
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    from l4tui.data.tabular_procs import TabularProcessor
+    from l4tui.modelfiles import load_model_file
+    from l4tui.train.batches import TensorBatches
+    from l4tui.train.loop import Stage, Task
+
+    table = load_table(config)
+    frame = table.frame
+    valid = np.random.default_rng(config.seed).random(len(frame)) < config.valid_pct
+    # FillMissing, Categorify and Normalize learn from the training rows only.
+    processor = TabularProcessor(table.cat_names, table.cont_names, table.y_name).fit([frame[~valid]])
+
+    def tensors(rows):
+        x_cat, x_cont, y = processor.transform(rows)
+        return (torch.as_tensor(x_cat, device=device), torch.as_tensor(x_cont, device=device)), \
+            torch.as_tensor(y, device=device)
+
+    train_inputs, y_train = tensors(frame[~valid])
+    valid_inputs, y_valid = tensors(frame[valid])
+    majority = float(torch.bincount(y_valid).max().item() / len(y_valid))
+
+    tabular = load_model_file("tabular", workspace)
+    model = tabular.TabularModel(tabular.get_emb_szs(processor.cardinalities), len(table.cont_names),
+                                 len(processor.y_classes), layers=list(config.layers)).to(device)
+    return Task(
+        model=model, loss_func=F.cross_entropy,
+        train=TensorBatches(train_inputs, y_train, config.bs, shuffle=True, seed=config.seed),
+        valid=TensorBatches(valid_inputs, y_valid, config.bs * 16, shuffle=False),
+        stages=[Stage(config.epochs, config.lr)], wd=config.wd,
+        metrics={"accuracy": lambda preds, target: (preds.argmax(1) == target).float().mean()},
+        best_metric="accuracy",
+        start=dict(n_train=int((~valid).sum()), n_valid=int(valid.sum()), classes=processor.y_classes,
+                   cardinalities=processor.cardinalities, baseline_accuracy=majority),
+        extras={"processor": _plain(processor), "baseline_accuracy": majority},
+    )
+
+
+def _plain(processor) -> dict:
+    """The processor as plain lists and numbers, so checkpoints load with weights_only=True."""
+    from dataclasses import asdict
+
+    return asdict(processor)

@@ -1,0 +1,246 @@
+"""The ULMFiT recipes of lesson 4: fine-tune a language model on the reviews, then train a
+classifier on its encoder with gradual unfreezing.
+
+    learn = language_model_learner(dls_lm, AWD_LSTM, drop_mult=0.3)
+    learn.fit_one_cycle(1, 2e-2)                                    # (frozen, with pretrained weights)
+    learn.unfreeze(); learn.fit_one_cycle(10, 2e-3)
+    learn.save_encoder('finetuned')
+
+    learn = text_classifier_learner(dls_clas, AWD_LSTM, drop_mult=0.5).load_encoder('finetuned')
+    learn.fit_one_cycle(1, 2e-2)
+    learn.freeze_to(-2); learn.fit_one_cycle(1, slice(1e-2/(2.6**4), 1e-2))
+    learn.freeze_to(-3); learn.fit_one_cycle(1, slice(5e-3/(2.6**4), 5e-3))
+    learn.unfreeze();    learn.fit_one_cycle(2, slice(1e-3/(2.6**4), 1e-3))
+
+No Wikipedia-pretrained weights are downloaded: the language model starts from its own random
+weights unless `pretrained` names a checkpoint (a run id, or a .pt file of fastai-named weights).
+"""
+
+from dataclasses import dataclass
+
+from l4tui.train.config import RecipeConfig
+
+PRESETS = {"small": dict(emb_sz=64, n_hid=128, n_layers=3), "lesson": dict(emb_sz=400, n_hid=1152, n_layers=3)}
+
+
+@dataclass
+class LMConfig(RecipeConfig):
+    data: str = "bundled-imdb"
+    preset: str = "small"
+    epochs: int = 4
+    lr: float = 2e-2
+    wd: float = 0.01
+    bs: int = 32
+    bptt: int = 72
+    drop_mult: float = 0.3
+    max_vocab: int = 60_000
+    min_freq: int = 3
+    pretrained: str = ""  # a run id or a checkpoint file; then a frozen first epoch, as the lesson
+    alpha: float = 2.0  # AR
+    beta: float = 1.0  # TAR
+    seed: int = 42
+    device: str = "auto"
+
+    def extra_problems(self) -> list[str]:
+        return [] if self.preset in PRESETS else [f"preset must be one of {', '.join(PRESETS)}"]
+
+
+@dataclass
+class ClassifierConfig(RecipeConfig):
+    data: str = "bundled-imdb"
+    encoder: str = ""  # the fine-tuned language model: a run id (its vocab comes with it)
+    preset: str = "small"
+    epochs: int = 2  # of the last, unfrozen stage; the three before it take one epoch each
+    lr: float = 2e-2  # the first stage's; the next ones use lr/2, lr/4, lr/20, as the lesson
+    wd: float = 0.01
+    bs: int = 32
+    bptt: int = 72
+    drop_mult: float = 0.5
+    max_vocab: int = 60_000
+    min_freq: int = 3
+    seed: int = 42
+    device: str = "auto"
+
+    def extra_problems(self) -> list[str]:
+        return [] if self.preset in PRESETS else [f"preset must be one of {', '.join(PRESETS)}"]
+
+
+class RNNRegularizer:
+    """AR and TAR (Merity et al.): penalise large activations of the last LSTM (AR, on the
+    dropped-out outputs) and big steps between time steps (TAR, on the raw outputs).
+    Reads them with a forward hook on the decoder's dropout; `remove()` takes the hook off."""
+
+    def __init__(self, output_dp, alpha: float, beta: float):
+        self.alpha, self.beta = alpha, beta
+        self.raw = self.dropped = None
+        self.handle = output_dp.register_forward_hook(self._keep)
+
+    def _keep(self, module, args, output):
+        if module.training:
+            self.raw, self.dropped = args[0], output
+
+    def penalty(self):
+        if self.raw is None:
+            return 0.0
+        penalty = self.alpha * self.dropped.pow(2).mean()
+        if self.raw.size(1) > 1:
+            penalty = penalty + self.beta * (self.raw[:, 1:] - self.raw[:, :-1]).pow(2).mean()
+        self.raw = self.dropped = None
+        return penalty
+
+    def remove(self) -> None:
+        self.handle.remove()
+
+
+def _texts(config):
+    from l4tui.data.sources import resolve
+    from l4tui.data.texts import load_imdb_folder, load_texts_csv
+
+    path = resolve(config.data)
+    if path.is_dir() and not (path / "texts.csv").exists():
+        return load_imdb_folder(path)
+    return load_texts_csv(path / "texts.csv" if path.is_dir() else path)
+
+
+def _load_checkpoint(name: str):
+    """A run's last checkpoint (by run id) or a checkpoint file."""
+    from pathlib import Path
+
+    import torch
+
+    from l4tui.paths import runs_dir
+    from l4tui.train.runs import find_run
+
+    path = Path(name)
+    if not path.is_file():
+        run_dir = find_run(runs_dir(), name)
+        if run_dir is None:
+            raise ValueError(f"no run or checkpoint file {name!r}")
+        path = run_dir / "checkpoints" / "last.pt"
+        if not path.is_file():
+            raise ValueError(f"run {run_dir.name} has no checkpoint yet")
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def prepare_lm(config: LMConfig, device: str, workspace=None):
+    import math
+
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    from l4tui.data.text_batches import LMBatches
+    from l4tui.data.tokenizer import tokenize_many
+    from l4tui.data.vocab import Vocab
+    from l4tui.modelfiles import load_model_file
+    from l4tui.train.batches import NumpyBatches
+    from l4tui.train.loop import Stage, Task
+
+    data = _texts(config)
+    tokens = tokenize_many(data.texts)
+    # The language model learns from every text, labelled or not; 10% of them, at random, check it.
+    valid = np.random.default_rng(config.seed).random(len(tokens)) < 0.1
+    pretrained = _load_checkpoint(config.pretrained) if config.pretrained else None
+    if pretrained is not None and "vocab" in pretrained:
+        vocab = Vocab(pretrained["vocab"])
+    else:
+        vocab = Vocab.build([t for t, v in zip(tokens, valid) if not v], config.max_vocab, config.min_freq)
+    ids = [np.asarray(vocab.numericalize(t), dtype=np.int64) for t in tokens]
+    train_docs = [d for d, v in zip(ids, valid) if not v]
+    valid_docs = [d for d, v in zip(ids, valid) if v]
+
+    awd = load_model_file("awd_lstm", workspace)
+    model = awd.get_language_model(len(vocab), drop_mult=config.drop_mult, **PRESETS[config.preset]).to(device)
+    stages = [Stage(config.epochs, config.lr, freeze_to=0, name="unfrozen")]
+    if pretrained is not None:
+        weights = {k: v for k, v in pretrained["model"].items()}
+        model.load_state_dict(weights)
+        stages = [Stage(1, config.lr, freeze_to=-1, name="frozen"),
+                  Stage(config.epochs, config.lr / 10, freeze_to=0, name="unfrozen")]
+
+    # The baseline: a unigram model, each token predicted by its frequency in the training texts.
+    counts = np.bincount(np.concatenate(train_docs), minlength=len(vocab)) + 1
+    log_p = np.log(counts / counts.sum())
+    valid_tokens = np.concatenate(valid_docs)[1:]
+    unigram_loss = float(-log_p[valid_tokens].mean())
+
+    def loss_func(preds, target):
+        return F.cross_entropy(preds.reshape(-1, preds.size(-1)), target.reshape(-1))
+
+    def derive(results):
+        results["perplexity"] = math.exp(min(results["valid_loss"], 50))
+        return results
+
+    regularizer = RNNRegularizer(model[1].output_dp, config.alpha, config.beta)
+    return Task(
+        model=model, loss_func=loss_func,
+        train=NumpyBatches(LMBatches(train_docs, config.bs, config.bptt, shuffle=True, seed=config.seed), device),
+        valid=NumpyBatches(LMBatches(valid_docs, config.bs, config.bptt, shuffle=False, jitter=False), device),
+        stages=stages, groups=model.layer_groups(), moms=(0.8, 0.7, 0.8), wd=config.wd,
+        regularizer=regularizer, derive=derive,
+        metrics={"accuracy": lambda preds, target: (preds.argmax(-1) == target).float().mean()},
+        start=dict(n_train=len(train_docs), n_valid=len(valid_docs), vocab_size=len(vocab),
+                   train_tokens=int(sum(len(d) for d in train_docs)), unigram_loss=unigram_loss,
+                   unigram_perplexity=math.exp(unigram_loss)),
+        extras={"vocab": vocab.itos, "unigram_loss": unigram_loss},
+    )
+
+
+def prepare_classifier(config: ClassifierConfig, device: str, workspace=None):
+    import numpy as np
+    import torch.nn.functional as F
+
+    from l4tui.data.text_batches import ClassifierBatches
+    from l4tui.data.tokenizer import tokenize_many
+    from l4tui.data.vocab import Vocab
+    from l4tui.modelfiles import load_model_file
+    from l4tui.train.batches import NumpyBatches
+    from l4tui.train.loop import Stage, Task
+
+    data = _texts(config)
+    labelled = [i for i, label in enumerate(data.labels) if label]
+    texts = [data.texts[i] for i in labelled]
+    classes = sorted({data.labels[i] for i in labelled})
+    if len(classes) < 2:
+        raise ValueError(f"{data.source}: the classifier needs at least two labels, found {classes or 'none'}")
+    labels = np.array([classes.index(data.labels[i]) for i in labelled])
+    valid = np.array([data.is_valid[i] for i in labelled])
+    if not valid.any():  # no validation flag in the data: hold out 20% at random
+        valid = np.random.default_rng(config.seed).random(len(texts)) < 0.2
+    tokens = tokenize_many(texts)
+    encoder = _load_checkpoint(config.encoder) if config.encoder else None
+    if encoder is not None:
+        vocab = Vocab(encoder["vocab"])  # the language model's vocab: its embedding rows are these words
+    else:
+        vocab = Vocab.build([t for t, v in zip(tokens, valid) if not v], config.max_vocab, config.min_freq)
+    ids = [np.asarray(vocab.numericalize(t), dtype=np.int64) for t in tokens]
+
+    awd = load_model_file("awd_lstm", workspace)
+    model = awd.get_text_classifier(len(vocab), len(classes), bptt=config.bptt, drop_mult=config.drop_mult,
+                                    **PRESETS[config.preset]).to(device)
+    if encoder is not None:
+        # The LM's encoder is `0.*` in its state dict; in the classifier it sits at `0.module.*`.
+        weights = {f"0.module.{k[2:]}": v for k, v in encoder["model"].items() if k.startswith("0.")}
+        missing = model.load_state_dict(weights, strict=False)
+        if missing.unexpected_keys:
+            raise ValueError(f"the encoder's weights don't fit this classifier: {missing.unexpected_keys[:3]}")
+    lr = config.lr
+    stages = [Stage(1, lr, freeze_to=-1, name="head"),
+              Stage(1, (lr / 2 / 2.6 ** 4, lr / 2), freeze_to=-2, name="freeze_to(-2)"),
+              Stage(1, (lr / 4 / 2.6 ** 4, lr / 4), freeze_to=-3, name="freeze_to(-3)"),
+              Stage(config.epochs, (lr / 20 / 2.6 ** 4, lr / 20), freeze_to=0, name="unfrozen")]
+    majority = float(max(np.bincount(labels[valid]) / valid.sum()))
+    train_docs = [d for d, v in zip(ids, valid) if not v]
+    valid_docs = [d for d, v in zip(ids, valid) if v]
+    return Task(
+        model=model, loss_func=F.cross_entropy,
+        train=NumpyBatches(ClassifierBatches(train_docs, labels[~valid], config.bs, shuffle=True,
+                                             seed=config.seed), device),
+        valid=NumpyBatches(ClassifierBatches(valid_docs, labels[valid], config.bs * 2, shuffle=False), device),
+        stages=stages, groups=model.layer_groups(), moms=(0.8, 0.7, 0.8), wd=config.wd,
+        metrics={"accuracy": lambda preds, target: (preds.argmax(1) == target).float().mean()},
+        best_metric="accuracy",
+        start=dict(n_train=len(train_docs), n_valid=len(valid_docs), classes=classes, vocab_size=len(vocab),
+                   baseline_accuracy=majority, encoder=config.encoder or None),
+        extras={"vocab": vocab.itos, "classes": classes, "baseline_accuracy": majority},
+    )

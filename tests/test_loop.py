@@ -1,0 +1,61 @@
+"""The loop's pieces, in process, on tiny tasks."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from l4tui.modelfiles import load_model_file
+from l4tui.train.batches import TensorBatches
+from l4tui.train.loop import Stage, Task, TrainingError, fit, lrs_for_groups, param_groups
+
+
+class Events:
+    def __init__(self):
+        self.events = []
+
+    def write(self, kind, **fields):
+        self.events.append((kind, fields))
+
+
+def test_slice_spreads_learning_rates_geometrically():
+    lrs = lrs_for_groups((1e-3 / 2.6 ** 4, 1e-3), 5)
+    assert lrs[-1] == pytest.approx(1e-3)
+    assert all(b / a == pytest.approx(2.6) for a, b in zip(lrs, lrs[1:]))
+    assert lrs_for_groups(0.01, 3) == [0.01] * 3
+
+
+def test_tied_weights_belong_to_one_group_once():
+    awd = load_model_file("awd_lstm")
+    lm = awd.get_language_model(50, 8, 8)
+    groups = param_groups(lm, lm.layer_groups())
+    ids = [id(p) for group in groups for p in group]
+    assert len(ids) == len(set(ids)) == len(list(lm.parameters()))
+
+
+def tiny_task(seed=0, lr=0.1):
+    torch.manual_seed(seed)
+    x = torch.randn(256, 4)
+    y = (x @ torch.tensor([1.0, -2.0, 0.5, 3.0]) > 0).long()
+    model = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
+    return Task(model=model, loss_func=F.cross_entropy, train=TensorBatches((x,), y, 32, shuffle=True, seed=seed),
+                valid=TensorBatches((x,), y, 128, shuffle=False), stages=[Stage(3, lr)],
+                metrics={"accuracy": lambda p, t: (p.argmax(1) == t).float().mean()})
+
+
+def test_fit_learns_and_reports_every_epoch():
+    events = Events()
+    results = fit(tiny_task(), events)
+    assert results["accuracy"] > 0.9
+    assert [f["epoch"] for kind, f in events.events if kind == "epoch"] == [0, 1, 2]
+
+
+def test_same_seed_same_result_on_cpu():
+    a = fit(tiny_task(seed=3), Events())
+    b = fit(tiny_task(seed=3), Events())
+    assert a["valid_loss"] == b["valid_loss"] and a["train_loss"] == b["train_loss"]
+
+
+def test_nan_loss_stops_with_a_message():
+    task = tiny_task(lr=1e30)
+    with pytest.raises(TrainingError, match="learning rate .* too high"):
+        fit(task, Events())
