@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--pretrained", help="lm: start from this run's (or .pt file's) weights")
     train.add_argument("--seed", type=int, help="random seed (the same seed gives the same run on CPU)")
     train.add_argument("--device", help="auto (CUDA if there is one), cpu, cuda, cuda:1 ...")
+    train.add_argument("--lr-find", action="store_true",
+                       help="run the learning-rate finder instead of training; prints suggested_lr=...")
     train.add_argument("--detach", action="store_true",
                        help="start the run and return at once instead of following it")
 
@@ -60,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
         action.add_argument("run_id", help="a run id, or a unique prefix of one")
         if name == "show":
             action.add_argument("--json", action="store_true", help="as JSON")
+    export = runs_commands.add_parser("export", help="a run's events as CSV (and TensorBoard files)")
+    export.add_argument("run_id", help="a run id, or a unique prefix of one")
+    export.add_argument("--out", help="where to write (default: the run's export/ folder)")
+    export.add_argument("--tensorboard", action="store_true", help="also TensorBoard event files")
 
     summary = commands.add_parser(
         "summary", help="print a model's layers, output shapes and parameters",
@@ -166,7 +172,7 @@ def cmd_train(args, runs: Path) -> int:
         if run_dir is None:
             raise ValueError(f"no run {config['encoder']!r} in {runs} to take the encoder from")
         config["encoder"] = run_dir.name
-    run_dir = start_run(args.family, config, runs)
+    run_dir = start_run(args.family, config, runs, mode="lr_find" if args.lr_find else "train")
     print(f"started run {run_dir.name} in {run_dir}")
     if args.detach:
         print(f"follow it with: l4tui runs follow {run_dir.name}")
@@ -221,7 +227,7 @@ def follow_run(run_dir: Path, poll_s: float = 0.2) -> int:
         print(f"run {run_dir.name} was stopped")
         return 0
     metrics = dict(end.get("metrics") or {})
-    first = {k: metrics.pop(k) for k in ("valid_rmse", "valid_loss", "train_loss") if k in metrics}
+    first = {k: metrics.pop(k) for k in ("suggested_lr", "valid_rmse", "valid_loss", "train_loss") if k in metrics}
     print(format_metrics({**first, **metrics}))
     return 0
 
@@ -240,6 +246,14 @@ def cmd_runs(args, runs: Path) -> int:
             return tail_run(run_dir)
         if args.runs_command == "show":
             return show_run(read_run(run_dir), args.json)
+        if args.runs_command == "export":
+            from l4tui.train.export import export_csv, export_tensorboard
+
+            for path in export_csv(run_dir, args.out and Path(args.out)):
+                print(f"wrote {path}")
+            if args.tensorboard:
+                print(f"wrote {export_tensorboard(run_dir, args.out and Path(args.out) / 'tensorboard')}")
+            return 0
         if args.runs_command == "resume":
             from l4tui.train.launcher import resume_run
 
@@ -251,7 +265,7 @@ def cmd_runs(args, runs: Path) -> int:
             return 0
         print(f"run {run_dir.name} is not running", file=sys.stderr)
         return 1
-    from l4tui.train.progress import format_seconds
+    from l4tui.train.progress import format_seconds, key_metric
 
     infos = list_runs(runs)
     if not infos:
@@ -260,19 +274,12 @@ def cmd_runs(args, runs: Path) -> int:
     print(f"{'RUN':<34} {'STATE':<9} {'EPOCH':>5} {'TIME':>8}  METRIC")
     for info in infos:
         epoch = "" if info.epoch is None else f"{info.epoch + 1}/{info.epochs or '?'}"
-        metric_text = key_metric(info.metrics)
+        name, value = key_metric(info.metrics)
+        metric_text = f"{name}={value:.4g}" if name else ""
         if info.state in ("failed", "invalid") and info.error:
             metric_text = info.error
         print(f"{info.id:<34} {info.state:<9} {epoch:>5} {format_seconds(info.duration):>8}  {metric_text}")
     return 0
-
-
-def key_metric(metrics: dict) -> str:
-    for name in ("valid_rmse", "accuracy", "perplexity", "valid_loss"):
-        value = metrics.get(name)
-        if isinstance(value, (int, float)):
-            return f"{name}={value:.4f}"
-    return ""
 
 
 def run_summary(info) -> dict:

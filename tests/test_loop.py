@@ -59,3 +59,20 @@ def test_nan_loss_stops_with_a_message():
     task = tiny_task(lr=1e30)
     with pytest.raises(TrainingError, match="learning rate .* too high"):
         fit(task, Events())
+
+
+def test_lr_find_restores_the_weights_and_suggests_a_rate():
+    from l4tui.train.lr_find import lr_find, valley
+
+    task = tiny_task()
+    before = {k: v.clone() for k, v in task.model.state_dict().items()}
+    events = Events()
+    found = lr_find(task, events, num_it=60)
+    assert all(torch.equal(task.model.state_dict()[k], v) for k, v in before.items())
+    assert 1e-7 <= found["suggested_lr"] <= 10
+    lrs = [f["lr"] for kind, f in events.events if kind == "batch"]
+    assert lrs == sorted(lrs) and lrs[0] == pytest.approx(1e-7)
+    # flat, then down from index 20 to 70, then blowing up: the valley is inside the descent
+    lrs = [10 ** (-7 + i * 0.08) for i in range(100)]
+    losses = [3.0] * 20 + [3.0 - 0.05 * i for i in range(50)] + [0.5 + 0.3 * i for i in range(30)]
+    assert lrs[20] <= valley(lrs, losses) <= lrs[70]

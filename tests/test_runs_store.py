@@ -100,3 +100,34 @@ def test_list_is_newest_first_and_find_takes_prefixes(tmp_path):
     assert find_run(tmp_path, "20260101").name == "20260101-000000-collab-aaaa"
     assert find_run(tmp_path, "2026") is None  # ambiguous
     assert find_run(tmp_path / "nowhere", "x") is None
+
+
+def test_export_writes_epochs_and_batches_as_csv(tmp_path):
+    import csv
+
+    from l4tui.train.export import export_csv
+
+    run_dir = make_run(tmp_path, "r", pid=dead_pid(), events=[
+        ("batch", {"epoch": 0, "iter": 1, "loss": 2.0, "lr": 1e-3}),
+        ("epoch", {"epoch": 0, "train_loss": 1.5, "valid_loss": 1.2}),
+        ("epoch", {"epoch": 1, "train_loss": 1.1, "valid_loss": 1.0, "accuracy": 0.7}),
+    ])
+    epochs_csv, batches_csv = export_csv(run_dir)
+    rows = list(csv.DictReader(open(epochs_csv)))
+    assert [r["valid_loss"] for r in rows] == ["1.2", "1.0"] and rows[1]["accuracy"] == "0.7"
+    assert list(csv.DictReader(open(batches_csv)))[0]["loss"] == "2.0"
+
+
+def test_two_readers_tailing_one_run_see_every_event_once(tmp_path):
+    writer = EventWriter(tmp_path)
+    readers = [EventReader(tmp_path), EventReader(tmp_path)]
+    seen = [[], []]
+    for i in range(50):
+        writer.write("batch", iter=i)
+        if i % 7 == 0:
+            for reader, events in zip(readers, seen):
+                events.extend(e["iter"] for e in reader.read_new())
+    writer.close()
+    for reader, events in zip(readers, seen):
+        events.extend(e["iter"] for e in reader.read_new())
+    assert seen[0] == seen[1] == list(range(50))

@@ -39,17 +39,20 @@ def resume_run(run_dir: Path) -> Path:
     return Path(run_dir)
 
 
-def start_run(family: str, config: dict, runs_dir: Path) -> Path:
-    """Create the run folder, start the run process, return the folder. Raises ValueError on a bad config."""
+def start_run(family: str, config: dict, runs_dir: Path, mode: str = "train") -> Path:
+    """Create the run folder, start the run process, return the folder. Raises ValueError on a bad config.
+
+    mode "lr_find" runs the learning-rate finder instead of training; its curve is stored like any run.
+    """
     if family not in RECIPES:
         raise ValueError(f"unknown family {family!r}; known: {', '.join(RECIPES)}")
     config_class, _ = RECIPES[family]
     checked = config_class.from_dict(config)
     checked.validate()
     check_data(family, checked)
-    run_dir = new_run_dir(runs_dir, family)
+    run_dir = new_run_dir(runs_dir, family if mode == "train" else f"{family}-lr_find")
     command = [sys.executable, "-m", "l4tui.train.worker", str(run_dir)]
-    write_run_file(run_dir, family, checked.to_dict(), command, pid=0)
+    write_run_file(run_dir, family, checked.to_dict(), command, pid=0, mode=mode)
     process = _spawn(run_dir, command)
-    write_run_file(run_dir, family, checked.to_dict(), command, pid=process.pid)
+    write_run_file(run_dir, family, checked.to_dict(), command, pid=process.pid, mode=mode)
     return run_dir

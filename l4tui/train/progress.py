@@ -85,3 +85,15 @@ def format_metrics(metrics: dict) -> str:
         elif isinstance(value, (int, str)):
             parts.append(f"{key}={value}")
     return " ".join(parts)
+
+
+KEY_METRICS = ("suggested_lr", "valid_rmse", "accuracy", "perplexity", "valid_loss")
+
+
+def key_metric(metrics: dict) -> tuple[str, float] | tuple[None, None]:
+    """The figure that sums a run up: RMSE for collab, accuracy, perplexity, the lr_find suggestion."""
+    for name in KEY_METRICS:
+        value = metrics.get(name)
+        if isinstance(value, (int, float)):
+            return name, float(value)
+    return None, None

@@ -40,10 +40,12 @@ def new_run_dir(runs_dir: Path, family: str) -> Path:
     return run_dir
 
 
-def write_run_file(run_dir: Path, family: str, config: dict, command: list[str], pid: int) -> None:
+def write_run_file(run_dir: Path, family: str, config: dict, command: list[str], pid: int,
+                   mode: str = "train") -> None:
     write_json_atomic(Path(run_dir) / RUN_FILE, {
         "id": Path(run_dir).name,
         "family": family,
+        "mode": mode,
         "config": config,
         "command": command,
         "pid": pid,

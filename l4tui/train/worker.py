@@ -86,6 +86,13 @@ def run(run_dir: Path, resume: bool = False) -> int:
         torch.manual_seed(config.seed)
         device = pick_device(config.device)
         task = prepare(config, device)
+        if meta.get("mode") == "lr_find":
+            from l4tui.train.lr_find import lr_find
+
+            events.write("start", device=device, epochs=1, mode="lr_find", **task.start)
+            found = lr_find(task, events, should_stop=stop_requested.is_set)
+            events.write("end", state="finished", metrics=found)
+            return 0
         state = None
         if resume:
             state = load_checkpoint(run_dir / "checkpoints" / "last.pt")

@@ -17,7 +17,7 @@ from textual_plotext import PlotextPlot
 
 from l4tui.paths import default_ratings_dir
 from l4tui.train.events import EventReader
-from l4tui.train.progress import Progress, format_seconds
+from l4tui.train.progress import Progress, format_seconds, key_metric
 from l4tui.train.runs import list_runs, live_state, read_run_file, stop_run
 
 POLL_S = 0.5  # how often the watched run's log is read
@@ -37,7 +37,7 @@ class LossChart(PlotextPlot):
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.title("loss (MSE)")
+        plt.title("loss")
         plt.xlabel("epoch")
         epochs = progress.epochs or 1
         iters_per_epoch = (progress.total_iters / epochs) if progress.total_iters else 1
@@ -86,7 +86,7 @@ class DataPane(Vertical):
 
     def on_mount(self) -> None:
         table = self.query_one("#runs-table", DataTable)
-        table.add_columns("started", "state", "epoch", "rmse")
+        table.add_columns("started", "state", "epoch", "metric")
 
     def start(self) -> None:
         """Called once the first frame is on screen: read the dataset and the runs folder."""
@@ -146,8 +146,10 @@ class DataPane(Vertical):
             today = time.strftime("%Y%m%d") == time.strftime("%Y%m%d", time.localtime(run.started))
             started = time.strftime("%H:%M:%S" if today else "%Y-%m-%d", time.localtime(run.started))
         epoch = "" if run.epoch is None else f"{run.epoch + 1}/{run.epochs or '?'}"
-        rmse = run.metrics.get("valid_rmse")
-        return (started, run.state, epoch, f"{rmse:.3f}" if isinstance(rmse, (int, float)) else "")
+        name, value = key_metric(run.metrics)
+        short = {"valid_rmse": "rmse", "accuracy": "acc", "perplexity": "ppl", "suggested_lr": "lr",
+                 "valid_loss": "loss"}
+        return (started, run.state, epoch, f"{short[name]} {value:.3g}" if name else "")
 
     @on(DataTable.RowSelected, "#runs-table")
     def _run_selected(self, event: DataTable.RowSelected) -> None:
@@ -200,9 +202,12 @@ class DataPane(Vertical):
         if not progress.epoch_rows:
             return "waiting for the first epoch ..." if state in ("running", "starting") else ""
         last = progress.epoch_rows[-1]
-        best = min(row.get("valid_rmse", float("inf")) for row in progress.epoch_rows)
-        text = (f"train_loss {last['train_loss']:.4f}  valid_loss {last['valid_loss']:.4f}  "
-                f"valid_rmse {last.get('valid_rmse', float('nan')):.4f} (best {best:.4f})")
+        text = f"train_loss {last['train_loss']:.4f}  valid_loss {last['valid_loss']:.4f}"
+        name, value = key_metric(last)
+        if name and name != "valid_loss":
+            values = [row[name] for row in progress.epoch_rows if name in row]
+            best = max(values) if name == "accuracy" else min(values)
+            text += f"  {name} {value:.4f} (best {best:.4f})"
         if progress.baseline_rmse:
             text += f"  mean baseline {progress.baseline_rmse:.4f}"
         return text
