@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--pretrained", help="lm: start from this run's (or .pt file's) weights")
     train.add_argument("--seed", type=int, help="random seed (the same seed gives the same run on CPU)")
     train.add_argument("--device", help="auto (CUDA if there is one), cpu, cuda, cuda:1 ...")
+    train.add_argument("--fp16", action="store_true", default=None,
+                       help="mixed precision (float16) on CUDA; ignored on the CPU")
     train.add_argument("--lr-find", action="store_true",
                        help="run the learning-rate finder instead of training; prints suggested_lr=...")
     train.add_argument("--detach", action="store_true",
@@ -140,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 TRAIN_OPTIONS = ["data", "epochs", "lr", "wd", "bs", "n_factors", "layers", "y_name", "preset", "drop_mult", "bptt",
-                 "encoder", "pretrained", "seed", "device"]
+                 "encoder", "pretrained", "seed", "device", "fp16"]
 
 
 def cmd_train(args, runs: Path) -> int:

@@ -23,6 +23,7 @@ class CollabConfig(RecipeConfig):
     valid_pct: float = 0.2
     seed: int = 42
     device: str = "auto"
+    fp16: bool = False  # mixed precision on CUDA (ignored on the CPU)
 
     def extra_problems(self) -> list[str]:
         problems = []

@@ -56,6 +56,7 @@ class Task:
     start: dict = field(default_factory=dict)  # figures for the start event (sizes, baselines)
     extras: dict = field(default_factory=dict)  # saved with checkpoints (vocab, id maps ...)
     best_metric: str = "valid_loss"  # lower is better unless listed in HIGHER_IS_BETTER
+    fp16: bool = False  # mixed precision (float16 autocast + gradient scaling); CUDA only
 
 
 HIGHER_IS_BETTER = {"accuracy", "valid_accuracy"}
@@ -129,6 +130,9 @@ def _fit_stage(task, stage, stage_index, optimizer, events, should_stop, on_epoc
                global_epoch, total_epochs):
     model = task.model
     lr_maxes = lrs_for_groups(stage.lr, len(optimizer.param_groups))
+    # Mixed precision on CUDA: float16 autocast with a gradient scaler. Elsewhere it is off.
+    use_fp16 = task.fp16 and next(model.parameters()).is_cuda
+    scaler = torch.amp.GradScaler("cuda", enabled=use_fp16)
     # The schedule's length; the LM's jittered windows make each epoch's count vary a little.
     iters_per_epoch = max(1, task.train.n_batches(global_epoch))
     total_iters = stage.epochs * iters_per_epoch
@@ -146,19 +150,22 @@ def _fit_stage(task, stage, stage_index, optimizer, events, should_stop, on_epoc
             for group, lr_max in zip(optimizer.param_groups, lr_maxes):
                 lr, mom = one_cycle(pct, lr_max, moms=task.moms)
                 group["lr"], group["betas"] = lr, (mom, 0.99)
-            preds = model(*inputs)
-            loss = task.loss_func(preds, target)
-            if task.regularizer is not None:
-                loss = loss + task.regularizer.penalty()
+            with torch.autocast("cuda", dtype=torch.float16, enabled=use_fp16):
+                preds = model(*inputs)
+                loss = task.loss_func(preds, target)
+                if task.regularizer is not None:
+                    loss = loss + task.regularizer.penalty()
             if not torch.isfinite(loss):
                 raise TrainingError(
                     f"the loss became {loss.item()} at epoch {global_epoch + 1}, batch {batch + 1}: the learning "
                     f"rate ({lr_maxes[-1]:.3g}) is probably too high: try a tenth of it")
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            scaler.scale(loss).backward()
             if task.clip:
+                scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
                 torch.nn.utils.clip_grad_norm_(model.parameters(), task.clip)
-            optimizer.step()
+            scaler.step(optimizer)
+            scaler.update()
             value, size = loss.item(), _batch_size(target)
             loss_total += value * size
             n_items += size

@@ -5,7 +5,7 @@
         events.jsonl    append-only events: start, batch (throttled), epoch, end
         stdout.log      the run process's output
         stderr.log
-        checkpoints/    final.pt, written atomically
+        checkpoints/    last.pt after every epoch, best.pt on improvement; written atomically
 
 A run's state comes from the folder and the process, so it stays true after a crash or a kill:
 an `end` event says finished, failed or stopped; without one, the run is running while its

@@ -26,6 +26,7 @@ class TabularConfig(RecipeConfig):
     valid_pct: float = 0.2
     seed: int = 42
     device: str = "auto"
+    fp16: bool = False  # mixed precision on CUDA (ignored on the CPU)
 
     def extra_problems(self) -> list[str]:
         return ["layer sizes must be at least 1"] if any(n < 1 for n in self.layers) else []

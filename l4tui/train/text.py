@@ -40,6 +40,7 @@ class LMConfig(RecipeConfig):
     beta: float = 1.0  # TAR
     seed: int = 42
     device: str = "auto"
+    fp16: bool = False  # mixed precision on CUDA (ignored on the CPU)
 
     def extra_problems(self) -> list[str]:
         return [] if self.preset in PRESETS else [f"preset must be one of {', '.join(PRESETS)}"]
@@ -60,6 +61,7 @@ class ClassifierConfig(RecipeConfig):
     min_freq: int = 3
     seed: int = 42
     device: str = "auto"
+    fp16: bool = False  # mixed precision on CUDA (ignored on the CPU)
 
     def extra_problems(self) -> list[str]:
         return [] if self.preset in PRESETS else [f"preset must be one of {', '.join(PRESETS)}"]

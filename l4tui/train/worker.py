@@ -86,6 +86,7 @@ def run(run_dir: Path, resume: bool = False) -> int:
         torch.manual_seed(config.seed)
         device = pick_device(config.device)
         task = prepare(config, device)
+        task.fp16 = bool(getattr(config, "fp16", False))
         if meta.get("mode") == "lr_find":
             from l4tui.train.lr_find import lr_find
 
