@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--pretrained", help="lm: start from this run's (or .pt file's) weights")
     train.add_argument("--seed", type=int, help="random seed (the same seed gives the same run on CPU)")
     train.add_argument("--device", help="auto (CUDA if there is one), cpu, cuda, cuda:1 ...")
+    train.add_argument("--gpus", type=int, default=1, metavar="N",
+                       help="train over N processes with DistributedDataParallel through torchrun "
+                            "(one per GPU; on a CPU-only machine, N CPU processes)")
     train.add_argument("--fp16", action="store_true", default=None,
                        help="mixed precision (float16) on CUDA; ignored on the CPU")
     train.add_argument("--lr-find", action="store_true",
@@ -174,7 +177,8 @@ def cmd_train(args, runs: Path) -> int:
         if run_dir is None:
             raise ValueError(f"no run {config['encoder']!r} in {runs} to take the encoder from")
         config["encoder"] = run_dir.name
-    run_dir = start_run(args.family, config, runs, mode="lr_find" if args.lr_find else "train")
+    run_dir = start_run(args.family, config, runs, mode="lr_find" if args.lr_find else "train",
+                        processes=args.gpus)
     print(f"started run {run_dir.name} in {run_dir}")
     if args.detach:
         print(f"follow it with: l4tui runs follow {run_dir.name}")

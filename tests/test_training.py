@@ -150,3 +150,19 @@ def test_ulmfit_language_model_then_classifier(runs_dir):
     events = epochs_of(classifier.run_dir)[1]
     stages = [e["stage_name"] for e in events if e["type"] == "epoch"]
     assert stages == ["head", "freeze_to(-2)", "freeze_to(-3)", "unfrozen", "unfrozen"]  # gradual unfreezing
+
+
+def test_two_processes_through_torchrun_learn_like_one(runs_dir):
+    # DistributedDataParallel over 2 CPU processes (gloo): each takes every other batch.
+    single = final_metrics(l4tui("train", "collab", "--epochs", "3", timeout=300))
+    result = l4tui("train", "collab", "--epochs", "3", "--gpus", "2", timeout=300)
+    double = final_metrics(result)
+    run = next(run for run in list_runs(runs_dir) if run.config and "--nproc_per_node=2" in
+               " ".join(json.loads((run.run_dir / "run.json").read_text())["command"]))
+    assert run.state == "finished"
+    epochs, events = epochs_of(run.run_dir)
+    assert epochs == [0, 1, 2]  # rank 0 alone writes the run folder
+    assert events[0]["processes"] == 2
+    assert double["valid_rmse"] < double["baseline_rmse"] - 0.3
+    assert abs(double["valid_rmse"] - single["valid_rmse"]) < 0.1
+    torch.load(run.run_dir / "checkpoints" / "last.pt", weights_only=True)

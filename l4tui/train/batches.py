@@ -45,3 +45,25 @@ class NumpyBatches:
     def epoch_batches(self, epoch: int):
         for x, y in self.source.epoch_batches(epoch):
             yield (torch.as_tensor(x, device=self.device),), torch.as_tensor(y, device=self.device)
+
+
+class ShardedBatches:
+    """One process's share of a batch source when a run trains over several (torchrun).
+
+    Every process draws the same batches (same seed) and keeps every `world`-th one, starting at
+    its `rank`. All get the same number of batches, or DistributedDataParallel would wait forever.
+    """
+
+    def __init__(self, source, rank: int, world: int):
+        self.source, self.rank, self.world = source, rank, world
+
+    def n_batches(self, epoch: int = 0) -> int:
+        return self.source.n_batches(epoch) // self.world
+
+    def epoch_batches(self, epoch: int):
+        wanted = self.n_batches(epoch)
+        mine = (b for i, b in enumerate(self.source.epoch_batches(epoch)) if i % self.world == self.rank)
+        for count, batch in enumerate(mine):
+            if count >= wanted:
+                return
+            yield batch

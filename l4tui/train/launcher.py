@@ -30,7 +30,8 @@ def resume_run(run_dir: Path) -> Path:
     if not (Path(run_dir) / "checkpoints" / "last.pt").is_file():
         raise ValueError(f"run {info.id} has no checkpoint to resume from (it ended before its first epoch)")
     meta = read_run_file(run_dir)
-    command = [sys.executable, "-m", "l4tui.train.worker", str(run_dir), "--resume"]
+    processes = int(meta.get("processes") or 1)
+    command = worker_command(Path(run_dir), processes, resume=True)
     process = _spawn(Path(run_dir), command)
     meta.update(pid=process.pid, command=command)
     from l4tui.train.runs import RUN_FILE, write_json_atomic
@@ -39,7 +40,16 @@ def resume_run(run_dir: Path) -> Path:
     return Path(run_dir)
 
 
-def start_run(family: str, config: dict, runs_dir: Path, mode: str = "train") -> Path:
+def worker_command(run_dir: Path, processes: int = 1, resume: bool = False) -> list[str]:
+    """The run's process: the worker itself, or torchrun starting `processes` of it (DDP)."""
+    tail = ["-m", "l4tui.train.worker", str(run_dir)] + (["--resume"] if resume else [])
+    if processes > 1:
+        return [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                f"--nproc_per_node={processes}", *tail]
+    return [sys.executable, *tail]
+
+
+def start_run(family: str, config: dict, runs_dir: Path, mode: str = "train", processes: int = 1) -> Path:
     """Create the run folder, start the run process, return the folder. Raises ValueError on a bad config.
 
     mode "lr_find" runs the learning-rate finder instead of training; its curve is stored like any run.
@@ -51,8 +61,10 @@ def start_run(family: str, config: dict, runs_dir: Path, mode: str = "train") ->
     checked.validate()
     check_data(family, checked)
     run_dir = new_run_dir(runs_dir, family if mode == "train" else f"{family}-lr_find")
-    command = [sys.executable, "-m", "l4tui.train.worker", str(run_dir)]
-    write_run_file(run_dir, family, checked.to_dict(), command, pid=0, mode=mode)
+    if processes < 1:
+        raise ValueError("--gpus must be at least 1")
+    command = worker_command(run_dir, processes if mode == "train" else 1)
+    write_run_file(run_dir, family, checked.to_dict(), command, pid=0, mode=mode, processes=processes)
     process = _spawn(run_dir, command)
-    write_run_file(run_dir, family, checked.to_dict(), command, pid=process.pid, mode=mode)
+    write_run_file(run_dir, family, checked.to_dict(), command, pid=process.pid, mode=mode, processes=processes)
     return run_dir

@@ -57,6 +57,7 @@ class Task:
     extras: dict = field(default_factory=dict)  # saved with checkpoints (vocab, id maps ...)
     best_metric: str = "valid_loss"  # lower is better unless listed in HIGHER_IS_BETTER
     fp16: bool = False  # mixed precision (float16 autocast + gradient scaling); CUDA only
+    wrap: object = None  # DistributedDataParallel for runs over several processes (see worker.py)
 
 
 HIGHER_IS_BETTER = {"accuracy", "valid_accuracy"}
@@ -130,6 +131,9 @@ def _fit_stage(task, stage, stage_index, optimizer, events, should_stop, on_epoc
                global_epoch, total_epochs):
     model = task.model
     lr_maxes = lrs_for_groups(stage.lr, len(optimizer.param_groups))
+    # Over several processes the forward pass goes through DistributedDataParallel, built anew for
+    # each stage: it must see which parameters train after this stage's freeze_to.
+    forward = task.wrap(model) if task.wrap else model
     # Mixed precision on CUDA: float16 autocast with a gradient scaler. Elsewhere it is off.
     use_fp16 = task.fp16 and next(model.parameters()).is_cuda
     scaler = torch.amp.GradScaler("cuda", enabled=use_fp16)
@@ -151,7 +155,7 @@ def _fit_stage(task, stage, stage_index, optimizer, events, should_stop, on_epoc
                 lr, mom = one_cycle(pct, lr_max, moms=task.moms)
                 group["lr"], group["betas"] = lr, (mom, 0.99)
             with torch.autocast("cuda", dtype=torch.float16, enabled=use_fp16):
-                preds = model(*inputs)
+                preds = forward(*inputs)
                 loss = task.loss_func(preds, target)
                 if task.regularizer is not None:
                     loss = loss + task.regularizer.penalty()

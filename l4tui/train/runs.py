@@ -41,11 +41,12 @@ def new_run_dir(runs_dir: Path, family: str) -> Path:
 
 
 def write_run_file(run_dir: Path, family: str, config: dict, command: list[str], pid: int,
-                   mode: str = "train") -> None:
+                   mode: str = "train", processes: int = 1) -> None:
     write_json_atomic(Path(run_dir) / RUN_FILE, {
         "id": Path(run_dir).name,
         "family": family,
         "mode": mode,
+        "processes": processes,
         "config": config,
         "command": command,
         "pid": pid,

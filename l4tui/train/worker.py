@@ -64,12 +64,41 @@ class Checkpointer:
         return value > self.best if self.higher_is_better else value < self.best
 
 
+class NoEvents:
+    """The events of processes other than rank 0: rank 0 alone writes the run folder."""
+
+    def write(self, *args, **kwargs) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def start_distributed(config):
+    """Under torchrun: join the process group. Returns (rank, world, device) — (0, 1, None) alone."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return 0, 1, None
+    import torch
+    import torch.distributed as dist
+
+    cuda = torch.cuda.is_available() and config.device != "cpu"
+    dist.init_process_group("nccl" if cuda else "gloo")
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if cuda:
+        torch.cuda.set_device(local_rank)
+    return dist.get_rank(), world, f"cuda:{local_rank}" if cuda else "cpu"
+
+
 def run(run_dir: Path, resume: bool = False) -> int:
     from l4tui.train.device import pick_device
     from l4tui.train.loop import StopTraining, fit
 
     meta = json.loads((run_dir / RUN_FILE).read_text(encoding="utf-8"))
-    events = EventWriter(run_dir)
+    config_class, prepare = RECIPES[meta["family"]]
+    config = config_class.from_dict(meta.get("config") or {})
+    rank, world, distributed_device = start_distributed(config)
+    events = EventWriter(run_dir) if rank == 0 else NoEvents()
     stop_requested = threading.Event()
     # SIGTERM (from `l4tui runs stop` or the app) asks for a clean stop at the next batch.
     signal.signal(signal.SIGTERM, lambda *_: stop_requested.set())
@@ -81,12 +110,18 @@ def run(run_dir: Path, resume: bool = False) -> int:
         import torch
 
         family = meta["family"]
-        config_class, prepare = RECIPES[family]
-        config = config_class.from_dict(meta.get("config") or {})
-        torch.manual_seed(config.seed)
-        device = pick_device(config.device)
+        torch.manual_seed(config.seed)  # the same on every process: the same first weights
+        device = distributed_device or pick_device(config.device)
         task = prepare(config, device)
         task.fp16 = bool(getattr(config, "fp16", False))
+        if world > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            from l4tui.train.batches import ShardedBatches
+
+            task.train = ShardedBatches(task.train, rank, world)
+            task.wrap = lambda model: DistributedDataParallel(
+                model, device_ids=[torch.device(device).index] if device.startswith("cuda") else None)
         if meta.get("mode") == "lr_find":
             from l4tui.train.lr_find import lr_find
 
@@ -101,12 +136,13 @@ def run(run_dir: Path, resume: bool = False) -> int:
             events.write("resume", stage=state["stage"], epoch=state["epoch"], device=device)
         else:
             events.write("start", device=device, epochs=sum(s.epochs for s in task.stages),
-                         stages=[s.name for s in task.stages], **task.start)
+                         stages=[s.name for s in task.stages], processes=world, **task.start)
         best = None
         if resume and (run_dir / "checkpoints" / "best.pt").exists():
             best = load_checkpoint(run_dir / "checkpoints" / "best.pt")["results"].get(task.best_metric)
         checkpointer = Checkpointer(run_dir, family, config, task, best)
-        results = fit(task, events, should_stop=stop_requested.is_set, on_epoch_end=checkpointer,
+        results = fit(task, events, should_stop=stop_requested.is_set,
+                      on_epoch_end=checkpointer if rank == 0 else None,
                       resume=state and {"stage": state["stage"], "epoch": state["epoch"],
                                         "optimizer": state["optimizer"]})
         baselines = {k: v for k, v in task.start.items() if k.startswith(("baseline", "unigram"))}
@@ -124,6 +160,11 @@ def run(run_dir: Path, resume: bool = False) -> int:
         if task is not None and task.regularizer is not None:
             task.regularizer.remove()
         events.close()
+        if world > 1:
+            import torch.distributed as dist
+
+            if dist.is_initialized():
+                dist.destroy_process_group()
 
 
 if __name__ == "__main__":
