@@ -11,6 +11,7 @@ anneals; momentum moves the other way), optional gradient clipping, optional AR/
 AWD-LSTM. Events go to the run's log: throttled batch events, an event per epoch.
 """
 
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -159,9 +160,10 @@ def _fit_stage(task, stage, stage_index, optimizer, events, should_stop, on_epoc
                 loss = task.loss_func(preds, target)
                 if task.regularizer is not None:
                     loss = loss + task.regularizer.penalty()
-            if not torch.isfinite(loss):
+            value = loss.item()  # the one wait for the device per batch: the smoothed loss needs it anyway
+            if not math.isfinite(value):
                 raise TrainingError(
-                    f"the loss became {loss.item()} at epoch {global_epoch + 1}, batch {batch + 1}: the learning "
+                    f"the loss became {value} at epoch {global_epoch + 1}, batch {batch + 1}: the learning "
                     f"rate ({lr_maxes[-1]:.3g}) is probably too high: try a tenth of it")
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
@@ -170,7 +172,7 @@ def _fit_stage(task, stage, stage_index, optimizer, events, should_stop, on_epoc
                 torch.nn.utils.clip_grad_norm_(model.parameters(), task.clip)
             scaler.step(optimizer)
             scaler.update()
-            value, size = loss.item(), _batch_size(target)
+            size = _batch_size(target)
             loss_total += value * size
             n_items += size
             batch += 1
