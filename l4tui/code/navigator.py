@@ -100,11 +100,13 @@ class Navigator:
 
     def _warm(self, modules: tuple[str, ...]) -> None:
         jedi = self._jedi_setup()
-        jedi.preload_module(*modules)
-        # torch.sigmoid and friends live in a 26k-line stub whose first parse costs seconds:
-        # pay it now, in the background, not on the user's first jump.
-        warm_up = "import torch\ntorch.sigmoid\n"
-        jedi.Script(warm_up, project=self._project, environment=self._environment).goto(2, 7)
+        # Ask for each module's definition, and for torch.sigmoid, whose 26k-line stub costs
+        # seconds to parse the first time: pay it now, in the background, not on the user's first
+        # jump. (jedi.preload_module would start a second Python process for its own environment.)
+        lines = [f"import {module}" for module in modules] + ["torch.sigmoid"]
+        script = jedi.Script("\n".join(lines) + "\n", project=self._project, environment=self._environment)
+        for number, line in enumerate(lines, start=1):
+            script.goto(number, len(line) - 1, follow_imports=True)
 
     def warm(self, modules=("torch", "torch.nn")) -> Future:
         """Parse the modules users jump into first, before they ask."""
