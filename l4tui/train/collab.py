@@ -56,7 +56,7 @@ def prepare_collab(config: CollabConfig, device: str, workspace=None):
     users, _ = maps["user"].index(ratings.table["user"].to_numpy())
     items, _ = maps["item"].index(ratings.table["item"].to_numpy())
     x = torch.as_tensor(np.stack([users, items], axis=1), dtype=torch.long, device=device)
-    y = torch.as_tensor(ratings.table["rating"].to_numpy(), dtype=torch.float32, device=device)
+    y = torch.tensor(ratings.table["rating"].to_numpy(), dtype=torch.float32, device=device)  # a copy: pandas may hand out a read-only array
     x_train, y_train, x_valid, y_valid = x[train_idx], y[train_idx], x[valid_idx], y[valid_idx]
 
     # The baseline every model must beat: predict the training set's mean rating for everyone.
