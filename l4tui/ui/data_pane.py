@@ -181,7 +181,9 @@ class DataPane(Vertical):
         self.query_one("#run-header", Static).update(f"{state}  {self.watched.name}")  # state first: it must show
         self.query_one("#run-bar", ProgressBar).update(progress=progress.fraction)
         eta = progress.eta_seconds() if state == "running" else None
-        epoch = f"epoch {min(progress.epoch + 1, progress.epochs or 1)}/{progress.epochs or '?'}"
+        # The last epoch seen: batch events are throttled, so a fast run's last one may be older.
+        latest = max([progress.epoch, *(row.get("epoch", 0) for row in progress.epoch_rows)])
+        epoch = f"epoch {min(latest + 1, progress.epochs or 1)}/{progress.epochs or '?'}"
         self.query_one("#run-eta", Static).update(
             f" {epoch}  ETA {format_seconds(eta)}" if state == "running" else f" {epoch}")
         self.query_one("#run-metrics", Static).update(self._metrics_text(state))
