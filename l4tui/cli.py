@@ -17,6 +17,14 @@ def int_list(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
 
 
+def float_list(text: str) -> tuple[float, ...]:
+    """`0.95,0.85,0.95` -> (0.95, 0.85, 0.95), for argparse."""
+    try:
+        return tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="l4tui",
@@ -45,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--bptt", type=int, help="lm, classifier: tokens per window")
     train.add_argument("--encoder", help="classifier: the language model run to take the encoder and vocab from")
     train.add_argument("--pretrained", help="lm: start from this run's (or .pt file's) weights")
+    train.add_argument("--div", type=float, help="one cycle: start at lr/div (default 25)")
+    train.add_argument("--pct-start", type=float, help="one cycle: share of the steps spent warming up (0.25)")
+    train.add_argument("--moms", type=float_list, metavar="HI,LO,HI",
+                       help="one cycle: momentum at start, peak lr, end (default 0.95,0.85,0.95; text 0.8,0.7,0.8)")
     train.add_argument("--seed", type=int, help="random seed (the same seed gives the same run on CPU)")
     train.add_argument("--device", help="auto (CUDA if there is one), cpu, cuda, cuda:1 ...")
     train.add_argument("--gpus", type=int, default=1, metavar="N",
@@ -145,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 TRAIN_OPTIONS = ["data", "epochs", "lr", "wd", "bs", "n_factors", "layers", "y_name", "preset", "drop_mult", "bptt",
-                 "encoder", "pretrained", "seed", "device", "fp16"]
+                 "encoder", "pretrained", "div", "pct_start", "moms", "seed", "device", "fp16"]
 
 
 def cmd_train(args, runs: Path) -> int:

@@ -96,3 +96,10 @@ def test_train_options_must_fit_the_family(runs_dir):
     assert result.returncode == 2 and "no run 'nope'" in result.stderr
     result = l4tui("train", "tabular", "--data", "nowhere.csv")
     assert result.returncode == 2 and "no such file or folder" in result.stderr
+
+
+def test_train_schedule_options(runs_dir):
+    result = l4tui("train", "collab", "--pct-start", "2")
+    assert result.returncode == 2 and "pct_start must be between 0 and 1" in result.stderr
+    result = l4tui("train", "collab", "--moms", "0.9,x")
+    assert result.returncode == 2 and "expected numbers separated by commas" in result.stderr

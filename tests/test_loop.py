@@ -76,3 +76,32 @@ def test_lr_find_restores_the_weights_and_suggests_a_rate():
     lrs = [10 ** (-7 + i * 0.08) for i in range(100)]
     losses = [3.0] * 20 + [3.0 - 0.05 * i for i in range(50)] + [0.5 + 0.3 * i for i in range(30)]
     assert lrs[20] <= valley(lrs, losses) <= lrs[70]
+
+
+def test_schedule_options_shape_the_lr_and_momentum():
+    from l4tui.train import loop
+
+    task = tiny_task(lr=0.1)
+    task.div, task.pct_start, task.moms = 10.0, 0.5, (0.9, 0.8, 0.9)
+    events = Events()
+    old, loop.BATCH_EVENT_EVERY_S = loop.BATCH_EVENT_EVERY_S, 0.0  # every batch, to see the whole cycle
+    try:
+        fit(task, events)
+    finally:
+        loop.BATCH_EVENT_EVERY_S = old
+    batches = [f for kind, f in events.events if kind == "batch"]
+    lrs, moms = [f["lr"] for f in batches], [f["mom"] for f in batches]
+    assert lrs[0] == pytest.approx(0.1 / 10)
+    peak = lrs.index(max(lrs))
+    assert max(lrs) == pytest.approx(0.1, rel=0.01) and abs(peak - len(lrs) / 2) <= 1
+    assert moms[0] == pytest.approx(0.9) and moms[peak] == pytest.approx(0.8, abs=0.001)
+
+
+def test_schedule_options_are_checked():
+    from l4tui.train.collab import CollabConfig
+
+    for bad, message in (({"div": 0.5}, "div must be at least 1"), ({"pct_start": 1.0}, "pct_start"),
+                         ({"moms": (0.9, 1.2, 0.9)}, "moms must be")):
+        with pytest.raises(ValueError, match=message):
+            CollabConfig.from_dict(bad).validate()
+    assert CollabConfig.from_dict({"moms": [0.9, 0.8, 0.9]}).moms == (0.9, 0.8, 0.9)

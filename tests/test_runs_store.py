@@ -3,6 +3,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from l4tui.train.events import EventReader, EventWriter
 from l4tui.train.runs import find_run, list_runs, process_alive, read_run, write_run_file
 
@@ -116,6 +118,28 @@ def test_export_writes_epochs_and_batches_as_csv(tmp_path):
     rows = list(csv.DictReader(open(epochs_csv)))
     assert [r["valid_loss"] for r in rows] == ["1.2", "1.0"] and rows[1]["accuracy"] == "0.7"
     assert list(csv.DictReader(open(batches_csv)))[0]["loss"] == "2.0"
+
+
+def test_export_writes_tensorboard_event_files_tensorboard_reads(tmp_path):
+    pytest.importorskip("tensorboard")  # an optional extra for users; the test extra installs it
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from l4tui.train.export import export_tensorboard
+
+    run_dir = make_run(tmp_path, "r", pid=dead_pid(), events=[
+        ("batch", {"epoch": 0, "iter": 1, "loss": 2.0, "lr": 1e-3, "mom": 0.9}),
+        ("batch", {"epoch": 0, "iter": 2, "loss": 1.5, "lr": 2e-3, "mom": 0.85}),
+        ("epoch", {"epoch": 0, "epochs": 2, "train_loss": 1.5, "valid_loss": 1.25}),
+        ("epoch", {"epoch": 1, "epochs": 2, "train_loss": 1.0, "valid_loss": 0.75, "accuracy": 0.5}),
+    ])
+    accumulator = EventAccumulator(str(export_tensorboard(run_dir)))
+    accumulator.Reload()
+    scalars = {tag: [(e.step, e.value) for e in accumulator.Scalars(tag)] for tag in accumulator.Tags()["scalars"]}
+    assert scalars["train/smooth_loss"] == [(1, 2.0), (2, 1.5)]
+    assert [step for step, _ in scalars["train/lr"]] == [1, 2]
+    assert scalars["train/mom"] == [(1, pytest.approx(0.9)), (2, pytest.approx(0.85))]
+    assert scalars["epoch/valid_loss"] == [(1, 1.25), (2, 0.75)]
+    assert scalars["epoch/accuracy"] == [(2, 0.5)]
 
 
 def test_two_readers_tailing_one_run_see_every_event_once(tmp_path):

@@ -1,10 +1,20 @@
 """What every recipe's config shares: reading it from run.json, writing it back, checking it."""
 
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, fields
 
 
+@dataclass
 class RecipeConfig:
-    """Mixed into each recipe's config dataclass (fields epochs, lr, wd, bs at least)."""
+    """The base of each recipe's config dataclass (which adds epochs, lr, wd, bs at least).
+
+    Its own fields shape fastai's one-cycle schedule, the same for every recipe: the lr starts at
+    lr/div, peaks after `pct_start` of the steps, and momentum runs `moms` (high, low, high);
+    moms=None keeps the recipe's own (the AWD-LSTM's are lower, as in fastai's text learners).
+    """
+
+    div: float = 25.0
+    pct_start: float = 0.25
+    moms: tuple[float, float, float] | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -28,6 +38,12 @@ class RecipeConfig:
             problems.append("wd must not be negative")
         if self.bs < 1:
             problems.append("bs must be at least 1")
+        if not self.div >= 1:
+            problems.append("div must be at least 1 (the lr starts at lr/div)")
+        if not 0 < self.pct_start < 1:
+            problems.append("pct_start must be between 0 and 1")
+        if self.moms is not None and (len(self.moms) != 3 or not all(0 <= m < 1 for m in self.moms)):
+            problems.append("moms must be three numbers from 0 to below 1, e.g. 0.95,0.85,0.95")
         problems += self.extra_problems()
         if problems:
             raise ValueError("; ".join(problems))

@@ -40,6 +40,8 @@ def export_tensorboard(run_dir: Path, out_dir: Path | None = None) -> Path:
             if event.get("type") == "batch":
                 writer.add_scalar("train/smooth_loss", event["loss"], event["iter"], walltime=event.get("t"))
                 writer.add_scalar("train/lr", event["lr"], event["iter"], walltime=event.get("t"))
+                if "mom" in event:
+                    writer.add_scalar("train/mom", event["mom"], event["iter"], walltime=event.get("t"))
             elif event.get("type") == "epoch":
                 for key, value in event.items():
                     if isinstance(value, (int, float)) and key not in ("t", "epoch", "epochs", "iter", "stage",

@@ -51,6 +51,8 @@ class Task:
     derive: object = None  # results -> results with derived figures (rmse from mse, perplexity ...)
     groups: list | None = None  # layer groups (lists of modules); None: the whole model is one
     moms: tuple[float, float, float] = (0.95, 0.85, 0.95)
+    div: float = 25.0  # the one cycle starts at lr/div ...
+    pct_start: float = 0.25  # ... and peaks after this share of a stage's steps
     wd: float = 0.01
     clip: float | None = None
     regularizer: object = None  # an RNNRegularizer for the AWD-LSTM, or None
@@ -153,7 +155,8 @@ def _fit_stage(task, stage, stage_index, optimizer, events, should_stop, on_epoc
             iteration = epoch * iters_per_epoch + batch
             pct = min(iteration / total_iters, 1.0)
             for group, lr_max in zip(optimizer.param_groups, lr_maxes):
-                lr, mom = one_cycle(pct, lr_max, moms=task.moms)
+                lr, mom = one_cycle(pct, lr_max, div=task.div, pct_start=task.pct_start,
+                                    moms=task.moms)
                 group["lr"], group["betas"] = lr, (mom, 0.99)
             with torch.autocast("cuda", dtype=torch.float16, enabled=use_fp16):
                 preds = forward(*inputs)
@@ -180,7 +183,7 @@ def _fit_stage(task, stage, stage_index, optimizer, events, should_stop, on_epoc
             now = time.time()
             if now - last_event >= BATCH_EVENT_EVERY_S:
                 events.write("batch", epoch=global_epoch, iter=global_epoch * iters_per_epoch + batch,
-                             total_iters=total_epochs * iters_per_epoch, loss=smooth_loss, lr=lr)
+                             total_iters=total_epochs * iters_per_epoch, loss=smooth_loss, lr=lr, mom=mom)
                 last_event = now
         train_seconds = time.time() - epoch_start
         results = {"train_loss": loss_total / max(1, n_items), **evaluate(task)}

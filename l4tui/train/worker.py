@@ -114,6 +114,9 @@ def run(run_dir: Path, resume: bool = False) -> int:
         device = distributed_device or pick_device(config.device)
         task = prepare(config, device)
         task.fp16 = bool(getattr(config, "fp16", False))
+        task.div, task.pct_start = config.div, config.pct_start
+        if config.moms:
+            task.moms = tuple(config.moms)
         if world > 1:
             from torch.nn.parallel import DistributedDataParallel
 
