@@ -155,3 +155,59 @@ def test_two_readers_tailing_one_run_see_every_event_once(tmp_path):
     for reader, events in zip(readers, seen):
         events.extend(e["iter"] for e in reader.read_new())
     assert seen[0] == seen[1] == list(range(50))
+
+
+def test_runs_index_folds_in_only_new_events(tmp_path):
+    from l4tui.train.runs import RunsIndex
+
+    index = RunsIndex(tmp_path)
+    assert index.refresh() == []
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time, sys; time.sleep(60)", "live-run"])
+    try:
+        live = make_run(tmp_path, "live-run", pid=sleeper.pid, started=2.0, events=[
+            ("start", {"epochs": 3}), ("epoch", {"epoch": 0, "valid_loss": 1.0, "valid_rmse": 1.0})])
+        make_run(tmp_path, "old-run", pid=dead_pid(), started=1.0)
+        runs = index.refresh()
+        assert [r.id for r in runs] == ["live-run", "old-run"]
+        assert [r.state for r in runs] == ["running", "died"]
+        assert runs[0].best == ("valid_rmse", 1.0) and runs[0].epochs == 3
+        reader = index._readers["live-run"]
+        offset = reader._offset
+        writer = EventWriter(live)
+        writer.write("epoch", epoch=1, valid_loss=0.5, valid_rmse=0.7)
+        writer.write("epoch", epoch=2, valid_loss=0.6, valid_rmse=0.8)  # worse: the best stays 0.7
+        writer.close()
+        runs = index.refresh()
+        assert reader._offset > offset and runs[0].epoch == 2 and runs[0].best == ("valid_rmse", 0.7)
+        writer = EventWriter(live)
+        writer.write("end", state="finished", metrics={"valid_rmse": 0.8})
+        writer.close()
+        assert index.refresh()[0].state == "finished"
+        import shutil
+
+        shutil.rmtree(live)
+        assert [r.id for r in index.refresh()] == ["old-run"]
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_runs_index_sees_a_resumed_run_and_its_new_process(tmp_path):
+    from l4tui.train.runs import RunsIndex
+
+    run_dir = make_run(tmp_path, "r-run", pid=dead_pid(), events=[("end", {"state": "stopped"})])
+    index = RunsIndex(tmp_path)
+    assert index.refresh()[0].state == "stopped"
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "r-run"])
+    try:
+        meta = json.loads((run_dir / "run.json").read_text())
+        meta["pid"] = sleeper.pid
+        (run_dir / "run.json").write_text(json.dumps(meta))
+        writer = EventWriter(run_dir)
+        writer.write("resume", stage=0, epoch=0)
+        writer.close()
+        assert index.refresh()[0].state == "running"
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert index.refresh()[0].state == "died"

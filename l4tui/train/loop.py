@@ -61,6 +61,7 @@ class Task:
     best_metric: str = "valid_loss"  # lower is better unless listed in HIGHER_IS_BETTER
     fp16: bool = False  # mixed precision (float16 autocast + gradient scaling); CUDA only
     wrap: object = None  # DistributedDataParallel for runs over several processes (see worker.py)
+    device_stats: object = dict  # () -> figures for each batch event (GPU memory on CUDA; see device.py)
 
 
 HIGHER_IS_BETTER = {"accuracy", "valid_accuracy"}
@@ -145,10 +146,12 @@ def _fit_stage(task, stage, stage_index, optimizer, events, should_stop, on_epoc
     total_iters = stage.epochs * iters_per_epoch
     results = {}
     last_event, smooth_loss = 0.0, None
+    raw_sum, raw_count = 0.0, 0  # the raw batch losses since the last batch event (their mean is logged)
     for epoch in range(first_epoch, stage.epochs):
         model.train()
         _reset(model)
         epoch_start, n_items, loss_total, batch = time.time(), 0, 0.0, 0
+        items_at_event, last_event = 0, 0.0  # the pace is measured within an epoch (not over validation)
         for inputs, target in task.train.epoch_batches(global_epoch):
             if should_stop():
                 raise StopTraining()
@@ -180,11 +183,16 @@ def _fit_stage(task, stage, stage_index, optimizer, events, should_stop, on_epoc
             n_items += size
             batch += 1
             smooth_loss = value if smooth_loss is None else 0.98 * smooth_loss + 0.02 * value
+            raw_sum, raw_count = raw_sum + value, raw_count + 1
             now = time.time()
             if now - last_event >= BATCH_EVENT_EVERY_S:
+                pace = {}
+                if last_event and n_items > items_at_event:
+                    pace = {"items_per_s": (n_items - items_at_event) / (now - last_event)}
                 events.write("batch", epoch=global_epoch, iter=global_epoch * iters_per_epoch + batch,
-                             total_iters=total_epochs * iters_per_epoch, loss=smooth_loss, lr=lr, mom=mom)
-                last_event = now
+                             total_iters=total_epochs * iters_per_epoch, loss=smooth_loss,
+                             raw=raw_sum / raw_count, lr=lr, mom=mom, **pace, **task.device_stats())
+                last_event, raw_sum, raw_count, items_at_event = now, 0.0, 0, n_items
         train_seconds = time.time() - epoch_start
         results = {"train_loss": loss_total / max(1, n_items), **evaluate(task)}
         if task.derive:

@@ -14,6 +14,11 @@ class Progress:
     epochs: int = 0
     last_t: float | None = None
     train_points: list[tuple[int, float]] = field(default_factory=list)  # (iter, smoothed loss)
+    raw_points: list[tuple[int, float]] = field(default_factory=list)  # (iter, mean raw loss since the last event)
+    schedule_points: list[tuple[int, float, float | None]] = field(default_factory=list)  # (iter, lr, mom)
+    items_per_s: float | None = None  # the latest pace
+    device_stats: dict = field(default_factory=dict)  # the latest GPU memory / utilisation figures
+    mode: str = "train"  # "lr_find" runs log (lr, loss) batches and end with a suggestion
     epoch_rows: list[dict] = field(default_factory=list)
     end: dict | None = None
     baseline_rmse: float | None = None
@@ -26,25 +31,53 @@ class Progress:
                 self.started_at = t
                 self.epochs = event.get("epochs", self.epochs)
                 self.baseline_rmse = event.get("baseline_rmse")
+                self.mode = event.get("mode", self.mode)
             elif kind == "batch":
                 self.iteration = event.get("iter", self.iteration)
                 self.total_iters = event.get("total_iters", self.total_iters)
                 self.epoch = event.get("epoch", self.epoch)
                 if self.first_batch is None and t is not None:
                     self.first_batch = (self.iteration, t)
-                if isinstance(event.get("loss"), (int, float)):
-                    self.train_points.append((self.iteration, float(event["loss"])))
+                loss = event.get("loss")
+                if isinstance(loss, (int, float)):
+                    self.train_points.append((self.iteration, float(loss)))
+                    raw = event.get("raw", loss)  # runs logged before raw losses were: the smoothed one
+                    self.raw_points.append((self.iteration, float(raw)))
+                if isinstance(event.get("lr"), (int, float)):
+                    self.schedule_points.append((self.iteration, float(event["lr"]), event.get("mom")))
+                if "items_per_s" in event:
+                    self.items_per_s = event["items_per_s"]
+                if "gpu_mem_mib" in event:
+                    self.device_stats = {k: v for k, v in event.items() if k.startswith("gpu_")}
             elif kind == "epoch":
                 self.iteration = event.get("iter", self.iteration)
                 self.total_iters = event.get("total_iters", self.total_iters)
                 self.epochs = event.get("epochs", self.epochs)
                 self.epoch_rows.append(event)
+                self.items_per_s = event.get("items_per_s", self.items_per_s)
             elif kind == "end":
                 self.end = event
             elif kind == "resume":  # started again: the earlier end no longer holds
                 self.end, self.first_batch = None, None
             if t is not None:
                 self.last_t = t
+
+    def best(self) -> tuple[str, float] | tuple[None, None]:
+        """The key metric's best epoch so far (the lowest RMSE, the highest accuracy ...)."""
+        best_name, best_value = None, None
+        for row in self.epoch_rows:
+            name, value = key_metric(row)
+            if name is not None and (best_name != name or better(name, value, best_value)):
+                best_name, best_value = name, value
+        return best_name, best_value
+
+    def lr_find_points(self) -> list[tuple[float, float]]:
+        """(lr, smoothed loss) of an lr_find run: its curve."""
+        return [(lr, loss) for (_, lr, _), (_, loss) in zip(self.schedule_points, self.train_points)]
+
+    @property
+    def suggested_lr(self) -> float | None:
+        return ((self.end or {}).get("metrics") or {}).get("suggested_lr")
 
     @property
     def fraction(self) -> float:
@@ -97,3 +130,11 @@ def key_metric(metrics: dict) -> tuple[str, float] | tuple[None, None]:
         if isinstance(value, (int, float)):
             return name, float(value)
     return None, None
+
+
+HIGHER_IS_BETTER = {"accuracy", "valid_accuracy", "lm_accuracy"}
+
+
+def better(name: str, value: float, than: float) -> bool:
+    """Is `value` of the metric `name` better than `than`? Accuracy goes up; losses, RMSE, perplexity down."""
+    return value > than if name in HIGHER_IS_BETTER else value < than

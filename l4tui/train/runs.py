@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 
 from l4tui.train.events import EventReader
+from l4tui.train.progress import better, key_metric
 
 RUN_FILE = "run.json"
 
@@ -94,6 +95,8 @@ class RunInfo:
     ended: float | None = None
     epoch: int | None = None  # the last finished epoch, 0-based
     epochs: int | None = None
+    mode: str = "train"  # or "lr_find"
+    best: tuple[str, float] | None = None  # the key metric's best epoch value so far
 
     @property
     def duration(self) -> float:
@@ -120,7 +123,8 @@ def live_state(pid: int, run_id: str, started: float) -> str:
     return "running" if process_alive(pid, run_id) else "died"
 
 
-def read_run(run_dir: Path) -> RunInfo:
+def read_run_meta(run_dir: Path) -> RunInfo:
+    """What run.json says (state "unknown" until the events are read; "invalid" without run.json)."""
     run_dir = Path(run_dir)
     info = RunInfo(run_dir=run_dir, id=run_dir.name)
     try:
@@ -133,8 +137,16 @@ def read_run(run_dir: Path) -> RunInfo:
     info.pid = int(meta.get("pid") or 0)
     info.started = float(meta.get("started") or 0.0)
     info.epochs = info.config.get("epochs")
+    info.mode = str(meta.get("mode") or "train")
+    return info
+
+
+def read_run(run_dir: Path) -> RunInfo:
+    info = read_run_meta(run_dir)
+    if info.state == "invalid":
+        return info
     apply_events(info, EventReader(run_dir).read_new())
-    if info.state == "unknown":
+    if info.ended is None:
         info.state = live_state(info.pid, info.id, info.started)
     return info
 
@@ -143,14 +155,24 @@ def apply_events(info: RunInfo, events: list[dict]) -> None:
     """Fold events into a RunInfo: the latest epoch's metrics, and the end state if there is one."""
     for event in events:
         kind = event.get("type")
-        if kind == "epoch":
+        if kind == "start":
+            info.epochs = event.get("epochs", info.epochs)  # all stages' epochs (the classifier has four)
+        elif kind == "epoch":
             info.epoch = event.get("epoch")
+            info.epochs = event.get("epochs", info.epochs)
             info.metrics = {k: v for k, v in event.items() if k not in ("t", "type")}
+            name, value = key_metric(info.metrics)
+            if name is not None and (info.best is None or info.best[0] != name
+                                     or better(name, value, info.best[1])):
+                info.best = (name, value)
         elif kind == "end":
             info.state = str(event.get("state", "finished"))
             info.error = event.get("error")
             info.metrics = event.get("metrics") or info.metrics
-            info.ended = event.get("t")
+            info.ended = event.get("t", 0.0)
+            name, value = key_metric(info.metrics)
+            if name == "suggested_lr":  # an lr_find run: its one figure is the suggestion
+                info.best = (name, value)
         elif kind == "resume":  # the run was started again after its end: it has no end now
             info.state, info.error, info.ended = "unknown", None, None
 
@@ -162,6 +184,46 @@ def list_runs(runs_dir: Path) -> list[RunInfo]:
         return []
     runs = [read_run(d) for d in runs_dir.iterdir() if d.is_dir() and not d.name.startswith(".")]
     return sorted(runs, key=lambda r: (r.started, r.id), reverse=True)
+
+
+class RunsIndex:
+    """The runs folder, kept up to date cheaply: each run's run.json is read once and its events
+    file is tailed (only new bytes are read), so refreshing every second or two costs little even
+    with long runs. Runs started elsewhere (the CLI, another l4tui) appear on the next refresh."""
+
+    def __init__(self, runs_dir: Path):
+        self.runs_dir = Path(runs_dir)
+        self._runs: dict[str, RunInfo] = {}
+        self._readers: dict[str, EventReader] = {}
+
+    def refresh(self) -> list[RunInfo]:
+        """Every run, newest first, with the events written since the last call folded in."""
+        names = set()
+        if self.runs_dir.is_dir():
+            names = {d.name for d in self.runs_dir.iterdir() if d.is_dir() and not d.name.startswith(".")}
+        for gone in set(self._runs) - names:  # deleted
+            del self._runs[gone]
+            self._readers.pop(gone, None)
+        for name in names:
+            info = self._runs.get(name)
+            if info is None or info.state == "invalid" or info.pid == 0:
+                # New, or run.json not (fully) written yet when last looked: read it (again).
+                self._readers[name] = EventReader(self.runs_dir / name)
+                info = self._runs[name] = read_run_meta(self.runs_dir / name)
+                if info.state == "invalid":
+                    continue
+            apply_events(info, self._readers[name].read_new())
+            if info.ended is None:  # no end event in effect: the process says
+                if info.pid and not process_alive(info.pid, info.id):
+                    info.pid = self._current_pid(info)  # resumed runs have a new process
+                info.state = live_state(info.pid, info.id, info.started)
+        return sorted(self._runs.values(), key=lambda r: (r.started, r.id), reverse=True)
+
+    def _current_pid(self, info: RunInfo) -> int:
+        try:
+            return int(read_run_file(info.run_dir).get("pid") or 0)
+        except ValueError:
+            return info.pid
 
 
 def find_run(runs_dir: Path, run_id: str) -> Path | None:

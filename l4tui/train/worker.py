@@ -91,7 +91,7 @@ def start_distributed(config):
 
 
 def run(run_dir: Path, resume: bool = False) -> int:
-    from l4tui.train.device import pick_device
+    from l4tui.train.device import device_stats_reader, pick_device
     from l4tui.train.loop import StopTraining, fit
 
     meta = json.loads((run_dir / RUN_FILE).read_text(encoding="utf-8"))
@@ -115,6 +115,7 @@ def run(run_dir: Path, resume: bool = False) -> int:
         task = prepare(config, device)
         task.fp16 = bool(getattr(config, "fp16", False))
         task.div, task.pct_start = config.div, config.pct_start
+        task.device_stats = device_stats_reader(device)
         if config.moms:
             task.moms = tuple(config.moms)
         if world > 1:

@@ -1,0 +1,29 @@
+"""Chart series: smoothing, bucketing and windows, checked against plain arithmetic."""
+
+import pytest
+
+from l4tui.train.series import downsample, ema, last_steps
+
+
+def test_ema_is_debiased_and_zero_beta_is_the_raw_values():
+    assert ema([2.0, 2.0, 2.0], 0.9) == pytest.approx([2.0, 2.0, 2.0])  # no pull towards 0 at the start
+    # step 1: 0.5*0 + 0.5*1 = 0.5, debiased /(1-0.5) = 1; step 2: 0.5*0.5 + 0.5*3 = 1.75, /(1-0.25)
+    assert ema([1.0, 3.0], 0.5) == pytest.approx([1.0, 1.75 / 0.75])
+    assert ema([1.0, 3.0], 0.0) == [1.0, 3.0]
+
+
+def test_downsample_keeps_short_series_and_buckets_long_ones_by_mean():
+    xs = list(range(10))
+    assert downsample(xs, xs, 20) == (xs, xs)
+    out_x, out_y = downsample(xs, [float(x * 2) for x in xs], 5)
+    assert out_x == [0.5, 2.5, 4.5, 6.5, 8.5] and out_y == [1.0, 5.0, 9.0, 13.0, 17.0]
+    big_x = list(range(100_000))
+    out_x, _ = downsample(big_x, big_x, 300)
+    assert len(out_x) == 300 and out_x[0] < out_x[-1]
+
+
+def test_last_steps_keeps_the_window_at_the_end():
+    points = [(i, float(i)) for i in range(0, 1000, 10)]
+    assert last_steps(points, None) == points
+    assert last_steps(points, 50) == [(i, float(i)) for i in range(940, 1000, 10)]
+    assert last_steps([], 5) == []
