@@ -3,13 +3,15 @@
 import time
 
 import pytest
-from textual.widgets import ProgressBar, Static, TabbedContent
+from textual.widgets import DataTable, Input, ProgressBar, Static, TabbedContent
 
 from conftest import REPO, kill_run, wait_for
 from l4tui.train.runs import list_runs, read_run
 from l4tui.ui.app import L4App
 from l4tui.ui.code_view import CodeView
 from l4tui.ui.data_pane import DataPane
+from l4tui.ui.launch_screen import LaunchScreen
+from l4tui.ui.run_monitor import RunMonitor
 from l4tui.ui.model_pane import ModelPane
 
 COLLAB = REPO / "models" / "collab.py"
@@ -50,7 +52,7 @@ async def test_help_lists_the_keys_and_closes(runs_dir):
         await pilot.press("question_mark")
         await pilot.pause()
         text = str(app.screen.query_one("#help-text", Static).render())
-        for expected in ("Ctrl-]", "Ctrl-T", "g d", "1 / F1", "Start a collab training run", "Quit"):
+        for expected in ("Ctrl-]", "Ctrl-T", "g d", "1 / F1", "Open the launch form", "Ctrl-L", "Quit"):
             assert expected in text
         await pilot.press("escape")
         await pilot.pause()
@@ -161,22 +163,29 @@ async def test_a_model_file_dropped_into_models_shows_up_and_errors_are_shown(ru
 
 
 @pytest.mark.slow
-async def test_training_from_the_app_draws_live_and_survives_the_app(runs_dir, small_ratings):
+async def test_training_from_the_form_draws_live_survives_the_app_and_stops_and_resumes(runs_dir):
     app = make_app(runs_dir)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("2")
+        await pilot.press("2", "n")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, LaunchScreen) and app.screen.query("#field-epochs"))
+        form = app.screen
+        assert await wait_until(pilot, lambda: form.data_items)  # the bundled MovieLens sample is counted
+        form.query_one("#field-epochs", Input).value = "200"
+        await pilot.pause()
+        assert str(form.query_one("#launch-command", Static).render()) == "$ l4tui train collab --epochs 200"
+        await pilot.press("ctrl+s")
         pane = app.query_one(DataPane)
-        summary = app.query_one("#ratings-summary", Static)
-        assert await wait_until(pilot, lambda: "600 users" in str(summary.render()))
-        pane.launch_config = {"data": str(small_ratings), "epochs": 300}
-        await pilot.press("t")
-        assert await wait_until(pilot, lambda: len(pane.progress.epoch_rows) >= 2)
-        points = len(pane.progress.train_points)
-        assert await wait_until(pilot, lambda: len(pane.progress.train_points) > points)  # still drawing
-        assert app.query_one(ProgressBar).progress > 0
-        assert "ETA" in str(app.query_one("#run-eta", Static).render())
-        chart = str(pane.query_one("#loss-chart").render())
+        monitor = app.query_one(RunMonitor)
+        assert await wait_until(pilot, lambda: app.screen is not form and pane.watched is not None)
+        assert await wait_until(pilot, lambda: len(monitor.progress.epoch_rows) >= 2)
+        points = len(monitor.progress.raw_points)
+        assert await wait_until(pilot, lambda: len(monitor.progress.raw_points) > points)  # still drawing
+        assert app.query_one("#run-bar", ProgressBar).progress > 0
+        eta = str(app.query_one("#run-eta", Static).render())
+        assert "ETA" in eta and "/s" in eta
+        chart = str(app.query_one("#loss-chart").render())
         assert "train" in chart and "valid" in chart and any("\u2800" < c <= "\u28ff" for c in chart)
+        assert "rmse" in str(app.query_one("#runs-table", DataTable).get_row_at(0))
         run_dir = pane.watched
     try:
         # The app is gone; the run is not.
@@ -188,12 +197,22 @@ async def test_training_from_the_app_draws_live_and_survives_the_app(runs_dir, s
         again = make_app(runs_dir)
         async with again.run_test(size=(80, 24)) as pilot:
             await pilot.press("2")
-            pane = again.query_one(DataPane)
+            pane, monitor = again.query_one(DataPane), again.query_one(RunMonitor)
             assert await wait_until(pilot, lambda: pane.watched == run_dir)
-            assert await wait_until(pilot, lambda: pane.progress.epoch_rows)
-            seen = len(pane.progress.epoch_rows)
-            assert await wait_until(pilot, lambda: len(pane.progress.epoch_rows) > seen)
+            assert await wait_until(pilot, lambda: monitor.progress.epoch_rows)
+            seen = len(monitor.progress.epoch_rows)
+            assert await wait_until(pilot, lambda: len(monitor.progress.epoch_rows) > seen)
             await pilot.press("s")  # stop it from the app
+            assert await wait_until(pilot, lambda: read_run(run_dir).state == "stopped", timeout=30)
+            assert await wait_until(pilot, lambda: str(again.query_one("#run-header").render()).startswith("stopped"))
+            stopped_at = read_run(run_dir).epoch
+            await pilot.press("r")  # and resume it: the same run goes on from its checkpoint
+            assert await wait_until(pilot, lambda: read_run(run_dir).state == "running", timeout=30)
+            assert await wait_until(pilot, lambda: (read_run(run_dir).epoch or 0) > stopped_at, timeout=60)
+            assert await wait_until(pilot, lambda: str(again.query_one("#run-header").render()).startswith("running"))
+            epochs = [row["epoch"] for row in monitor.progress.epoch_rows]
+            assert epochs == sorted(set(epochs)) == list(range(len(epochs)))  # one continuous history
+            await pilot.press("s")
             assert await wait_until(pilot, lambda: read_run(run_dir).state == "stopped", timeout=30)
     finally:
         kill_run(run_dir)

@@ -153,10 +153,18 @@ def test_bs_bigger_than_the_bundled_training_items(family, expected):
     assert validate_form(family, {"bs": str(n)}, data_items=n)[1] == {}
 
 
-def test_a_last_batch_of_one_is_refused_where_batchnorm_trains():
+def test_a_batch_size_leaving_one_row_over_is_fine_the_recipe_drops_it():
+    # n - 1 rows per batch leaves a last batch of one row, which would break BatchNorm; the
+    # training batches drop a short last batch, as fastai's do, so the form need not refuse it.
+    from l4tui.train.batches import TensorBatches
+    import torch
+
     n = tabular_train_rows()
-    assert validate_form("tabular", {"bs": str(n - 1)}, data_items=n)[1] == {"bs": "leaves a batch of 1; BatchNorm fails"}
-    assert validate_form("collab", {"bs": str(n - 1)}, data_items=n)[1] == {}  # no BatchNorm in EmbeddingDotBias
+    assert validate_form("tabular", {"bs": str(n - 1)}, data_items=n)[1] == {}
+    batches = TensorBatches((torch.zeros(n, 2),), torch.zeros(n), n - 1, shuffle=True, drop_last=True)
+    assert batches.n_batches() == 1 and [len(y) for _, y in batches.epoch_batches(0)] == [n - 1]
+    small = TensorBatches((torch.zeros(3, 2),), torch.zeros(3), 8, shuffle=True, drop_last=True)
+    assert [len(y) for _, y in small.epoch_batches(0)] == [3]  # fewer rows than bs: kept
 
 
 def test_classifier_counts_its_labelled_training_texts():

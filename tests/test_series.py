@@ -2,7 +2,7 @@
 
 import pytest
 
-from l4tui.train.series import downsample, ema, last_steps
+from l4tui.train.series import downsample, ema, gaps_of, last_steps
 
 
 def test_ema_is_debiased_and_zero_beta_is_the_raw_values():
@@ -10,6 +10,17 @@ def test_ema_is_debiased_and_zero_beta_is_the_raw_values():
     # step 1: 0.5*0 + 0.5*1 = 0.5, debiased /(1-0.5) = 1; step 2: 0.5*0.5 + 0.5*3 = 1.75, /(1-0.25)
     assert ema([1.0, 3.0], 0.5) == pytest.approx([1.0, 1.75 / 0.75])
     assert ema([1.0, 3.0], 0.0) == [1.0, 3.0]
+
+
+def test_ema_over_uneven_gaps_equals_the_ema_over_every_step():
+    # Steps 1..10 with values v; logged only at steps 2, 5 and 10 as the mean of the steps since.
+    # With a constant value per logged stretch, the gapped EMA must equal the per-step EMA.
+    per_step = [1.0, 1.0, 2.0, 2.0, 2.0, 0.5, 0.5, 0.5, 0.5, 0.5]
+    full = ema(per_step, 0.9)
+    iterations = [2, 5, 10]
+    gapped = ema([1.0, 2.0, 0.5], 0.9, gaps_of(iterations))
+    assert gaps_of(iterations) == [2, 3, 5]
+    assert gapped == pytest.approx([full[1], full[4], full[9]])
 
 
 def test_downsample_keeps_short_series_and_buckets_long_ones_by_mean():

@@ -12,14 +12,19 @@ import torch
 
 
 class TensorBatches:
-    """Batches cut from tensors: the rows of `inputs` (a tuple of tensors) and `target`."""
+    """Batches cut from tensors: the rows of `inputs` (a tuple of tensors) and `target`.
 
-    def __init__(self, inputs: tuple, target, bs: int, shuffle: bool, seed: int = 0):
+    `drop_last` leaves out the short last batch when there is a full one, as fastai's training
+    DataLoader does: a last batch of one row would break BatchNorm (the tabular model's).
+    """
+
+    def __init__(self, inputs: tuple, target, bs: int, shuffle: bool, seed: int = 0, drop_last: bool = False):
         self.inputs, self.target, self.bs, self.shuffle, self.seed = inputs, target, bs, shuffle, seed
         self.n = len(target)
+        self.drop_last = drop_last and self.n >= bs
 
     def n_batches(self, epoch: int = 0) -> int:
-        return math.ceil(self.n / self.bs)
+        return self.n // self.bs if self.drop_last else math.ceil(self.n / self.bs)
 
     def epoch_batches(self, epoch: int):
         device = self.target.device
@@ -28,7 +33,7 @@ class TensorBatches:
             order = torch.randperm(self.n, generator=generator).to(device)
         else:
             order = torch.arange(self.n, device=device)
-        for start in range(0, self.n, self.bs):
+        for start in range(0, self.n_batches() * self.bs, self.bs):
             rows = order[start:start + self.bs]
             yield tuple(x[rows] for x in self.inputs), self.target[rows]
 

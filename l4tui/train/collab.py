@@ -72,7 +72,8 @@ def prepare_collab(config: CollabConfig, device: str, workspace=None):
 
     return Task(
         model=model, loss_func=F.mse_loss,
-        train=TensorBatches((x_train,), y_train, config.bs, shuffle=True, seed=config.seed),
+        train=TensorBatches((x_train,), y_train, config.bs, shuffle=True, seed=config.seed,
+                            drop_last=True),
         valid=TensorBatches((x_valid,), y_valid, config.bs * 16, shuffle=False),
         stages=[Stage(config.epochs, config.lr)], derive=derive, wd=config.wd,
         start=dict(n_train=len(train_idx), n_valid=len(valid_idx), n_users=len(maps["user"]),

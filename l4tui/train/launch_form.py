@@ -95,11 +95,6 @@ SIZES_HINT = "sizes separated by commas, e.g. 200,100"
 # The largest of fastai's AWD-LSTM dropouts before drop_mult (LM_DROPOUTS' input_p and
 # CLAS_DROPOUTS' weight_p in models/awd_lstm.py): drop_mult times it must stay below 1.
 LARGEST_DROPOUT = {"lm": 0.25, "classifier": 0.5}
-# Models whose training batches go through BatchNorm, which cannot train on a batch of one
-# (TabularModel's blocks, the classifier's head); the recipes keep the last, short batch.
-BATCHNORM_FAMILIES = ("tabular", "classifier")
-
-
 def _config_class(family: str):
     from l4tui.train.recipes import RECIPES  # brings pandas (see the module's docstring)
 
@@ -257,9 +252,6 @@ def _recipe_problems(family: str, config: dict, data_items: int | None, runs_dir
     largest = LARGEST_DROPOUT.get(family)
     if largest and config.get("drop_mult") is not None and config["drop_mult"] * largest >= 1:
         problems["drop_mult"] = f"must be below {1 / largest:g} (a dropout reaches 1)"
-    bs = config.get("bs")
-    if family in BATCHNORM_FAMILIES and data_items and bs and data_items % bs == 1:
-        problems["bs"] = "leaves a batch of 1; BatchNorm fails"
     if family == "classifier" and runs_dir is not None and config.get("encoder"):
         problems.update(_encoder_problems(runs_dir, config["encoder"], config.get("preset")))
     return problems

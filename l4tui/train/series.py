@@ -5,15 +5,28 @@ few hundred points: each bucket of steps becomes its mean (the shape stays, the 
 """
 
 
-def ema(values: list[float], beta: float) -> list[float]:
-    """Exponential moving average, debiased as fastai's smoothed loss (so the start isn't pulled to 0)."""
+def ema(values: list[float], beta: float, gaps: list[int] | None = None) -> list[float]:
+    """Exponential moving average with weight `beta` per step, debiased as fastai's smoothed loss
+    (so the start isn't pulled towards 0).
+
+    Logged points are throttled by time, not by steps: one point may stand for 1 batch, the next
+    for 300. `gaps[i]` is how many steps point i covers; the older average then decays by
+    beta**gap, so a smoothing of 0.98 means the same thing however often the run logged.
+    """
     if beta <= 0:
         return list(values)
-    out, average = [], 0.0
-    for i, value in enumerate(values, start=1):
-        average = beta * average + (1 - beta) * value
-        out.append(average / (1 - beta ** i))
+    out, average, weight = [], 0.0, 0.0
+    for i, value in enumerate(values):
+        decay = beta ** (gaps[i] if gaps else 1)
+        average = decay * average + (1 - decay) * value
+        weight = decay * weight + (1 - decay)  # 1 - beta**steps so far: the debiasing
+        out.append(average / weight)
     return out
+
+
+def gaps_of(iterations: list[int]) -> list[int]:
+    """Steps between consecutive logged iterations (the first point covers its own iteration count)."""
+    return [max(1, b - a) for a, b in zip([0, *iterations], iterations)]
 
 
 def downsample(xs: list[float], ys: list[float], max_points: int) -> tuple[list[float], list[float]]:

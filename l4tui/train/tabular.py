@@ -81,7 +81,8 @@ def prepare_tabular(config: TabularConfig, device: str, workspace=None):
                                  len(processor.y_classes), layers=list(config.layers)).to(device)
     return Task(
         model=model, loss_func=F.cross_entropy,
-        train=TensorBatches(train_inputs, y_train, config.bs, shuffle=True, seed=config.seed),
+        train=TensorBatches(train_inputs, y_train, config.bs, shuffle=True, seed=config.seed,
+                            drop_last=True),
         valid=TensorBatches(valid_inputs, y_valid, config.bs * 16, shuffle=False),
         stages=[Stage(config.epochs, config.lr)], wd=config.wd,
         metrics={"accuracy": lambda preds, target: (preds.argmax(1) == target).float().mean()},

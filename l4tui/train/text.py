@@ -236,8 +236,10 @@ def prepare_classifier(config: ClassifierConfig, device: str, workspace=None):
     valid_docs = [d for d, v in zip(ids, valid) if v]
     return Task(
         model=model, loss_func=F.cross_entropy,
+        # The short last batch is dropped, as fastai's training DataLoader does (one text alone
+        # would break the head's BatchNorm), unless it is the only batch.
         train=NumpyBatches(ClassifierBatches(train_docs, labels[~valid], config.bs, shuffle=True,
-                                             seed=config.seed), device),
+                                             seed=config.seed, drop_last=len(train_docs) > config.bs), device),
         valid=NumpyBatches(ClassifierBatches(valid_docs, labels[valid], config.bs * 2, shuffle=False), device),
         stages=stages, groups=model.layer_groups(), moms=(0.8, 0.7, 0.8), wd=config.wd,
         metrics={"accuracy": lambda preds, target: (preds.argmax(1) == target).float().mean()},

@@ -95,6 +95,9 @@ def run(run_dir: Path, resume: bool = False) -> int:
     from l4tui.train.loop import StopTraining, fit
 
     meta = json.loads((run_dir / RUN_FILE).read_text(encoding="utf-8"))
+    # Run ids in the config (a classifier's encoder, an LM's pretrained weights) name runs beside
+    # this one, whatever runs folder the CLI or the app was given.
+    os.environ["L4TUI_RUNS"] = str(Path(run_dir).resolve().parent)
     config_class, prepare = RECIPES[meta["family"]]
     config = config_class.from_dict(meta.get("config") or {})
     rank, world, distributed_device = start_distributed(config)

@@ -69,5 +69,7 @@ class L4App(App):
             ("Everywhere", self.BINDINGS),
             ("Code", CodePane.BINDINGS + CodeView.BINDINGS + CodeView.SEQUENCES),
             ("Data & training", DataPane.BINDINGS + [("Enter", "Watch the selected run")]),
+            ("Launch form", [("Tab / Shift-Tab", "Next / previous field"), ("Ctrl-S, Enter", "Start the run"),
+                             ("Ctrl-L", "Run lr_find and fill in its suggestion"), ("Esc", "Cancel")]),
             ("Model", ModelPane.BINDINGS + [("Enter", "Build the model chosen in the list")]),
         ]))

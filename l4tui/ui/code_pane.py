@@ -66,7 +66,7 @@ class CodePane(Vertical):
             first = next(iter(sorted(self.models_dir.glob("*.py"))), None)
         if first is not None:
             self.open_location(Location(first, 1, 0))
-        self.navigator.warm()  # parse torch in the background, before the first jump into it
+        self.warmed = self.navigator.warm()  # parse torch in the background, before the first jump into it
 
     def on_unmount(self) -> None:
         self.navigator.close()

@@ -1,10 +1,11 @@
-"""The Data & training pane: the ratings sample, the runs, and the watched run's live chart.
+"""The Data & training pane: the runs list on the left, the watched run's live monitor on the right.
 
-The pane only reads the runs folder; runs are started through the same launcher as the CLI
-and train in their own processes.
+The pane only reads the runs folder; runs are started, stopped and resumed through the same
+launcher as the CLI and train in their own processes, so they outlive the app.
 """
 
 import asyncio
+import shutil
 import time
 from pathlib import Path
 
@@ -12,125 +13,111 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, ProgressBar, Static
-from textual_plotext import PlotextPlot
+from textual.widgets import DataTable, Static
 
-from l4tui.paths import default_ratings_dir
-from l4tui.train.events import EventReader
-from l4tui.train.progress import Progress, format_seconds, key_metric
-from l4tui.train.runs import list_runs, live_state, read_run_file, stop_run
+from l4tui.train.progress import format_seconds
+from l4tui.train.runs import RunInfo, RunsIndex, stop_run
+from l4tui.ui.confirm import ConfirmScreen
+from l4tui.ui.run_monitor import RunMonitor
 
-POLL_S = 0.5  # how often the watched run's log is read
-RUNS_POLL_S = 2.0  # how often the runs folder is listed
-
-
-def histogram_text(histogram: dict[float, int], width: int = 20) -> str:
-    top = max(histogram.values(), default=1)
-    return "\n".join(f" {rating:g} {'█' * max(1, round(width * count / top)):<{width}} {count:,}"
-                     for rating, count in histogram.items())
+RUNS_POLL_S = 2.0  # how often the runs folder is looked at (each run's log is tailed, not re-read)
+METRIC_SHORT = {"valid_rmse": "rmse", "accuracy": "acc", "perplexity": "ppl", "suggested_lr": "lr",
+                "valid_loss": "loss"}
+MARK = "●"
 
 
-class LossChart(PlotextPlot):
-    """Train loss (smoothed, per batch) and valid loss (per epoch) against epochs."""
+def started_text(run: RunInfo) -> str:
+    """The time for today's runs, the date for older ones."""
+    if not run.started:
+        return run.id[:15]
+    today = time.strftime("%Y%m%d") == time.strftime("%Y%m%d", time.localtime(run.started))
+    return time.strftime("%H:%M" if today else "%m-%d %H:%M", time.localtime(run.started))
 
-    def show_progress(self, progress: Progress) -> None:
-        plt = self.plt
-        plt.clear_data()
-        plt.clear_figure()
-        plt.title("loss")
-        plt.xlabel("epoch")
-        epochs = progress.epochs or 1
-        iters_per_epoch = (progress.total_iters / epochs) if progress.total_iters else 1
-        if progress.train_points:
-            plt.plot([i / iters_per_epoch for i, _ in progress.train_points],
-                     [loss for _, loss in progress.train_points], label="train", marker="braille")
-        if progress.epoch_rows:
-            plt.plot([row["epoch"] + 1 for row in progress.epoch_rows],
-                     [row["valid_loss"] for row in progress.epoch_rows], label="valid", marker="dot")
-        if progress.baseline_rmse:  # what predicting the mean rating scores: the bar to beat
-            baseline = progress.baseline_rmse ** 2
-            plt.plot([0, epochs], [baseline, baseline], label="mean", color="gray", marker="braille")
-        plt.xlim(0, epochs)
-        self.refresh()
+
+def best_text(run: RunInfo) -> str:
+    if run.best is None:
+        return ""
+    name, value = run.best
+    return f"{METRIC_SHORT.get(name, name)} {value:.3g}"
 
 
 class DataPane(Vertical):
     BINDINGS = [
-        Binding("t", "train", "Train", id="data.train", tooltip="Start a collab training run"),
-        Binding("s", "stop", "Stop run", id="data.stop", tooltip="Stop the watched run"),
+        Binding("n", "new_run", "New run", id="data.new_run", tooltip="Open the launch form"),
+        Binding("s", "stop", "Stop", id="data.stop", tooltip="Stop the watched run (it checkpoints first)"),
+        Binding("r", "resume", "Resume", id="data.resume", show=False, tooltip="Resume the watched run from its checkpoint"),
+        Binding("space", "mark", "Mark", id="data.mark", show=False, tooltip="Mark the run under the cursor for comparing"),
+        Binding("c", "compare", "Compare", id="data.compare", show=False, tooltip="Overlay the marked runs (or stop comparing)"),
+        Binding("v", "cycle_chart", "Chart", id="data.chart", tooltip="Loss, metric or schedule chart"),
+        Binding("l", "log_y", "Log y", id="data.log_y", show=False, tooltip="Log scale on the y axis"),
+        Binding("z", "zoom", "Zoom", id="data.zoom", show=False, tooltip="All steps, or the last 2000/500/100"),
+        Binding("left_square_bracket", "smoothing(-1)", "Less smoothing", id="data.smooth_less", show=False),
+        Binding("right_square_bracket", "smoothing(1)", "More smoothing", id="data.smooth_more", show=False),
+        Binding("p", "pause", "Pause", id="data.pause", show=False, tooltip="Freeze the charts (the run goes on)"),
+        Binding("m", "compare_metric", "Metric", id="data.compare_metric", show=False,
+                tooltip="The figure the compare chart shows"),
+        Binding("d", "delete", "Delete", id="data.delete", show=False, tooltip="Delete the selected run"),
+        Binding("o", "folder", "Folder", id="data.folder", show=False,
+                tooltip="Show the run's folder and copy its path"),
+        Binding("escape", "back", "Back", id="data.back", show=False, tooltip="Stop comparing"),
     ]
 
     def __init__(self, runs_dir: Path, **kwargs) -> None:
         super().__init__(**kwargs)
         self.runs_dir = Path(runs_dir)
-        self.watched: Path | None = None
-        self._reader: EventReader | None = None
-        self._watched_meta: dict = {}
-        self.progress = Progress()
+        self.index = RunsIndex(self.runs_dir)
+        self.runs: dict[str, RunInfo] = {}
+        self.marked: list[str] = []
         self._row_keys: list[str] = []
-        self.launch_config: dict = {}  # options for the next run; empty means the recipe's defaults
+        self.launch_config: dict = {}  # the last form's values, to start from next time
 
     def compose(self) -> ComposeResult:
         with Horizontal():
             with Vertical(id="data-left"):
-                yield Static("Loading the ratings sample ...", id="ratings-summary", markup=False)
+                yield Static("Runs · n new · space mark · c compare", id="runs-title", markup=False)
                 yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
-            with Vertical(id="run-view"):
-                yield Static("No run yet: press t to train the collab model.", id="run-header",
-                             markup=False)
-                with Horizontal(id="run-progress"):
-                    yield ProgressBar(total=1.0, show_eta=False, id="run-bar")
-                    yield Static("", id="run-eta", markup=False)
-                yield LossChart(id="loss-chart")
-                yield Static("", id="run-metrics", markup=False)
+            yield RunMonitor(id="run-view")
 
     def on_mount(self) -> None:
         table = self.query_one("#runs-table", DataTable)
-        table.add_columns("started", "state", "epoch", "metric")
+        table.add_column(" ", key="mark", width=1)
+        table.add_column("state", key="state")
+        table.add_column("family", key="family")
+        table.add_column("best", key="best")  # before the times: at 80 columns it must still show
+        table.add_column("time", key="time")
+        table.add_column("started", key="started")
 
     def start(self) -> None:
-        """Called once the first frame is on screen: read the dataset and the runs folder."""
-        self.load_ratings_summary()
+        """Called once the first frame is on screen: read the runs folder, then keep watching it."""
         self.refresh_runs(pick_watch=True)
-        self.set_interval(POLL_S, self.poll_watched)
         self.set_interval(RUNS_POLL_S, self.refresh_runs)
 
-    # ---- the dataset --------------------------------------------------------------------
+    @property
+    def monitor(self) -> RunMonitor:
+        return self.query_one(RunMonitor)
 
-    @work(exclusive=True, group="ratings")
-    async def load_ratings_summary(self) -> None:
-        # Imported here: pandas costs a few hundred ms, which the first paint must not wait for.
-        from l4tui.data.ratings import RatingsError, load_ratings, summarize
-
-        widget = self.query_one("#ratings-summary", Static)
-        try:
-            summary = await asyncio.to_thread(lambda: summarize(load_ratings(default_ratings_dir())))
-        except RatingsError as error:
-            widget.update(f"Ratings sample unreadable:\n{error}")
-            return
-        widget.update(
-            f"Ratings sample (MovieLens layout)\n"
-            f" {summary.rows:,} ratings\n"
-            f" {summary.users:,} users · {summary.items:,} items\n"
-            f" mean {summary.mean_rating:.2f} · {summary.density:.1%} rated\n"
-            f"{histogram_text(summary.histogram)}"
-        )
+    @property
+    def watched(self) -> Path | None:
+        return self.monitor.run_dir
 
     # ---- the runs list ------------------------------------------------------------------
 
     @work(exclusive=True, group="runs")
     async def refresh_runs(self, pick_watch: bool = False) -> None:
-        runs = await asyncio.to_thread(list_runs, self.runs_dir)
+        runs = await asyncio.to_thread(self.index.refresh)
+        self.runs = {run.id: run for run in runs}
+        self.marked = [run_id for run_id in self.marked if run_id in self.runs]
         table = self.query_one("#runs-table", DataTable)
         keys = [run.id for run in runs]
         if keys != self._row_keys:
-            selected = self.watched.name if self.watched else None
+            cursor_key = self._row_keys[table.cursor_row] if 0 <= table.cursor_row < len(self._row_keys) else None
             table.clear()
             for run in runs:
                 table.add_row(*self._row(run), key=run.id)
             self._row_keys = keys
-            if selected in keys:
-                table.move_cursor(row=keys.index(selected), animate=False)
+            keep = cursor_key if cursor_key in keys else (self.watched.name if self.watched else None)
+            if keep in keys:
+                table.move_cursor(row=keys.index(keep), animate=False)
         else:
             for run in runs:
                 for column, value in zip(table.columns, self._row(run)):
@@ -139,101 +126,141 @@ class DataPane(Vertical):
             running = [run for run in runs if run.state == "running"]
             self.watch_run((running or runs)[0].run_dir)
 
-    @staticmethod
-    def _row(run) -> tuple[str, str, str, str]:
-        started = run.id
-        if run.started:  # the time for today's runs, the date for older ones
-            today = time.strftime("%Y%m%d") == time.strftime("%Y%m%d", time.localtime(run.started))
-            started = time.strftime("%H:%M:%S" if today else "%Y-%m-%d", time.localtime(run.started))
-        epoch = "" if run.epoch is None else f"{run.epoch + 1}/{run.epochs or '?'}"
-        name, value = key_metric(run.metrics)
-        short = {"valid_rmse": "rmse", "accuracy": "acc", "perplexity": "ppl", "suggested_lr": "lr",
-                 "valid_loss": "loss"}
-        return (started, run.state, epoch, f"{short[name]} {value:.3g}" if name else "")
+    def _row(self, run: RunInfo) -> tuple[str, ...]:
+        mark = MARK if run.id in self.marked else ""
+        family = "lr_find" if run.mode == "lr_find" else run.family
+        return (mark, run.state, family, best_text(run), format_seconds(run.duration), started_text(run))
+
+    def _cursor_run(self) -> RunInfo | None:
+        table = self.query_one("#runs-table", DataTable)
+        if 0 <= table.cursor_row < len(self._row_keys):
+            return self.runs.get(self._row_keys[table.cursor_row])
+        return None
 
     @on(DataTable.RowSelected, "#runs-table")
     def _run_selected(self, event: DataTable.RowSelected) -> None:
         self.watch_run(self.runs_dir / str(event.row_key.value))
 
-    # ---- watching one run ---------------------------------------------------------------
-
     def watch_run(self, run_dir: Path) -> None:
-        self.watched = Path(run_dir)
-        self._reader = EventReader(self.watched)
-        self._watched_meta = {}
-        self.progress = Progress()
-        self.query_one(LossChart).show_progress(self.progress)  # clear the last run's curves
-        self.poll_watched()
+        self.monitor.watch(run_dir)
 
-    def poll_watched(self) -> None:
-        """Read what the watched run wrote since last time (a few bytes, cheap) and redraw."""
-        if self._reader is None:
+    # ---- starting runs ------------------------------------------------------------------
+
+    def action_new_run(self) -> None:
+        from l4tui.ui.launch_screen import LaunchScreen
+
+        self.app.push_screen(LaunchScreen(self.runs_dir, self.launch_config), self._launched)
+
+    def _launched(self, result) -> None:
+        if not result:
             return
-        events = self._reader.read_new()
-        if events:
-            self.progress.update(events)
-            self.query_one(LossChart).show_progress(self.progress)
-        self._show_header()
-
-    def _show_header(self) -> None:
-        progress = self.progress
-        state = progress.end.get("state") if progress.end else self._live_state()
-        self.query_one("#run-header", Static).update(f"{state}  {self.watched.name}")  # state first: it must show
-        self.query_one("#run-bar", ProgressBar).update(progress=progress.fraction)
-        eta = progress.eta_seconds() if state == "running" else None
-        # The last epoch seen: batch events are throttled, so a fast run's last one may be older.
-        latest = max([progress.epoch, *(row.get("epoch", 0) for row in progress.epoch_rows)])
-        epoch = f"epoch {min(latest + 1, progress.epochs or 1)}/{progress.epochs or '?'}"
-        self.query_one("#run-eta", Static).update(
-            f" {epoch}  ETA {format_seconds(eta)}" if state == "running" else f" {epoch}")
-        self.query_one("#run-metrics", Static).update(self._metrics_text(state))
-
-    def _live_state(self) -> str:
-        if not self._watched_meta.get("pid"):  # read run.json until the launcher has written the pid
-            try:
-                self._watched_meta = read_run_file(self.watched)
-            except ValueError as error:
-                return f"invalid: {error}"
-        meta = self._watched_meta
-        return live_state(int(meta.get("pid") or 0), self.watched.name, float(meta.get("started") or 0))
-
-    def _metrics_text(self, state: str) -> str:
-        progress = self.progress
-        if progress.end and progress.end.get("state") == "failed":
-            return f"failed: {progress.end.get('error')}"
-        if not progress.epoch_rows:
-            return "waiting for the first epoch ..." if state in ("running", "starting") else ""
-        last = progress.epoch_rows[-1]
-        text = f"train_loss {last['train_loss']:.4f}  valid_loss {last['valid_loss']:.4f}"
-        name, value = key_metric(last)
-        if name and name != "valid_loss":
-            values = [row[name] for row in progress.epoch_rows if name in row]
-            best = max(values) if name == "accuracy" else min(values)
-            text += f"  {name} {value:.4f} (best {best:.4f})"
-        if progress.baseline_rmse:
-            text += f"  mean baseline {progress.baseline_rmse:.4f}"
-        return text
-
-    # ---- actions ------------------------------------------------------------------------
-
-    def action_train(self) -> None:
-        self.start_training()
-
-    @work(exclusive=True, group="launch")
-    async def start_training(self) -> None:
-        from l4tui.train.launcher import start_run
-
-        try:
-            run_dir = await asyncio.to_thread(start_run, "collab", self.launch_config, self.runs_dir)
-        except (ValueError, OSError) as error:
-            self.app.notify(str(error), title="Could not start the run", severity="error")
-            return
+        run_dir, config = result
+        self.launch_config = config
         self.app.notify(f"Started {run_dir.name}")
         self.watch_run(run_dir)
         self.refresh_runs()
+
+    @work(exclusive=True, group="launch")
+    async def start_training(self, family: str = "collab", config: dict | None = None) -> None:
+        """Start a run straight away (no form): used by scripts and tests."""
+        from l4tui.train.launcher import start_run
+
+        try:
+            run_dir = await asyncio.to_thread(start_run, family, config or {}, self.runs_dir)
+        except (ValueError, OSError) as error:
+            self.app.notify(str(error), title="Could not start the run", severity="error")
+            return
+        self._launched((run_dir, config or {}))
+
+    # ---- acting on runs -----------------------------------------------------------------
 
     def action_stop(self) -> None:
         if self.watched is None or not stop_run(self.watched):
             self.app.notify("The watched run is not running", severity="warning")
             return
-        self.app.notify(f"Asked {self.watched.name} to stop")
+        self.app.notify(f"Asked {self.watched.name} to stop: it checkpoints, then ends")
+
+    @work(exclusive=True, group="launch")
+    async def action_resume(self) -> None:
+        from l4tui.train.launcher import resume_run
+
+        if self.watched is None:
+            return
+        try:
+            await asyncio.to_thread(resume_run, self.watched)
+        except (ValueError, OSError) as error:
+            self.app.notify(str(error), title="Could not resume", severity="warning")
+            return
+        self.app.notify(f"Resumed {self.watched.name}")
+        self.refresh_runs()
+
+    def action_mark(self) -> None:
+        run = self._cursor_run()
+        if run is None:
+            return
+        if run.id in self.marked:
+            self.marked.remove(run.id)
+        else:
+            self.marked.append(run.id)
+        self.query_one("#runs-table", DataTable).update_cell(run.id, "mark", MARK if run.id in self.marked else "")
+
+    def action_compare(self) -> None:
+        if self.monitor.comparing:
+            self.action_back()
+            return
+        if len(self.marked) < 2:
+            self.app.notify("Mark two or more runs with space, then press c", severity="warning")
+            return
+        self.monitor.compare([self.runs_dir / run_id for run_id in self.marked])
+
+    def action_back(self) -> None:
+        if self.monitor.comparing:
+            self.monitor.stop_comparing()
+
+    def action_compare_metric(self) -> None:
+        if self.monitor.comparing:
+            self.monitor.cycle_compare_metric()
+
+    def action_cycle_chart(self) -> None:
+        self.monitor.cycle_chart()
+
+    def action_log_y(self) -> None:
+        self.app.notify(f"log y {'on' if self.monitor.toggle_log_y() else 'off'}", timeout=1.5)
+
+    def action_zoom(self) -> None:
+        window = self.monitor.cycle_window()
+        self.app.notify(f"showing the last {window} steps" if window else "showing every step", timeout=1.5)
+
+    def action_smoothing(self, step: int) -> None:
+        self.app.notify(f"smoothing {self.monitor.change_smoothing(step):g}", timeout=1.5)
+
+    def action_pause(self) -> None:
+        self.app.notify("charts paused (the run goes on)" if self.monitor.toggle_pause() else "charts live",
+                        timeout=1.5)
+
+    def action_folder(self) -> None:
+        run = self._cursor_run()
+        if run is None:
+            return
+        path = str(run.run_dir.resolve())
+        self.app.copy_to_clipboard(path)  # OSC 52: reaches the user's clipboard over SSH too
+        self.app.notify(path, title="Run folder (copied)")
+
+    def action_delete(self) -> None:
+        run = self._cursor_run()
+        if run is None:
+            return
+        if run.state in ("running", "starting"):
+            self.app.notify("Stop the run before deleting it", severity="warning")
+            return
+        question = f"Delete run {run.id} ({run.state}) and its checkpoints?"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                shutil.rmtree(run.run_dir, ignore_errors=True)
+                if self.watched == run.run_dir:
+                    self.monitor.clear()
+                self.app.notify(f"Deleted {run.id}")
+                self.refresh_runs()
+
+        self.app.push_screen(ConfirmScreen(question), answered)

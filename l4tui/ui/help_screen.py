@@ -8,7 +8,8 @@ from textual.widgets import Static
 
 KEY_NAMES = {
     "ctrl+right_square_bracket": "Ctrl-]", "question_mark": "?", "dollar_sign": "$",
-    "pageup": "PgUp", "pagedown": "PgDn",
+    "pageup": "PgUp", "pagedown": "PgDn", "left_square_bracket": "[", "right_square_bracket": "]",
+    "space": "Space", "escape": "Esc",
 }
 
 

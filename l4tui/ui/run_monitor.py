@@ -1,0 +1,332 @@
+"""The live monitor of one run: header, progress, charts, and the figures (or the error) below.
+
+It tails the run's events file (only new bytes are read each poll) and redraws the visible
+charts only when something new arrived, and not while paused. A run's whole log is read once,
+in a thread, when it is first watched: a run with 100,000 logged steps opens in well under a second.
+"""
+
+import asyncio
+from pathlib import Path
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import ProgressBar, Static
+
+from l4tui.train.events import EventReader
+from l4tui.train.progress import Progress, format_seconds, key_metric
+from l4tui.train.runs import live_state, read_run_file
+from l4tui.ui.run_charts import (SMOOTHINGS, WINDOWS, ChartOptions, CompareChart, LossChart, LrFindChart,
+                                 MetricChart, RunChart, ScheduleChart, common_metrics)
+
+POLL_S = 0.5  # how often the watched run's log is read
+CHARTS = ("loss", "metric", "schedule")  # what `v` cycles through when only one chart fits
+ROOMY_HEIGHT = 30  # from this many rows the monitor shows the loss chart and the other two below it
+LOG_TAIL_LINES = 8
+
+
+def tail_lines(path: Path, n: int, max_bytes: int = 16_384) -> list[str]:
+    """The last `n` lines of a log file, read from its end (logs can be long)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            size = f.tell()
+            f.seek(max(0, size - max_bytes))
+            data = f.read()
+    except OSError:
+        return []
+    return data.decode("utf-8", errors="replace").splitlines()[-n:]
+
+
+def format_count(value: float) -> str:
+    for unit, size in (("M", 1e6), ("k", 1e3)):
+        if value >= size:
+            return f"{value / size:.1f}{unit}"
+    return f"{value:.0f}"
+
+
+class RunMonitor(Vertical):
+    """Watches one run (or compares several) in the Data & training pane."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.run_dir: Path | None = None
+        self.progress = Progress()
+        self.options = ChartOptions()
+        self.chart = "loss"  # the one shown when only one fits
+        self.paused = False
+        self.comparing: list[Path] = []
+        self.compare_metric = "valid_loss"
+        self._compare_progress: list[tuple[str, Progress]] = []
+        self._reader: EventReader | None = None
+        self._meta: dict = {}
+        self._dirty = False
+        self._roomy = False
+        self._loading = False
+
+    def compose(self) -> ComposeResult:
+        yield Static("No run yet: press n to start one.", id="run-header", markup=False)
+        with Horizontal(id="run-progress"):
+            yield ProgressBar(total=1.0, show_eta=False, show_percentage=False, id="run-bar")
+            yield Static("", id="run-eta", markup=False)
+        with Vertical(id="charts"):
+            yield LossChart(id="loss-chart")
+            yield LrFindChart(id="lr-find-chart")
+            yield CompareChart(id="compare-chart")
+            with Horizontal(id="chart-row"):
+                yield MetricChart(id="metric-chart")
+                yield ScheduleChart(id="schedule-chart")
+        yield Static("", id="run-metrics", markup=False)
+
+    def on_mount(self) -> None:
+        self.set_interval(POLL_S, self.poll)
+        self._layout_charts()
+
+    def on_resize(self) -> None:
+        roomy = self.size.height >= ROOMY_HEIGHT
+        if roomy != self._roomy:
+            self._roomy = roomy
+            self._layout_charts()
+            self._redraw()
+
+    # ---- which charts show --------------------------------------------------------------
+
+    def _layout_charts(self) -> None:
+        lr_find = self.progress.mode == "lr_find" or self._meta.get("mode") == "lr_find"
+        shown = set()
+        if self.comparing:
+            shown = {"compare-chart"}
+        elif lr_find:
+            shown = {"lr-find-chart"}
+        elif self._roomy:
+            shown = {"loss-chart", "metric-chart", "schedule-chart"}
+        else:
+            shown = {f"{self.chart}-chart"}
+        for chart_id in ("loss-chart", "lr-find-chart", "compare-chart", "metric-chart", "schedule-chart"):
+            self.query_one(f"#{chart_id}").display = chart_id in shown
+        self.query_one("#chart-row").display = bool(shown & {"metric-chart", "schedule-chart"})
+
+    def _redraw(self) -> None:
+        if self.comparing:
+            self.query_one(CompareChart).show_runs(self._compare_progress, self.compare_metric, self.options.log_y)
+            return
+        for chart in self.query(RunChart):
+            if chart.display:
+                chart.show(self.progress, self.options)
+        self._dirty = False
+
+    # ---- watching -----------------------------------------------------------------------
+
+    def watch(self, run_dir: Path) -> None:
+        """Watch this run from its first event."""
+        self.comparing = []
+        self.run_dir = Path(run_dir)
+        self._reader = EventReader(self.run_dir)
+        self._meta = {}
+        self.progress = Progress()
+        self._read_meta()
+        self._layout_charts()
+        self._redraw()  # clear the last run's curves at once
+        self._loading = True
+        self.load_history()
+
+    def clear(self) -> None:
+        """Watch nothing (the watched run was deleted)."""
+        self.run_dir, self._reader, self._loading, self.comparing = None, None, False, []
+        self.progress = Progress()
+        self._layout_charts()
+        self._redraw()
+        self.query_one("#run-header", Static).update("No run watched: choose one, or press n to start one.")
+        self.query_one("#run-eta", Static).update("")
+        self.query_one("#run-metrics", Static).update("")
+
+    @work(exclusive=True, group="monitor-load")
+    async def load_history(self) -> None:
+        reader, progress = self._reader, self.progress
+        def read() -> None:  # a long log is parsed off the UI thread
+            progress.update(reader.read_new())
+
+        await asyncio.to_thread(read)
+        if reader is not self._reader:
+            return  # another run was chosen meanwhile
+        self._loading = False
+        self._layout_charts()
+        self._redraw()
+        self._show_text()
+
+    def poll(self) -> None:
+        """Read what the watched run wrote since the last poll (a few bytes) and redraw if needed."""
+        if self.comparing or self._reader is None or self._loading:
+            return  # while the history loads, its thread owns the reader
+        events = self._reader.read_new()
+        if events:
+            self.progress.update(events)
+            self._dirty = True
+        if self._dirty and not self.paused:
+            if any(e.get("type") == "start" for e in events):
+                self._layout_charts()
+            self._redraw()
+        self._show_text()
+
+    def _read_meta(self) -> None:
+        try:
+            self._meta = read_run_file(self.run_dir)
+        except ValueError:
+            self._meta = {}
+
+    def state(self) -> str:
+        if self.run_dir is None:
+            return ""
+        if self.progress.end:
+            return str(self.progress.end.get("state"))
+        if not self._meta.get("pid") or not self._alive():
+            self._read_meta()  # the launcher writes the pid just after starting; resume writes a new one
+        meta = self._meta
+        if not meta:
+            return "invalid"
+        return live_state(int(meta.get("pid") or 0), self.run_dir.name, float(meta.get("started") or 0))
+
+    def _alive(self) -> bool:
+        from l4tui.train.runs import process_alive
+
+        return process_alive(int(self._meta.get("pid") or 0), self.run_dir.name)
+
+    # ---- the text around the charts -----------------------------------------------------
+
+    def _show_text(self) -> None:
+        if self.comparing:
+            return
+        progress, state = self.progress, self.state()
+        family = self._meta.get("family", "")
+        mode = " lr_find" if self._meta.get("mode") == "lr_find" else ""
+        flags = "  [paused]" if self.paused else ""
+        self.query_one("#run-header", Static).update(f"{state}  {family}{mode}  {self.run_dir.name}{flags}")
+        self.query_one("#run-bar", ProgressBar).update(progress=progress.fraction)
+        self.query_one("#run-eta", Static).update(self._progress_text(state))
+        self.query_one("#run-metrics", Static).update(self._metrics_text(state))
+
+    def _progress_text(self, state: str) -> str:
+        progress = self.progress
+        latest = max([progress.epoch, *(row.get("epoch", 0) for row in progress.epoch_rows)])
+        parts = [f"ep {min(latest + 1, progress.epochs or 1)}/{progress.epochs or '?'}"]
+        if progress.total_iters:
+            parts.append(f"{progress.iteration}/{progress.total_iters}")
+        if state == "running":
+            parts.append(f"ETA {format_seconds(progress.eta_seconds())}")
+            if progress.items_per_s:
+                parts.append(f"{format_count(progress.items_per_s)}/s")
+        return " " + " · ".join(parts)
+
+    def _metrics_text(self, state: str) -> str:
+        progress = self.progress
+        end = progress.end or {}
+        if end.get("state") == "failed":
+            lines = [f"failed: {end.get('error')}"]
+            log = tail_lines(self.run_dir / "stderr.log", LOG_TAIL_LINES)
+            return "\n".join(lines + ["── last lines of stderr.log ──", *log] if log else lines)
+        if state == "died":
+            log = tail_lines(self.run_dir / "stderr.log", LOG_TAIL_LINES)
+            return "\n".join(["died: the process is gone without an end event (killed? out of memory?)", *log])
+        if progress.mode == "lr_find" or self._meta.get("mode") == "lr_find":
+            suggested = progress.suggested_lr
+            return f"suggested lr {suggested:.3g}" if suggested else "sweeping the learning rate ..."
+        if not progress.epoch_rows:
+            return "waiting for the first epoch ..." if state in ("running", "starting") else ""
+        last = progress.epoch_rows[-1]
+        text = f"train {last.get('train_loss', float('nan')):.4f}  valid {last.get('valid_loss', float('nan')):.4f}"
+        name, value = key_metric(last)
+        if name and name != "valid_loss":
+            best_name, best = progress.best()
+            text += f"  {name} {value:.4f}"
+            if best_name == name:
+                text += f" (best {best:.4f})"
+        if progress.baseline_rmse:
+            text += f"  mean baseline {progress.baseline_rmse:.4f}"
+        stats = progress.device_stats
+        if stats.get("gpu_mem_mib"):
+            text += f"\nGPU {stats['gpu_mem_mib'] / 1024:.1f}/{stats.get('gpu_mem_total_mib', 0) / 1024:.0f} GiB"
+            if "gpu_util" in stats:
+                text += f" · {stats['gpu_util']}% busy"
+        return text
+
+    # ---- the viewer's controls ----------------------------------------------------------
+
+    def cycle_chart(self) -> str:
+        self.chart = CHARTS[(CHARTS.index(self.chart) + 1) % len(CHARTS)]
+        self._layout_charts()
+        self._redraw()
+        return self.chart
+
+    def toggle_log_y(self) -> bool:
+        self.options.log_y = not self.options.log_y
+        self._redraw()
+        return self.options.log_y
+
+    def cycle_window(self) -> int | None:
+        self.options.window = WINDOWS[(WINDOWS.index(self.options.window) + 1) % len(WINDOWS)]
+        self._redraw()
+        return self.options.window
+
+    def change_smoothing(self, step: int) -> float:
+        index = SMOOTHINGS.index(self.options.smoothing) if self.options.smoothing in SMOOTHINGS else 3
+        self.options.smoothing = SMOOTHINGS[min(max(index + step, 0), len(SMOOTHINGS) - 1)]
+        self._redraw()
+        return self.options.smoothing
+
+    def toggle_pause(self) -> bool:
+        self.paused = not self.paused
+        if not self.paused and self._dirty:
+            self._redraw()
+        if self.run_dir is not None and not self.comparing:
+            self._show_text()
+        return self.paused
+
+    # ---- comparing ----------------------------------------------------------------------
+
+    @work(exclusive=True, group="monitor-compare")
+    async def compare(self, run_dirs: list[Path]) -> None:
+        """Overlay the runs' epoch figures on shared axes."""
+        def load() -> list[tuple[str, Progress]]:
+            loaded = []
+            for run_dir in run_dirs:
+                progress = Progress()
+                progress.update(EventReader(run_dir).read_new())
+                loaded.append((run_dir.name, progress))
+            return loaded
+
+        self._compare_progress = await asyncio.to_thread(load)
+        self.comparing = list(run_dirs)
+        metrics = common_metrics([p for _, p in self._compare_progress]) or ["valid_loss"]
+        if self.compare_metric not in metrics:
+            self.compare_metric = metrics[0]
+        self._compare_metrics = metrics
+        self._layout_charts()
+        self._redraw()
+        self.query_one("#run-header", Static).update(f"comparing {len(run_dirs)} runs  (m: metric, esc: back)")
+        self.query_one("#run-eta", Static).update("")
+        self.query_one("#run-bar", ProgressBar).update(progress=0)
+        self.query_one("#run-metrics", Static).update(self._compare_text())
+
+    def _compare_text(self) -> str:
+        lines = []
+        for name, progress in self._compare_progress:
+            row = progress.epoch_rows[-1] if progress.epoch_rows else {}
+            value = row.get(self.compare_metric)
+            lines.append(f"{name}: {self.compare_metric} {value:.4f}" if isinstance(value, (int, float))
+                         else f"{name}: no {self.compare_metric}")
+        return "\n".join(lines)
+
+    def cycle_compare_metric(self) -> str:
+        metrics = getattr(self, "_compare_metrics", ["valid_loss"])
+        self.compare_metric = metrics[(metrics.index(self.compare_metric) + 1) % len(metrics)] \
+            if self.compare_metric in metrics else metrics[0]
+        self._redraw()
+        self.query_one("#run-metrics", Static).update(self._compare_text())
+        return self.compare_metric
+
+    def stop_comparing(self) -> None:
+        self.comparing = []
+        self._layout_charts()
+        self._redraw()
+        if self.run_dir is not None:
+            self._show_text()
