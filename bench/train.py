@@ -42,7 +42,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -93,13 +92,18 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def load_helper():
+def load_module(name: str):
+    """A helper module of bench/ (`_train_data`, `_pty_app`), loaded by path (bench/ is off sys.path)."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("_l4tui_bench_train_data", HERE / "_train_data.py")
+    spec = importlib.util.spec_from_file_location(f"_l4tui_bench{name}", HERE / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def load_helper():
+    return load_module("_train_data")
 
 
 def make_data(tmp: Path, families: list[str], quick: bool) -> dict:
@@ -355,11 +359,12 @@ class Watching(L4App):
                 pane.watch_run(self._run_dir)  # what picking the run's row (Enter) does
                 self._t0, self._cpu0 = time.time(), time.process_time()
             return
-        if pane.progress.end is not None:
+        progress = pane.monitor.progress
+        if progress.end is not None:
             result_file.write_text(json.dumps({
                 "watched": pane.watched.name if pane.watched else None,
-                "end": pane.progress.end.get("state"), "epoch_rows": len(pane.progress.epoch_rows),
-                "loss_points": len(pane.progress.train_points),
+                "end": progress.end.get("state"), "epoch_rows": len(progress.epoch_rows),
+                "loss_points": len(progress.train_points),
                 "rows_in_table": len(pane._row_keys),
                 "wall_s": time.time() - self._t0, "cpu_s": time.process_time() - self._cpu0}))
             self.exit()
@@ -392,74 +397,29 @@ result_file.write_text(json.dumps({"watched": run_dir.name, "end": end, "events"
 """
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
 class AppWatcher:
-    """The real app (L4App) in a pseudo-terminal, as a user runs it; its output is drained."""
+    """The real app (L4App) in a pseudo-terminal, as a user runs it (bench/_pty_app.py)."""
 
     name = "app"
 
     def __init__(self, runs_dir: Path, tmp: Path, size=(120, 40)):
-        import fcntl
-        import pty
-        import struct
-        import termios
-
         self.tmp = tmp
         for name in ("ready", "go", "result"):
             (tmp / name).unlink(missing_ok=True)
-        self.parent, child = pty.openpty()
-        fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
-        env = {**os.environ, "TERM": os.environ.get("TERM") or "xterm-256color", "COLUMNS": str(size[0]),
-               "LINES": str(size[1]), "L4TUI_RUNS": str(runs_dir)}
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", APP_CHILD, str(tmp / "ready"), str(tmp / "go"), str(tmp / "result"), str(runs_dir)],
-            stdin=child, stdout=child, stderr=child, env=env, close_fds=True, cwd=ROOT)
-        os.close(child)
-        self.screen = b""
-        self.drained = 0
-        self.thread = threading.Thread(target=self._drain, daemon=True)
-        self.thread.start()
-
-    def _drain(self) -> None:  # the terminal's part: read everything the app draws
-        while True:
-            try:
-                chunk = os.read(self.parent, 65536)
-            except OSError:
-                return
-            if not chunk:
-                return
-            self.drained += len(chunk)
-            self.screen = (self.screen + chunk)[-4000:]
+        self.app = load_module("_pty_app").PtyApp(
+            APP_CHILD, [tmp / "ready", tmp / "go", tmp / "result", runs_dir], runs_dir, tmp, size)
 
     def ready(self, timeout: float = 60.0) -> float:
         """Wait for the first frame; let the app's start-up work end; type 2 (the Data & training
         pane) and let that pane's start-up work end too, so none of it is counted against the
         run. Returns the seconds that took."""
         started = time.time()
-        while not (self.tmp / "ready").exists():
-            if self.process.poll() is not None or time.time() - started > timeout:
-                raise RuntimeError("the app did not start: " + self.screen.decode(errors="replace")[-1500:])
-            time.sleep(0.1)
-        self._settle(timeout)
-        os.write(self.parent, b"2")
+        self.app.wait_for_file("ready", timeout)
+        self.app.settle(timeout)
+        self.app.type(b"2")
         time.sleep(0.5)
-        self._settle(timeout)
+        self.app.settle(timeout)
         return time.time() - started
-
-    def _settle(self, timeout: float) -> None:
-        """Until the app uses under 10% of a CPU for 1 s (at most `timeout` s)."""
-        quiet, last, deadline = 0, _cpu_seconds(self.process.pid), time.time() + timeout
-        while quiet < 2 and time.time() < deadline:
-            time.sleep(0.5)
-            now = _cpu_seconds(self.process.pid)
-            quiet = quiet + 1 if now - last < 0.05 else 0
-            last = now
-        if quiet < 2:
-            raise RuntimeError(f"the app kept a CPU busy for {timeout:.0f} s without a run to watch")
 
     def watch(self, run_dir: Path) -> None:
         tmp_go = self.tmp / ".go"
@@ -468,27 +428,20 @@ class AppWatcher:
 
     def result(self, timeout: float) -> dict:
         try:
-            self.process.wait(timeout=timeout)
+            self.app.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.close()
             raise RuntimeError("the app did not see the run end") from None
-        self.thread.join(timeout=5)
+        self.app.thread.join(timeout=5)
         try:
             result = json.loads((self.tmp / "result").read_text())
         except (OSError, ValueError):
-            raise RuntimeError("the app ended without a result: "
-                               + self.screen.decode(errors="replace")[-1500:]) from None
-        result["terminal_bytes"] = self.drained
+            raise RuntimeError("the app ended without a result: " + self.app.last_screen()) from None
+        result["terminal_bytes"] = self.app.drained
         return result
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        try:
-            os.close(self.parent)
-        except OSError:
-            pass
+        self.app.close()
 
 
 class PollWatcher:

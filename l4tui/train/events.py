@@ -4,9 +4,11 @@ Readers tail the file while it is written, so the last line may be torn (half wr
 reader keeps the partial line and finishes it on the next read. That is normal, not an error.
 """
 
+import gc
 import json
 import os
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 EVENTS_FILE = "events.jsonl"
@@ -44,6 +46,21 @@ class EventWriter:
         self._file.close()
 
 
+@contextmanager
+def gc_paused():
+    """No garbage collection inside: reading a long log makes a few hundred thousand objects,
+    and each collection they trigger walks every object of the process (the app's are many:
+    jedi's caches), which made opening a 100,000-step run twice as slow. Nothing made here is
+    cyclic garbage, so the collection just waits."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class EventReader:
     """Reads new events since the last call, tolerating a torn last line."""
 
@@ -62,16 +79,18 @@ class EventReader:
             return []
         self._offset += len(chunk)
         data = self._partial + chunk
-        lines = data.split(b"\n")
-        self._partial = lines.pop()  # b"" when the chunk ended on a newline, else a torn line
-        lines = [line for line in lines if line.strip()]
-        if not lines:
+        end = data.rfind(b"\n") + 1  # complete lines end at the last newline; the rest is torn
+        data, self._partial = data[:end], data[end:]
+        if not data.strip():
             return []
         try:  # one C call for the whole chunk: a long log parses about 1.6x faster than line by line
-            parsed = json.loads(b"[" + b",".join(lines) + b"]")
-        except ValueError:  # some line is not JSON: parse them one by one and count the bad ones
+            with gc_paused():
+                parsed = json.loads(b"[" + data.rstrip(b"\n").replace(b"\n", b",") + b"]")
+        except ValueError:  # some line is not JSON (or blank): parse them one by one, count the bad ones
             parsed = []
-            for line in lines:
+            for line in data.split(b"\n"):
+                if not line.strip():
+                    continue
                 try:
                     parsed.append(json.loads(line))
                 except ValueError:

@@ -206,12 +206,13 @@ class RunsIndex:
             self._readers.pop(gone, None)
         for name in names:
             info = self._runs.get(name)
-            if info is None or info.state == "invalid" or info.pid == 0:
-                # New, or run.json not (fully) written yet when last looked: read it (again).
+            if info is None or info.state == "invalid":  # new, or run.json unreadable when last looked
                 self._readers[name] = EventReader(self.runs_dir / name)
                 info = self._runs[name] = read_run_meta(self.runs_dir / name)
                 if info.state == "invalid":
                     continue
+            elif info.pid == 0 and info.ended is None:  # the launcher writes the pid just after starting
+                info.pid = self._current_pid(info)
             apply_events(info, self._readers[name].read_new())
             if info.ended is None:  # no end event in effect: the process says
                 if info.pid and not process_alive(info.pid, info.id):

@@ -6,6 +6,7 @@ in a thread, when it is first watched: a run with 100,000 logged steps opens in 
 """
 
 import asyncio
+import time
 from pathlib import Path
 
 from textual import work
@@ -13,13 +14,14 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ProgressBar, Static
 
-from l4tui.train.events import EventReader
+from l4tui.train.events import EventReader, gc_paused
 from l4tui.train.progress import Progress, format_seconds, key_metric
 from l4tui.train.runs import live_state, read_run_file
 from l4tui.ui.run_charts import (SMOOTHINGS, WINDOWS, ChartOptions, CompareChart, LossChart, LrFindChart,
                                  MetricChart, RunChart, ScheduleChart, common_metrics)
 
-POLL_S = 0.5  # how often the watched run's log is read
+POLL_S = 0.5  # how often the watched run's log is read (and the progress line updated)
+CHART_REDRAW_S = 1.0  # the charts are redrawn at most this often: drawing them is the app's main cost
 CHARTS = ("loss", "metric", "schedule")  # what `v` cycles through when only one chart fits
 ROOMY_HEIGHT = 30  # from this many rows the monitor shows the loss chart and the other two below it
 LOG_TAIL_LINES = 8
@@ -63,6 +65,8 @@ class RunMonitor(Vertical):
         self._dirty = False
         self._roomy = False
         self._loading = False
+        self._drawn_at = 0.0
+        self._texts: dict[str, str] = {}  # what each text line shows now
 
     def compose(self) -> ComposeResult:
         yield Static("No run yet: press n to start one.", id="run-header", markup=False)
@@ -114,6 +118,7 @@ class RunMonitor(Vertical):
             if chart.display:
                 chart.show(self.progress, self.options)
         self._dirty = False
+        self._drawn_at = time.monotonic()
 
     # ---- watching -----------------------------------------------------------------------
 
@@ -136,15 +141,17 @@ class RunMonitor(Vertical):
         self.progress = Progress()
         self._layout_charts()
         self._redraw()
-        self.query_one("#run-header", Static).update("No run watched: choose one, or press n to start one.")
-        self.query_one("#run-eta", Static).update("")
-        self.query_one("#run-metrics", Static).update("")
+        self._set_text("#run-header", "No run watched: choose one, or press n to start one.")
+        self._set_text("#run-eta", "")
+        self._set_text("#run-metrics", "")
 
     @work(exclusive=True, group="monitor-load")
     async def load_history(self) -> None:
         reader, progress = self._reader, self.progress
         def read() -> None:  # a long log is parsed off the UI thread
-            progress.update(reader.read_new())
+            events = reader.read_new()
+            with gc_paused():
+                progress.update(events)
 
         await asyncio.to_thread(read)
         if reader is not self._reader:
@@ -162,9 +169,9 @@ class RunMonitor(Vertical):
         if events:
             self.progress.update(events)
             self._dirty = True
-        if self._dirty and not self.paused:
-            if any(e.get("type") == "start" for e in events):
-                self._layout_charts()
+        if any(e.get("type") == "start" for e in events):
+            self._layout_charts()
+        if self._dirty and not self.paused and time.monotonic() - self._drawn_at >= CHART_REDRAW_S:
             self._redraw()
         self._show_text()
 
@@ -200,10 +207,18 @@ class RunMonitor(Vertical):
         family = self._meta.get("family", "")
         mode = " lr_find" if self._meta.get("mode") == "lr_find" else ""
         flags = "  [paused]" if self.paused else ""
-        self.query_one("#run-header", Static).update(f"{state}  {family}{mode}  {self.run_dir.name}{flags}")
-        self.query_one("#run-bar", ProgressBar).update(progress=progress.fraction)
-        self.query_one("#run-eta", Static).update(self._progress_text(state))
-        self.query_one("#run-metrics", Static).update(self._metrics_text(state))
+        self._set_text("#run-header", f"{state}  {family}{mode}  {self.run_dir.name}{flags}")
+        bar = self.query_one("#run-bar", ProgressBar)
+        if bar.progress != progress.fraction:
+            bar.update(progress=progress.fraction)
+        self._set_text("#run-eta", self._progress_text(state))
+        self._set_text("#run-metrics", self._metrics_text(state))
+
+    def _set_text(self, selector: str, text: str) -> None:
+        """Update a line only when it changed: each update costs a repaint (and maybe a layout)."""
+        if self._texts.get(selector) != text:
+            self._texts[selector] = text
+            self.query_one(selector, Static).update(text)
 
     def _progress_text(self, state: str) -> str:
         progress = self.progress
@@ -302,10 +317,10 @@ class RunMonitor(Vertical):
         self._compare_metrics = metrics
         self._layout_charts()
         self._redraw()
-        self.query_one("#run-header", Static).update(f"comparing {len(run_dirs)} runs  (m: metric, esc: back)")
-        self.query_one("#run-eta", Static).update("")
+        self._set_text("#run-header", f"comparing {len(run_dirs)} runs  (m: metric, esc: back)")
+        self._set_text("#run-eta", "")
         self.query_one("#run-bar", ProgressBar).update(progress=0)
-        self.query_one("#run-metrics", Static).update(self._compare_text())
+        self._set_text("#run-metrics", self._compare_text())
 
     def _compare_text(self) -> str:
         lines = []
@@ -321,7 +336,7 @@ class RunMonitor(Vertical):
         self.compare_metric = metrics[(metrics.index(self.compare_metric) + 1) % len(metrics)] \
             if self.compare_metric in metrics else metrics[0]
         self._redraw()
-        self.query_one("#run-metrics", Static).update(self._compare_text())
+        self._set_text("#run-metrics", self._compare_text())
         return self.compare_metric
 
     def stop_comparing(self) -> None:
