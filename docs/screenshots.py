@@ -2,8 +2,8 @@
 
     python docs/screenshots.py
 
-It trains a real collab run in a temporary runs folder, so the Data & training picture shows
-a real curve. Takes about half a minute.
+It trains real runs in a temporary runs folder (two collab runs, an lr_find, one run left
+going), so the Data & training pictures show real curves. Takes about a minute.
 """
 
 import asyncio
@@ -16,10 +16,85 @@ DOCS = Path(__file__).resolve().parent
 REPO = DOCS.parent
 sys.path.insert(0, str(REPO))
 
-from l4tui.train.runs import read_run  # noqa: E402
+from textual.widgets import DataTable, Input  # noqa: E402
+
+from l4tui.train.launcher import start_run  # noqa: E402
+from l4tui.train.runs import read_run, stop_run  # noqa: E402
 from l4tui.ui.app import L4App  # noqa: E402
 from l4tui.ui.code_view import CodeView  # noqa: E402
 from l4tui.ui.data_pane import DataPane  # noqa: E402
+from l4tui.ui.launch_screen import LaunchScreen  # noqa: E402
+from l4tui.ui.run_monitor import RunMonitor  # noqa: E402
+
+
+def train_runs(runs: Path) -> dict[str, Path]:
+    """Runs to look at, trained before the app opens: as if started from the shell earlier."""
+    made = {"lr_find": start_run("collab", {}, runs, mode="lr_find")}
+    made["slow"] = start_run("collab", {"lr": 2e-3, "epochs": 6}, runs)
+    made["fast"] = start_run("collab", {"lr": 1e-2, "epochs": 6}, runs)
+    deadline = time.monotonic() + 300
+    while any(read_run(run).state in ("starting", "running") for run in made.values()):
+        if time.monotonic() > deadline:
+            raise TimeoutError("the runs did not finish")
+        time.sleep(0.5)
+    return made
+
+
+async def shoot_runs(images: Path, size=(120, 36)) -> None:
+    """The Data & training pane: the monitor, compare, lr_find, the launch form, and 80x24."""
+    with tempfile.TemporaryDirectory() as name:
+        runs = Path(name)
+        made = train_runs(runs)
+        app = L4App(runs_dir=runs, workspace=REPO)
+        async with app.run_test(size=size) as pilot:
+            await pilot.press("2")
+            pane, monitor = app.query_one(DataPane), app.query_one(RunMonitor)
+            table = app.query_one("#runs-table", DataTable)
+            await until(pilot, lambda: table.row_count == 3 and pane.watched is not None)
+            pane.watch_run(made["fast"])
+            table.move_cursor(row=0)
+            await until(pilot, lambda: not monitor._loading and monitor.progress.end)
+            await pilot.pause(1.5)
+            app.save_screenshot("runs-monitor.svg", str(images))
+
+            await pilot.press("space", "down", "space", "c")  # mark the two collab runs, compare
+            await until(pilot, lambda: len(monitor.comparing) == 2)
+            await pilot.press("m")  # valid_loss -> valid_rmse
+            await pilot.pause(0.5)
+            app.save_screenshot("runs-compare.svg", str(images))
+            await pilot.press("escape")
+
+            pane.watch_run(made["lr_find"])
+            await until(pilot, lambda: not monitor._loading and monitor.progress.end)
+            await pilot.pause(0.5)
+            app.save_screenshot("runs-lr-find.svg", str(images))
+
+            await pilot.press("n")
+            await until(pilot, lambda: isinstance(app.screen, LaunchScreen) and app.screen.data_items)
+            form = app.screen
+            form.query_one("#field-lr", Input).value = "-3e-3"
+            form.query_one("#field-bs", Input).value = "100000"
+            await pilot.pause(0.5)
+            app.save_screenshot("runs-form-errors.svg", str(images))
+            form.query_one("#field-lr", Input).value = "1e-2"
+            form.query_one("#field-bs", Input).value = "128"
+            form.query_one("#field-epochs", Input).value = "300"  # long enough to watch it live
+            await pilot.pause(0.5)
+            app.save_screenshot("runs-form.svg", str(images))
+            await pilot.press("ctrl+s")  # a long run, to watch live
+            await until(pilot, lambda: not isinstance(app.screen, LaunchScreen) and pane.watched is not None)
+            live = pane.watched
+        try:
+            small = L4App(runs_dir=runs, workspace=REPO)
+            async with small.run_test(size=(80, 24)) as pilot:
+                await pilot.press("2")
+                monitor = small.query_one(RunMonitor)
+                await until(pilot, lambda: small.query_one(DataPane).watched == live
+                            and len(monitor.progress.epoch_rows) >= 2)
+                await pilot.pause(1.5)
+                small.save_screenshot("runs-live-80x24.svg", str(images))
+        finally:
+            stop_run(live)
 
 
 async def until(pilot, predicate, timeout=120.0):
@@ -47,13 +122,6 @@ async def shoot(size=(120, 36)):
             await pilot.pause(0.3)
             app.save_screenshot("code-jump.svg", str(images))
 
-            await pilot.press("2")
-            pane = app.query_one(DataPane)
-            await pilot.press("t")
-            await until(pilot, lambda: pane.watched and read_run(pane.watched).state == "finished")
-            await pilot.pause(1.5)
-            app.save_screenshot("data.svg", str(images))
-
             await pilot.press("3")
             totals = app.query_one("#model-totals")
             await until(pilot, lambda: "total parameters" in str(totals.render()))
@@ -67,6 +135,7 @@ async def shoot(size=(120, 36)):
             await pilot.press("question_mark")
             await pilot.pause(0.5)
             app.save_screenshot("help.svg", str(images))
+    await shoot_runs(images)
     print(f"saved screenshots in {images}")
 
 
