@@ -211,3 +211,12 @@ def test_runs_index_sees_a_resumed_run_and_its_new_process(tmp_path):
         sleeper.kill()
         sleeper.wait()
     assert index.refresh()[0].state == "died"
+
+
+def test_a_died_runs_duration_ends_at_its_last_event(tmp_path):
+    run_dir = make_run(tmp_path, "d-run", pid=dead_pid(), started=time.time() - 100,
+                       events=[("start", {"epochs": 2})])
+    info = read_run(run_dir)
+    assert info.state == "died" and 99 <= info.duration <= 102  # not still counting
+    time.sleep(1.1)
+    assert abs(read_run(run_dir).duration - info.duration) < 0.01

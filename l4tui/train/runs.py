@@ -97,10 +97,20 @@ class RunInfo:
     epochs: int | None = None
     mode: str = "train"  # or "lr_find"
     best: tuple[str, float] | None = None  # the key metric's best epoch value so far
+    last_t: float | None = None  # when the run last wrote an event
 
     @property
     def duration(self) -> float:
-        return (self.ended or time.time()) - self.started if self.started else 0.0
+        """Seconds from start to end; a running run's so far; a died run's to its last event."""
+        if not self.started:
+            return 0.0
+        if self.ended is not None:
+            end = self.ended
+        elif self.state == "died":
+            end = self.last_t or self.started
+        else:
+            end = time.time()
+        return max(0.0, end - self.started)
 
 
 def read_run_file(run_dir: Path) -> dict:
@@ -155,6 +165,8 @@ def apply_events(info: RunInfo, events: list[dict]) -> None:
     """Fold events into a RunInfo: the latest epoch's metrics, and the end state if there is one."""
     for event in events:
         kind = event.get("type")
+        if isinstance(event.get("t"), (int, float)):
+            info.last_t = event["t"]
         if kind == "start":
             info.epochs = event.get("epochs", info.epochs)  # all stages' epochs (the classifier has four)
         elif kind == "epoch":

@@ -87,6 +87,7 @@ class LaunchScreen(ModalScreen):
 
     async def on_mount(self) -> None:
         await self._build_fields()
+        self.query_one("#field-family", Select).focus()  # Tab goes on through the fields
 
     # ---- the fields ---------------------------------------------------------------------
 

@@ -93,6 +93,18 @@ class RunChart(PlotextPlot):
         per_epoch = progress.total_iters / (progress.epochs or 1) if progress.total_iters else 1
         return [i / per_epoch for i in iterations]
 
+    def _x_end(self) -> float:
+        """The x axis ends at the next whole epoch after the run's progress (all of it once ended):
+        a long run's first epochs are not squeezed into the left edge."""
+        progress = self.progress
+        epochs = progress.epochs or 1
+        if progress.end:
+            return epochs
+        per_epoch = progress.total_iters / epochs if progress.total_iters else 0
+        done = progress.iteration / per_epoch if per_epoch else 0
+        latest = max([done, *(row.get("epoch", 0) + 1 for row in progress.epoch_rows)])
+        return min(epochs, max(1, math.floor(latest) + 1))
+
     def log_y_wanted(self, values: list[float]) -> bool:
         """Log y when the viewer asked for it and every value can have a log."""
         return self.options.log_y and bool(values) and _positive(values)
@@ -136,7 +148,7 @@ class LossChart(RunChart):
                            {"label": "valid", "color": "orange", "marker": "dot"}))
         if progress.baseline_rmse and not options.window:  # predicting the mean rating: the bar to beat
             baseline = progress.baseline_rmse ** 2
-            series.append(([0, progress.epochs or 1], [baseline, baseline], {"label": "mean", "color": "gray"}))
+            series.append(([0, self._x_end()], [baseline, baseline], {"label": "mean", "color": "gray"}))
         values = [y for _, ys, _ in series for y in ys]
         log_y = self.log_y_wanted(values)
         for xs, ys, style in series:
@@ -144,7 +156,7 @@ class LossChart(RunChart):
         if log_y:
             self.label_log_y(plt, values)
         if not options.window:
-            plt.xlim(0, progress.epochs or 1)
+            plt.xlim(0, self._x_end())
 
 
 class MetricChart(RunChart):
@@ -169,7 +181,7 @@ class MetricChart(RunChart):
                 self.plot(plt, [xs[ys.index(best)]], [best], log_y, marker="●", color="yellow")
             if log_y:
                 self.label_log_y(plt, ys)
-        plt.xlim(0, progress.epochs or 1)
+        plt.xlim(0, self._x_end())
 
 
 class ScheduleChart(RunChart):
