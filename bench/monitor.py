@@ -271,6 +271,12 @@ def main() -> int:
               f"({', '.join(f'{v:,.0f}' for v in speed['watched'])})")
         print(f"   the app meanwhile: {', '.join(f'{100 * v:.1f}%' for v in speed['app_cpu'])} of a CPU")
         print(f"   ratio watched / unwatched: {watched / plain:.3f} (goal: at least 0.97)")
+        # Each watched run against the unwatched runs on either side of it: drift of the
+        # machine's speed over the bench then favours neither.
+        paired = [w / ((a + b) / 2) for w, a, b in
+                  zip(speed["watched"], speed["unwatched"][0::2], speed["unwatched"][1::2])]
+        print(f"   paired (each watched run / the mean of its two neighbours): median "
+              f"{statistics.median(paired):.3f} ({', '.join(f'{r:.3f}' for r in paired)})")
     return 0
 
 

@@ -33,6 +33,16 @@ def wait_for(predicate, timeout=60.0, interval=0.1):
     return False
 
 
+async def wait_until(pilot, predicate, timeout=60.0):
+    """Let the app run until `predicate()` holds (True) or `timeout` seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await pilot.pause(0.05)
+    return False
+
+
 @pytest.fixture
 def small_ratings(tmp_path):
     """A tiny ratings folder in MovieLens's layout (the first 3,000 ratings of the sample)."""

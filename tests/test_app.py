@@ -1,11 +1,9 @@
 """The app driven as a user drives it, with Textual's Pilot."""
 
-import time
-
 import pytest
 from textual.widgets import DataTable, Input, ProgressBar, Static, TabbedContent
 
-from conftest import REPO, kill_run, wait_for
+from conftest import REPO, kill_run, wait_for, wait_until
 from l4tui.train.runs import list_runs, read_run
 from l4tui.ui.app import L4App
 from l4tui.ui.code_view import CodeView
@@ -15,15 +13,6 @@ from l4tui.ui.run_monitor import RunMonitor
 from l4tui.ui.model_pane import ModelPane
 
 COLLAB = REPO / "models" / "collab.py"
-
-
-async def wait_until(pilot, predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        await pilot.pause(0.1)
-    return False
 
 
 def status(app) -> str:

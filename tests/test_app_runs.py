@@ -8,22 +8,13 @@ import time
 
 from textual.widgets import Button, DataTable, Input, Select, Static
 
-from conftest import REPO
+from conftest import REPO, wait_until
 from fake_runs import write_fake_run
 from l4tui.ui.app import L4App
 from l4tui.ui.confirm import ConfirmScreen
 from l4tui.ui.data_pane import DataPane
 from l4tui.ui.launch_screen import LaunchScreen
 from l4tui.ui.run_monitor import RunMonitor
-
-
-async def wait_until(pilot, predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        await pilot.pause(0.05)
-    return False
 
 
 def text(app, selector) -> str:
@@ -228,3 +219,20 @@ async def test_the_form_changes_fields_with_the_recipe(runs_dir):
         form.query_one("#field-layers", Input).value = "200,x"
         await pilot.pause()
         assert error(form, "layers") == "sizes separated by commas, e.g. 200,100"
+
+
+async def test_a_cuda_run_shows_gpu_memory_and_utilisation(runs_dir):
+    # The batch events of a run on CUDA carry the device figures (l4tui.train.device); no GPU is
+    # needed to check that the monitor shows them.
+    from l4tui.train.events import EventWriter
+
+    run_dir = write_fake_run(runs_dir, "20260101-000000-collab-aaaa", steps=30)
+    writer = EventWriter(run_dir)
+    writer.write("batch", epoch=2, iter=30, total_iters=30, loss=0.5, raw=0.5, lr=1e-3, mom=0.9,
+                 gpu_mem_mib=3584.0, gpu_mem_total_mib=81920.0, gpu_util=87)
+    writer.close()
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("2")
+        assert await wait_until(pilot, lambda: "GPU" in text(app, "#run-metrics"))
+        assert "GPU 3.5/80 GiB · 87% busy" in text(app, "#run-metrics")

@@ -18,6 +18,7 @@ from l4tui.ui.code_view import CodeView
 from l4tui.ui.data_pane import DataPane
 from l4tui.ui.help_screen import HelpScreen
 from l4tui.ui.model_pane import ModelPane
+from l4tui.ui.priority import lower_this_thread, make_launcher
 
 PANES = {"code": "#code-view", "data": "#runs-table", "model": "#model-list"}  # pane -> what gets focus
 
@@ -39,6 +40,16 @@ class L4App(App):
         super().__init__()
         self.runs_dir = Path(runs_dir or default_runs_dir())
         self.workspace = Path(workspace or workspace_root())
+        # Runs are started from this thread, made before the app lowers its own priority (on
+        # mount): they train at the normal priority while the UI gives way to them (priority.py).
+        self.launcher = make_launcher()
+
+    def on_mount(self) -> None:
+        if not self.is_headless:  # tests drive the app in their own main thread: leave it be
+            lower_this_thread()
+
+    def on_unmount(self) -> None:
+        self.launcher.shutdown(wait=False)
 
     def compose(self) -> ComposeResult:
         with TabbedContent(initial="code", id="panes"):

@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Static
 from l4tui.train.progress import format_seconds
 from l4tui.train.runs import RunInfo, RunsIndex, stop_run
 from l4tui.ui.confirm import ConfirmScreen
+from l4tui.ui.priority import in_launcher
 from l4tui.ui.run_monitor import RunMonitor
 
 RUNS_POLL_S = 2.0  # how often the runs folder is looked at (each run's log is tailed, not re-read)
@@ -166,7 +167,7 @@ class DataPane(Vertical):
         from l4tui.train.launcher import start_run
 
         try:
-            run_dir = await asyncio.to_thread(start_run, family, config or {}, self.runs_dir)
+            run_dir = await in_launcher(self.app.launcher, start_run, family, config or {}, self.runs_dir)
         except (ValueError, OSError) as error:
             self.app.notify(str(error), title="Could not start the run", severity="error")
             return
@@ -187,7 +188,7 @@ class DataPane(Vertical):
         if self.watched is None:
             return
         try:
-            await asyncio.to_thread(resume_run, self.watched)
+            await in_launcher(self.app.launcher, resume_run, self.watched)
         except (ValueError, OSError) as error:
             self.app.notify(str(error), title="Could not resume", severity="warning")
             return

@@ -18,6 +18,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from l4tui.train import launch_form
 from l4tui.train.events import EventReader
 from l4tui.train.progress import Progress
+from l4tui.ui.priority import in_launcher
 
 LR_FIND_POLL_S = 0.3
 
@@ -183,7 +184,7 @@ class LaunchScreen(ModalScreen):
             self.notify("Fix the fields marked first", severity="warning")
             return
         try:
-            run_dir = await asyncio.to_thread(start_run, self.family, self.config, self.runs_dir)
+            run_dir = await in_launcher(self.app.launcher, start_run, self.family, self.config, self.runs_dir)
         except (ValueError, OSError) as error:
             self.query_one("#launch-status", Static).update(f"could not start: {error}")
             return
@@ -203,7 +204,8 @@ class LaunchScreen(ModalScreen):
             return
         status = self.query_one("#launch-status", Static)
         try:
-            run_dir = await asyncio.to_thread(start_run, self.family, config, self.runs_dir, "lr_find")
+            run_dir = await in_launcher(self.app.launcher, start_run, self.family, config, self.runs_dir,
+                                        "lr_find")
         except (ValueError, OSError) as error:
             status.update(f"lr_find could not start: {error}")
             return

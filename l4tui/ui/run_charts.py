@@ -72,9 +72,19 @@ class RunChart(PlotextPlot):
         super().__init__(**kwargs)
         self.progress = Progress()
         self.options = ChartOptions()
+        self._drawn: tuple | None = None  # what the current drawing was made from
+
+    @staticmethod
+    def data_key(progress: Progress) -> tuple:
+        """What this chart's drawing depends on: it is redrawn only when this changes."""
+        return (len(progress.raw_points), len(progress.epoch_rows), progress.end is not None)
 
     def show(self, progress: Progress, options: ChartOptions) -> None:
-        self.progress, self.options = progress, options
+        """Draw from `progress`, unless nothing this chart shows has changed since the last time."""
+        drawn = (self.data_key(progress), options.log_y, options.window, options.smoothing, self.size)
+        if progress is self.progress and drawn == self._drawn:
+            return
+        self.progress, self.options, self._drawn = progress, options, drawn
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
@@ -161,6 +171,10 @@ class LossChart(RunChart):
 
 class MetricChart(RunChart):
     """The run's key metric per epoch (RMSE, accuracy, perplexity), with its best marked."""
+
+    @staticmethod
+    def data_key(progress: Progress) -> tuple:
+        return (len(progress.epoch_rows), progress.end is not None)  # batches don't change it
 
     def draw(self, plt) -> None:
         progress = self.progress

@@ -20,8 +20,8 @@ from l4tui.train.runs import live_state, read_run_file
 from l4tui.ui.run_charts import (SMOOTHINGS, WINDOWS, ChartOptions, CompareChart, LossChart, LrFindChart,
                                  MetricChart, RunChart, ScheduleChart, common_metrics)
 
-POLL_S = 0.5  # how often the watched run's log is read (and the progress line updated)
-CHART_REDRAW_S = 1.0  # the charts are redrawn at most this often: drawing them is the app's main cost
+POLL_S = 1.0  # how often the watched run's log is read (and the progress line updated)
+CHART_REDRAW_S = 2.0  # the charts are redrawn at most this often: drawing them is the app's main cost
 CHARTS = ("loss", "metric", "schedule")  # what `v` cycles through when only one chart fits
 ROOMY_HEIGHT = 30  # from this many rows the monitor shows the loss chart and the other two below it
 LOG_TAIL_LINES = 8
@@ -60,6 +60,7 @@ class RunMonitor(Vertical):
         self.comparing: list[Path] = []
         self.compare_metric = "valid_loss"
         self._compare_progress: list[tuple[str, Progress]] = []
+        self._compare_metrics: list[str] = ["valid_loss"]  # the figures all compared runs have
         self._reader: EventReader | None = None
         self._meta: dict = {}
         self._dirty = False
@@ -215,10 +216,14 @@ class RunMonitor(Vertical):
         self._set_text("#run-metrics", self._metrics_text(state))
 
     def _set_text(self, selector: str, text: str) -> None:
-        """Update a line only when it changed: each update costs a repaint (and maybe a layout)."""
-        if self._texts.get(selector) != text:
+        """Update a line only when it changed. The lines' sizes follow their text (width or height
+        auto), but a new layout of the screen costs more than all the rest of a poll: it is asked
+        for only when the text's length or line count changed, the only ways its size can."""
+        old = self._texts.get(selector)
+        if old != text:
             self._texts[selector] = text
-            self.query_one(selector, Static).update(text)
+            resized = old is None or len(old) != len(text) or old.count("\n") != text.count("\n")
+            self.query_one(selector, Static).update(text, layout=resized)
 
     def _progress_text(self, state: str) -> str:
         progress = self.progress
@@ -332,7 +337,7 @@ class RunMonitor(Vertical):
         return "\n".join(lines)
 
     def cycle_compare_metric(self) -> str:
-        metrics = getattr(self, "_compare_metrics", ["valid_loss"])
+        metrics = self._compare_metrics
         self.compare_metric = metrics[(metrics.index(self.compare_metric) + 1) % len(metrics)] \
             if self.compare_metric in metrics else metrics[0]
         self._redraw()
