@@ -15,7 +15,11 @@ def runs_dir(tmp_path, monkeypatch):
     """A private runs folder; the working directory moves there so nothing lands in the repo."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("L4TUI_RUNS", str(tmp_path / "runs"))
-    return tmp_path / "runs"
+    yield tmp_path / "runs"
+    # Whatever a test started and left running (a failed assertion before its own cleanup),
+    # stop it: a forgotten run would slow every test after it.
+    for run_dir in (tmp_path / "runs").glob("*/"):
+        kill_run(run_dir)
 
 
 def l4tui(*args, cwd=None, timeout=120, **kwargs):
@@ -59,8 +63,11 @@ def kill_run(run_dir: Path) -> None:
     import json
     import signal
 
+    from l4tui.train.runs import process_alive
+
     try:
         pid = json.loads((run_dir / "run.json").read_text())["pid"]
-        os.kill(pid, signal.SIGKILL)
+        if process_alive(pid, run_dir.name):  # still this run's process, not a reused pid
+            os.kill(pid, signal.SIGKILL)
     except (OSError, ValueError, KeyError):
         pass

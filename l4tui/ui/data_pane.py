@@ -70,6 +70,8 @@ class DataPane(Vertical):
         self.runs: dict[str, RunInfo] = {}
         self.marked: list[str] = []
         self._row_keys: list[str] = []
+        self._shown: dict[str, tuple] = {}  # each row's cells as the table shows them
+        self._listed_at = 0.0  # when the runs folder was last looked at
         self.launch_config: dict = {}  # the last form's values, to start from next time
 
     def compose(self) -> ComposeResult:
@@ -91,7 +93,13 @@ class DataPane(Vertical):
     def start(self) -> None:
         """Called once the first frame is on screen: read the runs folder, then keep watching it."""
         self.refresh_runs(pick_watch=True)
-        self.set_interval(RUNS_POLL_S, self.refresh_runs)
+        self.set_interval(RUNS_POLL_S, self._refresh_runs_when_due)
+
+    def _refresh_runs_when_due(self) -> None:
+        """The runs list follows the folder every RUNS_POLL_S, or as seldom as the monitor's charts
+        when it stretches them to keep the app within its CPU budget (run_monitor.py)."""
+        if time.monotonic() - self._listed_at >= max(RUNS_POLL_S, self.monitor.redraw_s) - 0.1:
+            self.refresh_runs()
 
     @property
     def monitor(self) -> RunMonitor:
@@ -105,6 +113,7 @@ class DataPane(Vertical):
 
     @work(exclusive=True, group="runs")
     async def refresh_runs(self, pick_watch: bool = False) -> None:
+        self._listed_at = time.monotonic()
         runs = await asyncio.to_thread(self.index.refresh)
         self.runs = {run.id: run for run in runs}
         self.marked = [run_id for run_id in self.marked if run_id in self.runs]
@@ -119,10 +128,15 @@ class DataPane(Vertical):
             keep = cursor_key if cursor_key in keys else (self.watched.name if self.watched else None)
             if keep in keys:
                 table.move_cursor(row=keys.index(keep), animate=False)
-        else:
+        else:  # only the cells that changed: each update costs the table a new layout
             for run in runs:
-                for column, value in zip(table.columns, self._row(run)):
-                    table.update_cell(run.id, column, value, update_width=True)
+                row = self._row(run)
+                before = self._shown.get(run.id) or (None,) * len(row)
+                if before != row:
+                    for column, value, old in zip(table.columns, row, before):
+                        if value != old:
+                            table.update_cell(run.id, column, value, update_width=len(str(value)) != len(str(old)))
+        self._shown = {run.id: self._row(run) for run in runs}
         if pick_watch and runs and self.watched is None:
             running = [run for run in runs if run.state == "running"]
             self.watch_run((running or runs)[0].run_dir)
@@ -204,6 +218,7 @@ class DataPane(Vertical):
         else:
             self.marked.append(run.id)
         self.query_one("#runs-table", DataTable).update_cell(run.id, "mark", MARK if run.id in self.marked else "")
+        self._shown[run.id] = self._row(run)
 
     def action_compare(self) -> None:
         if self.monitor.comparing:

@@ -6,6 +6,7 @@ in a thread, when it is first watched: a run with 100,000 logged steps opens in 
 """
 
 import asyncio
+import os
 import time
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from l4tui.ui.run_charts import (SMOOTHINGS, WINDOWS, ChartOptions, CompareChart
 
 POLL_S = 1.0  # how often the watched run's log is read (and the progress line updated)
 CHART_REDRAW_S = 2.0  # the charts are redrawn at most this often: drawing them is the app's main cost
+MAX_CHART_REDRAW_S = 10.0  # ... and at least this often while new events come in
+CPU_BUDGET = 0.01  # the share of the machine's CPU the app may use while it watches a run
 CHARTS = ("loss", "metric", "schedule")  # what `v` cycles through when only one chart fits
 ROOMY_HEIGHT = 30  # from this many rows the monitor shows the loss chart and the other two below it
 LOG_TAIL_LINES = 8
@@ -68,6 +71,8 @@ class RunMonitor(Vertical):
         self._loading = False
         self._drawn_at = 0.0
         self._texts: dict[str, str] = {}  # what each text line shows now
+        self.redraw_s = CHART_REDRAW_S  # stretched to keep the app within CPU_BUDGET
+        self._cpu_samples: list[tuple[float, float]] = []  # (time, the app's CPU seconds) of recent polls
 
     def compose(self) -> ComposeResult:
         yield Static("No run yet: press n to start one.", id="run-header", markup=False)
@@ -172,9 +177,32 @@ class RunMonitor(Vertical):
             self._dirty = True
         if any(e.get("type") == "start" for e in events):
             self._layout_charts()
-        if self._dirty and not self.paused and time.monotonic() - self._drawn_at >= CHART_REDRAW_S:
+        self._keep_to_budget()
+        if self._dirty and not self.paused and time.monotonic() - self._drawn_at >= self.redraw_s:
             self._redraw()
         self._show_text()
+
+    def _keep_to_budget(self) -> None:
+        """Stretch the charts' redraw interval while the app uses more than CPU_BUDGET of the
+        machine (over the last few seconds), shrink it back when it uses less than half of that.
+
+        Every bit of CPU the app takes on a machine whose cores the run keeps busy is taken from
+        the run: on a 2-core machine the budget is 2% of one core, and the charts slow down to
+        fit it (the progress line still moves every second); on a 16-core GPU box it is 16%,
+        and they are redrawn every CHART_REDRAW_S."""
+        now, cpu = time.monotonic(), time.process_time()
+        self._cpu_samples.append((now, cpu))
+        while len(self._cpu_samples) > 2 and now - self._cpu_samples[0][0] > 6:
+            self._cpu_samples.pop(0)
+        then, cpu_then = self._cpu_samples[0]
+        if now - then < 3:
+            return
+        used = (cpu - cpu_then) / (now - then)  # cores
+        budget = CPU_BUDGET * (os.cpu_count() or 1)
+        if used > budget:
+            self.redraw_s = min(MAX_CHART_REDRAW_S, self.redraw_s * 1.5)
+        elif used < budget / 2:
+            self.redraw_s = max(CHART_REDRAW_S, self.redraw_s / 1.5)
 
     def _read_meta(self) -> None:
         try:
