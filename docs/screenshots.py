@@ -91,7 +91,9 @@ async def shoot_runs(images: Path, size=(120, 36)) -> None:
                 monitor = small.query_one(RunMonitor)
                 await until(pilot, lambda: small.query_one(DataPane).watched == live
                             and len(monitor.progress.epoch_rows) >= 2)
-                await pilot.pause(1.5)
+                await pilot.pause(1.0)
+                monitor._redraw()  # the charts follow every few seconds; the picture wants them current
+                await pilot.pause(0.3)
                 small.save_screenshot("runs-live-80x24.svg", str(images))
         finally:
             stop_run(live)

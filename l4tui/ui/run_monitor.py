@@ -139,6 +139,7 @@ class RunMonitor(Vertical):
         self._layout_charts()
         self._redraw()  # clear the last run's curves at once
         self._loading = True
+        self._cpu_samples, self.redraw_s = [], CHART_REDRAW_S  # reading a history is not watching's cost
         self.load_history()
 
     def clear(self) -> None:
@@ -163,6 +164,7 @@ class RunMonitor(Vertical):
         if reader is not self._reader:
             return  # another run was chosen meanwhile
         self._loading = False
+        self._cpu_samples = []  # the budget counts from here: drawing the history is not watching
         self._layout_charts()
         self._redraw()
         self._show_text()
@@ -190,7 +192,9 @@ class RunMonitor(Vertical):
         the run: on a 2-core machine the budget is 2% of one core, and the charts slow down to
         fit it (the progress line still moves every second); on a 16-core GPU box it is 16%,
         and they are redrawn every CHART_REDRAW_S."""
-        now, cpu = time.monotonic(), time.process_time()
+        # The UI thread's own CPU (drawing, the event loop); background threads (jedi warming up,
+        # a long log being read) are work the user asked for, not the cost of watching.
+        now, cpu = time.monotonic(), time.thread_time()
         self._cpu_samples.append((now, cpu))
         while len(self._cpu_samples) > 2 and now - self._cpu_samples[0][0] > 6:
             self._cpu_samples.pop(0)
