@@ -121,10 +121,45 @@ def build_parser() -> argparse.ArgumentParser:
     tokenize.add_argument("file", nargs="?", help="a text file, one text per line (default: standard input)")
     tokenize.add_argument("--csv", metavar="FILE", help="read the texts from a column of this CSV instead")
     tokenize.add_argument("--column", default="text", help="the CSV's text column (default: text)")
+
+    tags = commands.add_parser(
+        "tags", help="write a ctags file (vim's :tag, emacs) of the definitions in PATHS",
+        description="Indexes classes, functions, methods and module variables, and writes them in the ctags "
+                    "format vim and emacs read (sorted, with kind, line, scope and signature fields).")
+    tags.add_argument("paths", nargs="*", metavar="PATH",
+                      help="files or folders (default: ./models when there is one, else .)")
+    tags.add_argument("-o", "--output", metavar="FILE", help="where to write (default ./tags; - for stdout)")
+    for name, text in (("goto", "print where the name at PATH:LINE:COL is defined, as path:line:col lines"),
+                       ("refs", "print the references of the name at PATH:LINE:COL, as path:line:col: text")):
+        place = commands.add_parser(name, help=text, description=text + " (LINE and COL count from 1).")
+        place.add_argument("place", metavar="PATH:LINE:COL")
     return parser
 
 
+COMMANDS = ("train", "runs", "summary", "data", "tokenize", "tags", "goto", "refs")
+
+
+def opens_a_file(argv: list[str]) -> bool:
+    """`l4tui PATH[:LINE]`: a first argument that is no command and names an existing file."""
+    if len(argv) != 1 or argv[0].startswith("-") or argv[0] in COMMANDS:
+        return False
+    from l4tui.code.location import parse_place
+
+    try:
+        return parse_place(argv[0]).path.is_file()
+    except ValueError:
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if opens_a_file(argv):
+        from l4tui.code.location import parse_place
+        from l4tui.paths import runs_dir
+        from l4tui.ui.app import L4App
+
+        L4App(runs_dir=runs_dir(), open_at=parse_place(argv[0])).run()
+        return 0
     args = build_parser().parse_args(argv)
     from l4tui.paths import runs_dir
 
@@ -145,6 +180,12 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_data(args)
         if args.command == "tokenize":
             return cmd_tokenize(args)
+        if args.command == "tags":
+            from l4tui.code.tags import tags_main
+
+            return tags_main(args.paths, args.output)
+        if args.command in ("goto", "refs"):
+            return cmd_goto(args)
     except (ValueError, FileNotFoundError) as error:
         # Bad input (a malformed ratings file, a bad option): one clear line, no traceback.
         print(f"l4tui: error: {error}", file=sys.stderr)
@@ -410,6 +451,49 @@ def cmd_tokenize(args) -> int:
     for tokens in tokenize_many(texts):
         print(" ".join(token.translate(escapes) for token in tokens))
     return 0
+
+
+def cmd_goto(args) -> int:
+    """`l4tui goto` / `l4tui refs`: the Code pane's navigation, for scripts and other editors."""
+    from l4tui.code.location import parse_place
+    from l4tui.code.navigator import Navigator
+    from l4tui.code.source import SourceError, read_source
+    from l4tui.paths import workspace_root
+
+    place = parse_place(args.place, need_column=True)
+    path = place.path.resolve()
+    try:
+        source = read_source(path)
+    except SourceError as error:
+        raise ValueError(str(error)) from None
+    lines = source.splitlines()
+    if place.line > len(lines) or place.column > len(lines[place.line - 1]):
+        raise ValueError(f"{args.place} is past the end of {'the file' if place.line > len(lines) else 'the line'}")
+    navigator = Navigator(workspace_root(path.parent))
+    if args.command == "goto":
+        definitions = navigator.goto(source, path, place.line, place.column).result()
+        found = False
+        for definition in definitions:
+            if definition.location is None:
+                print(f"l4tui: {definition.module_name}.{definition.name} has no Python source (compiled)",
+                      file=sys.stderr)
+                continue
+            found = True
+            print(definition.location)
+            if definition.real_location:  # a stub's .py twin: the code itself
+                print(definition.real_location)
+            elif definition.is_stub:
+                print(f"l4tui: {definition.location.path.name} is a type stub; the code is compiled",
+                      file=sys.stderr)
+        if not definitions:
+            print("l4tui: no definition found", file=sys.stderr)
+        return 0 if found else 1
+    references = navigator.references(source, path, place.line, place.column).result()
+    for reference in references:
+        print(f"{reference.location}: {reference.text}")
+    if not references:
+        print("l4tui: no references found", file=sys.stderr)
+    return 0 if references else 1
 
 
 if __name__ == "__main__":

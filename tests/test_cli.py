@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from conftest import REPO, l4tui
 
 from l4tui import __version__
@@ -103,3 +105,26 @@ def test_train_schedule_options(runs_dir):
     assert result.returncode == 2 and "pct_start must be between 0 and 1" in result.stderr
     result = l4tui("train", "collab", "--moms", "0.9,x")
     assert result.returncode == 2 and "expected numbers separated by commas" in result.stderr
+
+
+def test_goto_and_refs_print_places_for_scripts(tmp_path):
+    collab = REPO / "models" / "collab.py"
+    lines = collab.read_text().splitlines()
+    line = next(i for i, text in enumerate(lines, 1) if "nn.Embedding(n_users" in text)
+    column = lines[line - 1].index("nn.Embedding") + 4 + 1
+    result = l4tui("goto", f"{collab}:{line}:{column}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    path, found_line, found_column = result.stdout.strip().rsplit(":", 2)
+    assert path.endswith("torch/nn/modules/sparse.py")
+    assert Path(path).read_text().splitlines()[int(found_line) - 1][int(found_column) - 1:].startswith("Embedding")
+
+    define = next(i for i, text in enumerate(lines, 1) if "def sigmoid_range" in text)
+    result = l4tui("refs", f"{collab}:{define}:5", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    places = [line.split(": ", 1)[0] for line in result.stdout.splitlines()]
+    assert f"{collab}:{define}:5" in places and len(places) >= 2
+
+    result = l4tui("goto", f"{collab}:{len(lines) + 5}:1", cwd=tmp_path)
+    assert result.returncode == 2 and "past the end" in result.stderr
+    result = l4tui("goto", f"{collab}:3", cwd=tmp_path)
+    assert result.returncode == 2 and "PATH:LINE:COLUMN" in result.stderr

@@ -78,3 +78,109 @@ def test_token_lines_match_source_lines():
     lines = token_lines(source, "collab.py")
     assert len(lines) == len(source.splitlines())
     assert "".join(text for _, text in lines[0]) == source.splitlines()[0]
+
+
+def test_a_script_is_reused_while_the_text_is_unchanged(navigator):
+    source = COLLAB.read_text()
+    line, column = position_of(source, "nn.Embedding(n_users", offset=4)
+    navigator.goto(source, COLLAB, line, column).result(timeout=60)
+    script = navigator._scripts[(str(COLLAB), source)]
+    navigator.goto(source, COLLAB, line, column).result(timeout=60)
+    assert navigator._scripts[(str(COLLAB), source)] is script
+    edited = source + "\n# edited\n"
+    navigator.goto(edited, COLLAB, line, column).result(timeout=60)
+    assert (str(COLLAB), source) not in navigator._scripts  # one Script per file
+
+
+def test_references_include_the_definition_and_the_uses(navigator):
+    source = COLLAB.read_text()
+    line, column = position_of(source, "def sigmoid_range", offset=4)
+    references = navigator.references(source, COLLAB, line, column).result(timeout=60)
+    assert [r.is_definition for r in references].count(True) == 1
+    uses = [r for r in references if not r.is_definition]
+    assert uses and all("sigmoid_range" in r.text for r in uses)
+    assert all(r.location.path == COLLAB for r in references)
+
+
+def test_help_gives_signature_and_docstring(navigator):
+    source = COLLAB.read_text()
+    line, column = position_of(source, "nn.Embedding(n_users", offset=4)
+    help = navigator.help(source, COLLAB, line, column).result(timeout=60)
+    assert help.name == "Embedding" and help.kind == "class"
+    assert help.signatures and help.signatures[0].startswith("Embedding(num_embeddings")
+    assert "lookup table" in help.docstring
+
+
+def test_warming_looks_each_dotted_name_up_once_code_only():
+    from l4tui.code.navigator import names_to_warm
+
+    source = 'import torch\n"""torch.sigmoid in a docstring"""\n# x.relu in a comment\ny = torch.sigmoid(x.relu)\n'
+    positions = names_to_warm(source)
+    lines = source.splitlines()
+    names = [lines[line - 1][column:].split("(")[0].split(")")[0] for line, column in positions]
+    assert positions.count((4, 10)) == 1  # `sigmoid` of torch.sigmoid on line 4, not the docstring's
+    assert (2, 3) not in positions and (3, 4) not in positions
+    assert "torch" in names and "relu" in " ".join(names)
+    broken = "def f(:\n    torch.sigmoid\n"  # doesn't tokenize: every identifier is taken
+    assert (2, 10) in names_to_warm(broken)
+
+
+def test_warm_file_makes_the_first_jump_fast(navigator):
+    source = COLLAB.read_text()
+    count = navigator.warm_file(source, COLLAB).result(timeout=120)
+    assert count > 20
+    line, column = position_of(source, "torch.sigmoid", offset=7)
+    import time
+
+    start = time.perf_counter()
+    [definition] = navigator.goto(source, COLLAB, line, column).result(timeout=60)
+    assert definition.is_stub and time.perf_counter() - start < 0.5  # seconds when cold
+
+
+def test_a_stub_with_a_python_twin_points_at_it(tmp_path):
+    from l4tui.code.navigator import stub_to_source
+
+    (tmp_path / "m.pyi").write_text("def f(x: int) -> int: ...\n")
+    (tmp_path / "m.py").write_text("import os\n\n\ndef f(x):\n    return x\n")
+    assert stub_to_source(tmp_path / "m.pyi", "f") == Location(tmp_path / "m.py", 4, 4)
+    assert stub_to_source(tmp_path / "m.pyi", "g") is None
+    (tmp_path / "c.pyi").write_text("def f(x: int) -> int: ...\n")
+    assert stub_to_source(tmp_path / "c.pyi", "f") is None  # compiled: nothing beside it
+
+
+def test_parse_place():
+    from l4tui.code.location import parse_place
+
+    assert parse_place("a/b.py:12:3") == Location(Path("a/b.py"), 12, 2)
+    assert parse_place("a/b.py:12") == Location(Path("a/b.py"), 12, 0)
+    assert parse_place("a/b.py") == Location(Path("a/b.py"), 1, 0)
+    assert parse_place("c:/x.py:4:1") == Location(Path("c:/x.py"), 4, 0)
+    with pytest.raises(ValueError, match="LINE:COLUMN"):
+        parse_place("a/b.py:12", need_column=True)
+    with pytest.raises(ValueError, match="from 1"):
+        parse_place("a/b.py:0:1")
+
+
+@pytest.mark.parametrize("editor, expected", [
+    ("vim", ["vim", "+call cursor(12, 5)", "/p/my file.py"]),
+    ("nvim -u NONE", ["nvim", "-u", "NONE", "+call cursor(12, 5)", "/p/my file.py"]),
+    ("vi", ["vi", "+12", "/p/my file.py"]),
+    ("emacsclient -t", ["emacsclient", "-t", "+12:5", "/p/my file.py"]),
+    ("nano", ["nano", "+12", "/p/my file.py"]),
+    ("code --wait", ["code", "--wait", "-g", "/p/my file.py:12:5"]),
+    ("/opt/bin/subl", ["/opt/bin/subl", "/p/my file.py:12:5"]),
+    ("ed", ["ed", "/p/my file.py"]),
+])
+def test_editor_commands(editor, expected):
+    from l4tui.code.editor import editor_command, editor_from_environment
+
+    words = editor_from_environment({"EDITOR": editor})
+    assert editor_command(words, Path("/p/my file.py"), 12, 5) == expected
+
+
+def test_visual_wins_over_editor_and_vi_is_the_fallback():
+    from l4tui.code.editor import editor_from_environment
+
+    assert editor_from_environment({"VISUAL": "nvim", "EDITOR": "nano"}) == ["nvim"]
+    assert editor_from_environment({"EDITOR": "  "}) == ["vi"]
+    assert editor_from_environment({}) == ["vi"]

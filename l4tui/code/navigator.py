@@ -1,16 +1,27 @@
-"""Go to definition with jedi, the way jedi-language-server uses it.
+"""Go to definition, references and help with jedi, the way jedi-language-server uses it.
 
-One long-lived `Project`, a fresh `Script` per request, and every jedi call on one worker thread,
-because jedi is not thread-safe. jedi is imported on that thread, never at start-up.
+One long-lived `Project`, and every jedi call on one worker thread, because jedi is not
+thread-safe. jedi is imported on that thread, never at start-up.
+
+A `Script` is kept while its file's text is unchanged: its inference caches then serve every
+later jump from the same file, which is what makes warm jumps take milliseconds. Warming the
+open file (`warm_file`) asks for each distinct name's definition once, in the background, in
+small steps that a user's request always overtakes.
 """
 
+import itertools
 import queue
+import re
 import threading
+from collections import OrderedDict
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
 from l4tui.code.location import Location
+
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+URGENT, BACKGROUND = 0, 1
 
 
 @dataclass(frozen=True)
@@ -20,23 +31,49 @@ class Definition:
     module_name: str
     description: str
     is_stub: bool  # a .pyi type stub, not the real source
+    real_location: Location | None = None  # for a stub: the same name in a .py beside it, if any
+
+    def __str__(self) -> str:
+        return str(self.location) if self.location else f"{self.module_name}.{self.name} (no source)"
+
+
+@dataclass(frozen=True)
+class Reference:
+    location: Location
+    text: str  # the line, stripped, for a preview
+    is_definition: bool
+
+
+@dataclass(frozen=True)
+class Help:
+    """What `K` shows: the name, its signatures and its docstring."""
+
+    name: str
+    kind: str  # "class", "function", "module", "instance", ...
+    module_name: str
+    signatures: list[str]
+    docstring: str
+    location: Location | None
 
 
 class SerialThread:
-    """Runs submitted calls one at a time on a single daemon thread.
+    """Runs submitted calls one at a time on a single daemon thread, urgent ones first.
 
     Unlike a ThreadPoolExecutor, whose threads are joined at exit, a daemon thread never makes
-    quitting the app wait for a long jedi parse to finish.
+    quitting the app wait for a long jedi parse to finish. Background work (warming) waits
+    behind every urgent request (a user's jump), so it never delays one by more than the one
+    background step already running.
     """
 
     def __init__(self, name: str):
-        self._queue: queue.Queue = queue.Queue()
+        self._queue: queue.PriorityQueue = queue.PriorityQueue()
+        self._order = itertools.count()  # FIFO within a priority
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:
         while True:
-            future, fn, args = self._queue.get()
+            _, _, future, fn, args = self._queue.get()
             if not future.set_running_or_notify_cancel():
                 continue
             try:
@@ -44,9 +81,9 @@ class SerialThread:
             except BaseException as error:
                 future.set_exception(error)
 
-    def submit(self, fn, *args) -> Future:
+    def submit(self, fn, *args, priority: int = URGENT) -> Future:
         future: Future = Future()
-        self._queue.put((future, fn, args))
+        self._queue.put((priority, next(self._order), future, fn, args))
         return future
 
 
@@ -64,43 +101,161 @@ def jedi_thread() -> SerialThread:
         return _JEDI_THREAD
 
 
+def in_background(fn, *args, name: str = "background") -> Future:
+    """Run `fn(*args)` on a daemon thread of its own: quitting never waits for it."""
+    future: Future = Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(fn(*args))
+        except BaseException as error:
+            future.set_exception(error)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future
+
+
+def stub_to_source(path: Path, name: str) -> Location | None:
+    """For a name found in a `.pyi` stub, the same name defined in a `.py` beside it, if any.
+
+    Many stubs cover Python modules (torch/nn/functional.pyi and functional.py); others cover
+    compiled code (torch/_C/_VariableFunctions.pyi) and have no `.py` to go to.
+    """
+    if path.suffix != ".pyi":
+        return None
+    source = path.with_suffix(".py")
+    if not source.is_file():
+        return None
+    pattern = re.compile(rf"^\s*(?:async\s+def|def|class)\s+(?P<name>{re.escape(name)})\b"
+                         rf"|^(?P<variable>{re.escape(name)})\s*[:=]")
+    try:
+        with source.open(encoding="utf-8", errors="replace") as lines:
+            for number, text in enumerate(lines, 1):
+                match = pattern.match(text)
+                if match:
+                    return Location(source, number, match.start("name") if match.group("name")
+                                    else match.start("variable"))
+    except OSError:
+        return None
+    return None
+
+
 class Navigator:
+    """jedi for one workspace. Each public method returns a Future; the work runs on the jedi thread."""
+
+    MAX_SCRIPTS = 8
+
     def __init__(self, workspace: Path):
         self.workspace = Path(workspace)
         self._executor = jedi_thread()
         self._project = None
         self._environment = None
+        self._scripts: OrderedDict = OrderedDict()  # (path, source) -> jedi.Script, newest last
+        self._warm_generation = 0
 
     def _jedi_setup(self):
         import jedi
 
         if self._project is None:
-            self._project = jedi.Project(self.workspace)
+            # The workspace goes at the *end* of jedi's search path (added_sys_path), not the
+            # front (smart_sys_path): jedi swaps the process's sys.path for its own while it
+            # looks a module up, and a workspace file named like a standard module
+            # (tokenize.py) must not shadow it for the app's other threads meanwhile.
+            self._project = jedi.Project(self.workspace, smart_sys_path=False,
+                                         added_sys_path=[str(self.workspace)])
             # Analyse with this interpreter's own sys.path: no subprocess, and torch is found
             # exactly where the app imports it from.
             self._environment = jedi.InterpreterEnvironment()
         return jedi
 
-    def _goto(self, source: str, path: Path, line: int, column: int) -> list[Definition]:
+    def _script(self, source: str, path: Path | None):
+        """The Script for this text of this file, reused while the text is unchanged."""
         jedi = self._jedi_setup()
-        script = jedi.Script(source, path=str(path), project=self._project, environment=self._environment)
+        key = (str(path) if path else None, source)
+        script = self._scripts.get(key)
+        if script is None:
+            script = jedi.Script(source, path=str(path) if path else None, project=self._project,
+                                 environment=self._environment)
+            # One Script per file: a newer text of the same file replaces the old one.
+            for old in [k for k in self._scripts if k[0] == key[0]]:
+                del self._scripts[old]
+            self._scripts[key] = script
+            while len(self._scripts) > self.MAX_SCRIPTS:
+                self._scripts.popitem(last=False)
+        else:
+            self._scripts.move_to_end(key)
+        return script
+
+    # ---- go to definition -------------------------------------------------------------------
+
+    def _goto(self, source: str, path: Path, line: int, column: int) -> list[Definition]:
+        script = self._script(source, path)
         names = script.goto(line, column, follow_imports=True, follow_builtin_imports=True)
         definitions = []
         for name in names:
             location = None
             if name.module_path is not None and name.line is not None:
                 location = Location(Path(name.module_path), name.line, name.column or 0)
+            stub = name.is_stub()
+            real = stub_to_source(location.path, name.name) if stub and location else None
             definitions.append(Definition(name.name, location, name.module_name or "",
-                                          name.description, name.is_stub()))
+                                          name.description, stub, real))
         return definitions
 
     def goto(self, source: str, path: Path, line: int, column: int) -> Future:
         """Definitions of the name at (line from 1, column from 0), as a Future of a list."""
         return self._executor.submit(self._goto, source, path, line, column)
 
+    # ---- references -------------------------------------------------------------------------
+
+    def _references(self, source: str, path: Path, line: int, column: int) -> list[Reference]:
+        script = self._script(source, path)
+        names = script.get_references(line, column, include_builtins=False)
+        references = []
+        for name in names:
+            if name.module_path is None or name.line is None:
+                continue
+            location = Location(Path(name.module_path), name.line, name.column or 0)
+            try:
+                text = name.get_line_code().strip()
+            except Exception:  # a file that vanished since jedi read it
+                text = ""
+            references.append(Reference(location, text, name.is_definition()))
+        return references
+
+    def references(self, source: str, path: Path, line: int, column: int) -> Future:
+        """Every use of the name at (line, column) in the workspace, definitions included."""
+        return self._executor.submit(self._references, source, path, line, column)
+
+    # ---- help (K) ---------------------------------------------------------------------------
+
+    def _help(self, source: str, path: Path, line: int, column: int) -> Help | None:
+        script = self._script(source, path)
+        names = script.infer(line, column) or script.help(line, column)
+        if not names:
+            return None
+        name = names[0]
+        try:
+            signatures = [signature.to_string() for signature in name.get_signatures()]
+        except Exception:
+            signatures = []
+        location = None
+        if name.module_path is not None and name.line is not None:
+            location = Location(Path(name.module_path), name.line, name.column or 0)
+        return Help(name.name, name.type, name.module_name or "", signatures,
+                    name.docstring(raw=True).strip(), location)
+
+    def help(self, source: str, path: Path, line: int, column: int) -> Future:
+        """The signature and docstring of the name at (line, column), or None."""
+        return self._executor.submit(self._help, source, path, line, column)
+
+    # ---- warming ----------------------------------------------------------------------------
+
     def _warm(self, modules: tuple[str, ...]) -> None:
         jedi = self._jedi_setup()
-        # Ask for each module's definition, and for torch.sigmoid, whose 26k-line stub costs
+        # Ask for each module's definition, and for torch.sigmoid, whose 30k-line stub costs
         # seconds to parse the first time: pay it now, in the background, not on the user's first
         # jump. (jedi.preload_module would start a second Python process for its own environment.)
         lines = [f"import {module}" for module in modules] + ["torch.sigmoid"]
@@ -110,7 +265,88 @@ class Navigator:
 
     def warm(self, modules=("torch", "torch.nn")) -> Future:
         """Parse the modules users jump into first, before they ask."""
-        return self._executor.submit(self._warm, tuple(modules))
+        return self._executor.submit(self._warm, tuple(modules), priority=BACKGROUND)
+
+    def warm_file(self, source: str, path: Path, around_line: int = 1, limit: int = 400) -> Future:
+        """Look up each distinct name of the open file once, nearest to `around_line` first.
+
+        Done in small background steps; opening another file (a new call) abandons the rest.
+        The Future completes with the number of names looked up.
+        """
+        self._warm_generation += 1
+        generation = self._warm_generation
+        positions = names_to_warm(source, around_line, limit)
+        done: Future = Future()
+        done.set_running_or_notify_cancel()
+        count = [0]
+
+        def step(index: int) -> None:
+            if generation != self._warm_generation or index >= len(positions):
+                done.set_result(count[0])
+                return
+            line, column = positions[index]
+            try:
+                self._goto(source, path, line, column)
+                count[0] += 1
+            except Exception:  # odd code jedi can't follow: warming is best effort
+                pass
+            self._executor.submit(step, index + 1, priority=BACKGROUND)
+
+        self._executor.submit(step, 0, priority=BACKGROUND)
+        return done
 
     def close(self) -> None:
-        """Nothing to release: the jedi thread is the process's, and a daemon."""
+        """Abandon background warming; the jedi thread is the process's, and a daemon."""
+        self._warm_generation += 1
+
+
+def names_to_warm(source: str, around_line: int = 1, limit: int = 400) -> list[tuple[int, int]]:
+    """(line from 1, column from 0) of the first use of each distinct dotted name, nearest first.
+
+    `torch.sigmoid` and `x.sigmoid` are different look-ups, so the key is the dotted chain up
+    to the name. Names in comments and strings are skipped (Python's tokenizer finds them);
+    for a file that doesn't tokenize, every identifier is taken.
+    """
+    positions = _name_positions(source)
+    seen: dict[str, tuple[int, int]] = {}
+    for chain, line, column in sorted(positions, key=lambda p: abs(p[1] - around_line)):
+        if chain not in seen and not _is_keyword(chain):
+            seen[chain] = (line, column)
+            if len(seen) >= limit:
+                break
+    return list(seen.values())
+
+
+def _name_positions(source: str) -> list[tuple[str, int, int]]:
+    import io
+    import tokenize
+
+    found = []
+    chain = ""
+    try:
+        previous = None
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.NAME:
+                chain = f"{chain}.{token.string}" if previous == "." and chain else token.string
+                found.append((chain, token.start[0], token.start[1]))
+            elif not (token.type == tokenize.OP and token.string == "."):
+                chain = ""
+            previous = token.string if token.type == tokenize.OP else None
+        return found
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return [(match.group(), number, match.start())
+                for number, text in enumerate(source.splitlines(), 1)
+                for match in IDENTIFIER.finditer(text)]
+
+
+_KEYWORDS: frozenset[str] | None = None
+
+
+def _is_keyword(name: str) -> bool:
+    global _KEYWORDS
+    if _KEYWORDS is None:
+        import builtins
+        import keyword
+
+        _KEYWORDS = frozenset(keyword.kwlist) | frozenset(dir(builtins))
+    return name in _KEYWORDS

@@ -14,7 +14,7 @@ from l4tui import __version__
 from l4tui.paths import runs_dir as default_runs_dir
 from l4tui.paths import workspace_root
 from l4tui.ui.code_pane import CodePane
-from l4tui.ui.code_view import CodeView
+from l4tui.ui.code_view import SEQUENCE_HELP, CodeView
 from l4tui.ui.data_pane import DataPane
 from l4tui.ui.help_screen import HelpScreen
 from l4tui.ui.model_pane import ModelPane
@@ -27,6 +27,9 @@ class L4App(App):
     TITLE = "l4tui"
     SUB_TITLE = f"fast.ai lesson 4 · v{__version__}"
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute, so subclasses elsewhere find it too
+    # Ctrl-P finds a file in the Code pane, as in VS Code and ctrlp.vim; the command palette
+    # (themes, screenshots) moves to Ctrl-K, where Slack, GitHub and Linear keep theirs.
+    COMMAND_PALETTE_BINDING = "ctrl+k"
     BINDINGS = [
         Binding("1,f1", "show_pane('code')", "Code", id="app.pane_code", tooltip="Show the Code pane"),
         Binding("2,f2", "show_pane('data')", "Data", id="app.pane_data",
@@ -36,8 +39,10 @@ class L4App(App):
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit (runs keep training)"),
     ]
 
-    def __init__(self, runs_dir: Path | None = None, workspace: Path | None = None) -> None:
+    def __init__(self, runs_dir: Path | None = None, workspace: Path | None = None,
+                 open_at=None) -> None:
         super().__init__()
+        self.open_at = open_at  # a Location to open first (`l4tui PATH:LINE`)
         self.runs_dir = Path(runs_dir or default_runs_dir())
         self.workspace = Path(workspace or workspace_root())
         # Runs are started from this thread, made before the app lowers its own priority (on
@@ -54,12 +59,12 @@ class L4App(App):
     def compose(self) -> ComposeResult:
         with TabbedContent(initial="code", id="panes"):
             with TabPane("1 Code", id="code"):
-                yield CodePane(self.workspace, id="code-pane")
+                yield CodePane(self.workspace, open_at=self.open_at, id="code-pane")
             with TabPane("2 Data & training", id="data"):
                 yield DataPane(self.runs_dir, id="data-pane")
             with TabPane("3 Model", id="model"):
                 yield ModelPane(self.workspace, id="model-pane")
-        yield Footer(show_command_palette=False)  # Ctrl-P still opens it; the room goes to our keys
+        yield Footer(show_command_palette=False)  # Ctrl-K still opens it; the room goes to our keys
 
     def on_ready(self) -> None:
         # Slow work (files, pandas, jedi) starts only after the first frame is drawn.
@@ -78,7 +83,7 @@ class L4App(App):
     def action_help(self) -> None:
         self.push_screen(HelpScreen([
             ("Everywhere", self.BINDINGS),
-            ("Code", CodePane.BINDINGS + CodeView.BINDINGS + CodeView.SEQUENCES),
+            ("Code", CodePane.BINDINGS + CodeView.BINDINGS + SEQUENCE_HELP),
             ("Data & training", DataPane.BINDINGS + [("Enter", "Watch the selected run")]),
             ("Launch form", [("Tab / Shift-Tab", "Next / previous field"), ("Ctrl-S, Enter", "Start the run"),
                              ("Ctrl-L", "Run lr_find and fill in its suggestion"), ("Esc", "Cancel")]),

@@ -1,20 +1,41 @@
-"""The Code pane: the workspace's models/ tree, the viewer, and jumps with a tag stack."""
+"""The Code pane: the workspace's models/ tree, the viewer, and an editor's navigation.
+
+The viewer (code_view.py) does what stays inside one file. This pane does the rest, the way
+vim with ctags does it: Ctrl-] and gd (jedi, then a tags file, then our index), the tag
+stack (Ctrl-T, :tags), the jump list (Ctrl-O, Ctrl-I, :jumps), references (gr), K, the file
+and symbol finders, the command line (/ ? :), and handing the file to $EDITOR (e).
+"""
 
 import asyncio
+import os
+import subprocess
 import sys
+from concurrent.futures import Future
 from pathlib import Path
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DirectoryTree, Static
+from textual.widgets import DirectoryTree, Input, Static
 
+from l4tui.code.editor import editor_command, editor_from_environment
+from l4tui.code.index import build_index, default_roots
+from l4tui.code.fuzzy import fuzzy_rank
+from l4tui.code.jumplist import JumpList
 from l4tui.code.location import Location
-from l4tui.code.navigator import Navigator
+from l4tui.code.navigator import Definition, Navigator, in_background
+from l4tui.code.outline import breadcrumb
 from l4tui.code.source import SourceError, read_source, token_lines
 from l4tui.code.tagstack import TagStack
+from l4tui.code.tags import TagsFile, find_tags_file
 from l4tui.ui.code_view import CodeView
+from l4tui.ui.doc_screen import DocScreen
+from l4tui.ui.picker import PickerScreen, PickItem
+
+DISK_CHECK_S = 2.0  # how often the open file's mtime is looked at
+SKIP_DIRS = {"__pycache__", "node_modules", ".git", ".venv", "venv", "runs", ".mypy_cache", ".pytest_cache"}
+MAX_WORKSPACE_FILES = 20_000
 
 
 class ModelsTree(DirectoryTree):
@@ -36,37 +57,100 @@ def display_path(path: Path, workspace: Path) -> str:
     return str(path)
 
 
+def workspace_files(workspace: Path) -> list[Path]:
+    """Every file of the workspace a user might open, without caches, runs and hidden folders."""
+    found = []
+    for root, dirs, files in os.walk(workspace):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith(".") and not name.endswith((".pyc", ".pt")):
+                found.append(Path(root) / name)
+                if len(found) >= MAX_WORKSPACE_FILES:
+                    return found
+    return found
+
+
+class CommandLine(Input):
+    """vim's command line under the viewer: `/` and `?` search, `:` runs a command."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", show=False, id="code.prompt_cancel")]
+
+    class Cancelled(Input.Changed):
+        pass
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.mode = ":"
+
+    def action_cancel(self) -> None:
+        self.post_message(self.Cancelled(self, self.value))
+
+
 class CodePane(Vertical):
     BINDINGS = [
         Binding("ctrl+right_square_bracket", "goto_definition", "Definition", id="code.goto_definition",
-                tooltip="Go to the definition of the name under the cursor"),
+                tooltip="Go to the definition of the name under the cursor (also gd)"),
         Binding("ctrl+t", "pop_tag", "Back", id="code.pop_tag",
-                tooltip="Jump back to where the last Ctrl-] came from"),
-        Binding("o", "focus_tree", "Files", id="code.files", tooltip="Move to the file tree"),
+                tooltip="Jump back to where the last Ctrl-] came from (the tag stack)"),
+        Binding("ctrl+o", "jump_back", "Older", show=False, id="code.jump_back",
+                tooltip="Back through the jump list (every jump, not only tags)"),
+        Binding("tab,ctrl+i", "jump_forward", "Newer", show=False, id="code.jump_forward",
+                tooltip="Forward through the jump list (Ctrl-I is Tab in a terminal)"),
+        Binding("slash", "prompt('/')", "Search", id="code.search", tooltip="Search forward (a regex; smartcase)"),
+        Binding("colon", "prompt(':')", "Command", show=False, id="code.command",
+                tooltip=":NUMBER, :tags, :jumps, :Files, :Tags, :tag NAME, :noh, :e PATH, :help, :q"),
+        Binding("ctrl+p", "find_file", "Files", id="code.find_file",
+                tooltip="Find a file of the workspace or of the packages it imports (fuzzy)"),
+        Binding("s", "find_symbol", "Symbols", id="code.find_symbol",
+                tooltip="Find a class, function or variable by name (fuzzy), torch included"),
+        Binding("K", "help", "Doc", show=False, id="code.help",
+                tooltip="The signature and docstring of the name under the cursor"),
+        Binding("e", "edit", "Edit", id="code.edit",
+                tooltip="Open this file at this line in $VISUAL / $EDITOR; reloads it afterwards"),
+        Binding("y", "yank", "Yank path:line", show=False, id="code.yank",
+                tooltip="Copy path:line of the cursor to the clipboard (OSC 52)"),
+        Binding("o", "focus_tree", "Tree", show=False, id="code.files", tooltip="Move to the file tree"),
     ]
 
-    def __init__(self, workspace: Path, **kwargs) -> None:
+    def __init__(self, workspace: Path, open_at: Location | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.workspace = Path(workspace)
         self.models_dir = self.workspace / "models"
+        self.open_at = open_at
         self.navigator = Navigator(self.workspace)
         self.tags = TagStack()
+        self.jumps = JumpList()
+        self.index: Future | None = None  # of a SymbolIndex, built in the background
+        self.warmed: Future | None = None
+        self.file_warmed: Future | None = None
+        self._disk_stamp: tuple[int, int] | None = None  # (mtime_ns, size) of the open file when read
+        self._tags_file: list | None = None  # [TagsFile or None], looked for once
 
     def compose(self) -> ComposeResult:
         with Horizontal():
-            yield ModelsTree(self.models_dir, id="models-tree")
+            yield ModelsTree(self.models_dir if self.models_dir.is_dir() else self.workspace, id="models-tree")
             with Vertical(id="editor"):
+                yield Static("", id="code-crumbs", markup=False)
                 yield CodeView(id="code-view")
                 yield Static("", id="code-status", markup=False)
+                yield CommandLine(id="code-prompt", compact=True)
 
     def start(self) -> None:
-        """Called once the first frame is on screen: open a file, warm jedi up."""
-        first = self.models_dir / "collab.py"
-        if not first.exists():
-            first = next(iter(sorted(self.models_dir.glob("*.py"))), None)
+        """Called once the first frame is on screen: open a file, warm jedi up, index."""
+        first = self.open_at
+        if first is None:
+            default = self.models_dir / "collab.py"
+            if not default.exists():
+                default = next(iter(sorted(self.models_dir.glob("*.py"))), None)
+            first = Location(default, 1, 0) if default else None
         if first is not None:
-            self.open_location(Location(first, 1, 0))
+            self.open_location(first, record=False)
         self.warmed = self.navigator.warm()  # parse torch in the background, before the first jump into it
+        self.index = in_background(self._build_index, name="symbol-index")
+        self.set_interval(DISK_CHECK_S, self._check_disk)
+
+    def _build_index(self):
+        return build_index(default_roots(self.workspace))
 
     def on_unmount(self) -> None:
         self.navigator.close()
@@ -81,23 +165,35 @@ class CodePane(Vertical):
             return None
         return Location(view.path, view.cursor_line + 1, view.cursor_col)
 
+    def short(self, path: Path) -> str:
+        return display_path(path, self.workspace)
+
     # ---- opening files ----------------------------------------------------------------------
 
+    def open_location(self, location: Location, record: bool = True) -> None:
+        """Go to `location`; with `record`, the place left goes on the jump list first."""
+        here = self.current_location()
+        if record and here is not None:
+            self.jumps.record(here)
+        self._open(location)
+
     @work(exclusive=True, group="open-file")
-    async def open_location(self, location: Location) -> None:
+    async def _open(self, location: Location) -> None:
         """Show the file at `location`; reading and highlighting happen off the event loop."""
         view = self.view
         if view.path == location.path:
             view.move_to(location.line - 1, location.column, center=True)
             return
-        self.set_status(f"opening {display_path(location.path, self.workspace)} ...")
+        self.set_status(f"opening {self.short(location.path)} ...")
         try:
-            source, tokens = await asyncio.to_thread(self._read, location.path)
+            source, tokens, stamp = await asyncio.to_thread(self._read, location.path)
         except SourceError as error:
             self.app.notify(str(error), title="Can't open", severity="error")
             self._show_status()
             return
         view.load(location.path, source, tokens, location.line - 1, location.column)
+        self._disk_stamp = stamp
+        self.file_warmed = self.navigator.warm_file(view.source, location.path, location.line)
         focused = self.app.focused
         # Focus the viewer, unless the user has moved to another pane meanwhile: focusing a
         # widget in a hidden pane would switch back to it.
@@ -106,19 +202,60 @@ class CodePane(Vertical):
 
     @staticmethod
     def _read(path: Path):
+        stat = path.stat() if path.exists() else None
         source = read_source(path)
-        return source, token_lines(source, path.name)
+        stamp = (stat.st_mtime_ns, stat.st_size) if stat else None
+        return source, token_lines(source, path.name), stamp
 
     @on(DirectoryTree.FileSelected)
     def _file_selected(self, event: DirectoryTree.FileSelected) -> None:
         event.stop()
         self.open_location(Location(Path(event.path), 1, 0))
 
-    # ---- jumping ------------------------------------------------------------------------
+    # ---- the file changing on disk ------------------------------------------------------------
 
-    @on(CodeView.GotoDefinition)
-    def _gd(self) -> None:
-        self.action_goto_definition()
+    def _check_disk(self) -> None:
+        path = self.view.path
+        if path is None or self._disk_stamp is None:
+            return
+        try:
+            stat = path.stat()
+        except OSError:
+            self.set_status(f"{self.short(path)} is gone from the disk (the text shown is the last read)")
+            return
+        if (stat.st_mtime_ns, stat.st_size) != self._disk_stamp:
+            self._reload(path)
+
+    @work(exclusive=True, group="reload")
+    async def _reload(self, path: Path) -> None:
+        try:
+            source, tokens, stamp = await asyncio.to_thread(self._read, path)
+        except SourceError as error:
+            self._disk_stamp = None  # say it once
+            self.app.notify(f"{path.name} changed on disk and can't be shown: {error}", severity="error")
+            return
+        if self.view.path != path:
+            return
+        self._disk_stamp = stamp
+        self.view.reload(source, tokens)
+        self.app.notify(f"{path.name} changed on disk: reloaded")
+
+    # ---- requests from the viewer ------------------------------------------------------------
+
+    @on(CodeView.Request)
+    def _request(self, event: CodeView.Request) -> None:
+        getattr(self, f"action_{event.action}")()
+
+    @on(CodeView.Jumped)
+    def _jumped(self, event: CodeView.Jumped) -> None:
+        if self.view.path is not None:
+            self.jumps.record(Location(self.view.path, event.line + 1, event.col))
+
+    @on(CodeView.Said)
+    def _said(self, event: CodeView.Said) -> None:
+        self.set_status(event.text, error=event.error)
+
+    # ---- definitions and the tag stack --------------------------------------------------------
 
     def action_goto_definition(self) -> None:
         self.goto_definition()
@@ -129,42 +266,351 @@ class CodePane(Vertical):
         origin = self.current_location()
         word = view.word_at_cursor()
         if origin is None or not word:
-            self.app.notify("Put the cursor on a name first", severity="warning")
+            self.set_status("Put the cursor on a name first", error=True)
             return
         self.set_status(f"looking up {word} ...")
-        try:
-            definitions = await asyncio.wrap_future(
-                self.navigator.goto(view.source, origin.path, origin.line, origin.column))
-        except Exception as error:  # jedi can fail on odd code; say so, keep going
-            self.app.notify(f"Lookup of {word} failed: {error}", severity="error")
-            definitions = []
-        self._show_status()
-        if not definitions:
-            self.app.notify(f"No definition found for {word}", severity="warning")
+        definitions: list[Definition] = []
+        if origin.path.suffix in (".py", ".pyi"):
+            try:
+                definitions = await asyncio.wrap_future(
+                    self.navigator.goto(view.source, origin.path, origin.line, origin.column))
+            except Exception as error:  # jedi can fail on odd code; say so, keep going
+                self.set_status(f"jedi could not look {word} up ({error}); trying the tags", error=True)
+        items = self._definition_items(definitions)
+        if not items:  # what vim would find: a tags file, else our own index of definitions
+            items = await asyncio.to_thread(self._items_by_name, word)
+        if not items:
+            compiled = [d for d in definitions if d.location is None]
+            if compiled:
+                self.set_status(f"{word} ({compiled[0].module_name}) has no Python source: it is compiled",
+                                error=True)
+            else:
+                self.set_status(f"E426: tag not found: {word}", error=True)
             return
-        target = definitions[0]
-        if target.location is None:
-            self.app.notify(f"{word} ({target.module_name}) has no Python source: it is compiled",
-                            severity="warning")
+        if len(items) == 1:
+            self._jump_to_tag(word, origin, items[0])
             return
-        if len(definitions) > 1:
-            self.app.notify(f"{word}: 1 of {len(definitions)} definitions")
-        if target.is_stub:
-            self.app.notify(f"{word} is defined in a type stub (.pyi); the real code is compiled")
-        self.tags.push(word, origin, target.location)
-        self.open_location(target.location)
+
+        def chosen(item: PickItem | None) -> None:
+            if item is not None:
+                self._jump_to_tag(word, origin, item)
+            else:
+                self._show_status()
+
+        self.app.push_screen(PickerScreen(f"{len(items)} definitions of {word} (:tselect) — Enter jumps",
+                                          items), chosen)
+
+    def _definition_items(self, definitions: list[Definition]) -> list[PickItem]:
+        items = []
+        # In file and line order, as a reader expects a list of places (jedi's order is its own).
+        definitions = sorted(definitions, key=lambda d: (str(d.location.path), d.location.line)
+                             if d.location else ("", 0))
+        for definition in definitions:
+            if definition.location is None:
+                continue
+            if definition.real_location is not None:
+                items.append(PickItem(f"{definition.name}", definition.real_location,
+                                      f"{self.short(definition.real_location.path)}:{definition.real_location.line}"))
+            kind = "stub" if definition.is_stub else definition.description.split(" ")[0]
+            items.append(PickItem(f"{definition.name}", definition.location,
+                                  f"{kind}  {self.short(definition.location.path)}:{definition.location.line}"))
+        return items
+
+    def _items_by_name(self, name: str) -> list[PickItem]:
+        """Definitions of `name` in an existing tags file (vim's), else in our index."""
+        symbols = self._tags_lookup(name)
+        if not symbols and self.index is not None and self.index.done() and not self.index.exception():
+            symbols = self.index.result().find(name)
+        return [self._symbol_item(symbol) for symbol in symbols]
+
+    def _tags_lookup(self, name: str) -> list:
+        """The user's own tags file (vim's `tags=./tags;`), when the workspace has one."""
+        if self._tags_file is None:
+            path = find_tags_file(self.workspace)
+            try:
+                self._tags_file = [TagsFile(path) if path else None]
+            except (OSError, ValueError):
+                self._tags_file = [None]
+        tags = self._tags_file[0]
+        return tags.find(name) if tags is not None else []
+
+    def _symbol_item(self, symbol) -> PickItem:
+        where = f"{self.short(symbol.path)}:{symbol.line}"
+        label = symbol.qualified if getattr(symbol, "scope", "") else symbol.name
+        signature = getattr(symbol, "signature", "")
+        return PickItem(f"{label}{signature}", Location(Path(symbol.path), symbol.line, symbol.column),
+                        f"{symbol.kind}  {where}")
+
+    def _jump_to_tag(self, word: str, origin: Location, item: PickItem) -> None:
+        self.tags.push(word, origin, item.location)
+        if item.location.path.suffix == ".pyi":
+            self.app.notify(f"{word} is defined in a type stub (.pyi): the code itself is compiled",
+                            timeout=4)
+        self.open_location(item.location)
 
     def action_pop_tag(self) -> None:
         entry = self.tags.pop()
         if entry is None:
-            self.app.notify("At the bottom of the tag stack", severity="warning")
+            self.set_status("E555: at bottom of tag stack", error=True)
             return
-        self.open_location(entry.origin)
+        self.open_location(entry.origin)  # vim's Ctrl-T is a jump too: Ctrl-O comes back
+
+    def show_tags(self) -> None:
+        """:tags, as a list: the current entry marked with >, Enter goes to a tag's target."""
+        entries = self.tags.entries()
+        if not entries:
+            self.set_status("the tag stack is empty")
+            return
+        items = [PickItem(f"{'>' if number == self.tags.depth else ' '}{number:>3}  {entry.name:<20}",
+                          entry.target,
+                          f"from {self.short(entry.origin.path)}:{entry.origin.line}")
+                 for number, entry in enumerate(entries, 1)]
+        self.app.push_screen(PickerScreen("  # TO tag               FROM line in file  (:tags)", items,
+                                          highlighted=max(0, self.tags.depth - 1)), self._go_to_item)
+
+    # ---- the jump list ------------------------------------------------------------------------
+
+    def action_jump_back(self) -> None:
+        here = self.current_location()
+        target = self.jumps.back(here) if here else None
+        if target is None:
+            self.set_status("at the start of the jump list", error=True)
+            return
+        self._open(target)
+
+    def action_jump_forward(self) -> None:
+        target = self.jumps.forward()
+        if target is None:
+            self.set_status("at the end of the jump list", error=True)
+            return
+        self._open(target)
+
+    def show_jumps(self) -> None:
+        entries = self.jumps.entries()
+        if not entries:
+            self.set_status("the jump list is empty")
+            return
+        index = self.jumps.index
+        items = [PickItem(f"{'>' if number == index else ' '}{abs(number - index):>3} {entry.line:>6} "
+                          f"{entry.column + 1:>4}", entry, self.short(entry.path))
+                 for number, entry in enumerate(entries)]
+        self.app.push_screen(PickerScreen(" jump line  col file/text  (:jumps)", items,
+                                          highlighted=min(index, len(items) - 1)), self._go_to_item)
+
+    def _go_to_item(self, item: PickItem | None) -> None:
+        if item is not None and item.location is not None:
+            self.open_location(item.location)
+
+    # ---- references and help ------------------------------------------------------------------
+
+    def action_references(self) -> None:
+        self.find_references()
+
+    @work(exclusive=True, group="goto")
+    async def find_references(self) -> None:
+        view = self.view
+        origin = self.current_location()
+        word = view.word_at_cursor()
+        if origin is None or not word:
+            self.set_status("Put the cursor on a name first", error=True)
+            return
+        self.set_status(f"finding references of {word} ...")
+        try:
+            references = await asyncio.wrap_future(
+                self.navigator.references(view.source, origin.path, origin.line, origin.column))
+        except Exception as error:
+            self.set_status(f"jedi could not find references of {word}: {error}", error=True)
+            return
+        self._show_status()
+        if not references:
+            self.set_status(f"no references of {word} found", error=True)
+            return
+        items = [PickItem(f"{self.short(r.location.path)}:{r.location.line}:{r.location.column + 1}",
+                          r.location, ("def  " if r.is_definition else "") + r.text)
+                 for r in references]
+        here = next((i for i, r in enumerate(references) if r.location.path == origin.path
+                     and r.location.line == origin.line), 0)
+        self.app.push_screen(PickerScreen(f"{len(references)} references to {word} — Enter jumps", items,
+                                          highlighted=here), self._go_to_item)
+
+    def action_help(self) -> None:
+        self.show_help()
+
+    @work(exclusive=True, group="goto")
+    async def show_help(self) -> None:
+        view = self.view
+        origin = self.current_location()
+        word = view.word_at_cursor()
+        if origin is None or not word:
+            self.set_status("Put the cursor on a name first", error=True)
+            return
+        try:
+            help = await asyncio.wrap_future(
+                self.navigator.help(view.source, origin.path, origin.line, origin.column))
+        except Exception as error:
+            self.set_status(f"jedi could not describe {word}: {error}", error=True)
+            return
+        if help is None:
+            self.set_status(f"E149: Sorry, no help for {word}", error=True)
+            return
+        where = f"{self.short(help.location.path)}:{help.location.line}" if help.location else ""
+        self.app.push_screen(DocScreen(help, where))
+
+    # ---- finders ------------------------------------------------------------------------------
+
+    def _index_or_none(self):
+        if self.index is None or not self.index.done() or self.index.exception():
+            return None
+        return self.index.result()
+
+    def action_find_file(self) -> None:
+        workspace = workspace_files(self.workspace)
+        index = self._index_or_none()
+        listed = set(workspace)
+        extra = [p for p in index.files() if p not in listed] if index else []
+        candidates = [(self.short(path), path) for path in [*workspace, *extra]]
+
+        def search(query: str) -> list[PickItem]:
+            ranked = fuzzy_rank(query, candidates, key=lambda c: c[0], limit=200) if query else candidates[:200]
+            return [PickItem(text, Location(path, 1, 0)) for text, path in ranked]
+
+        note = "" if index else " (packages still being indexed: workspace only)"
+        self.app.push_screen(PickerScreen(f"Find a file (:Files){note}", search=search,
+                                          placeholder="type part of a path: collab, nn/sparse ..."),
+                             self._go_to_item)
+
+    def action_find_symbol(self) -> None:
+        index = self._index_or_none()
+        if index is None:
+            state = "failed" if self.index is not None and self.index.done() else "is still being built"
+            self.set_status(f"the symbol index {state}; try again in a moment", error=True)
+            return
+        here = self.view.path
+
+        def search(query: str) -> list[PickItem]:
+            if not query:  # this file's outline
+                symbols = index.symbols_in(here) if here else []
+            else:
+                symbols = index.search(query, limit=200)
+            return [self._symbol_item(symbol) for symbol in symbols]
+
+        self.app.push_screen(PickerScreen(f"Find a symbol: {len(index):,} definitions in {len(index.files()):,} "
+                                          f"files (:Tags)", search=search,
+                                          placeholder="a class, function or variable: EmbeddingDotBias, relu ..."),
+                             self._tag_item_chosen)
+
+    def _tag_item_chosen(self, item: PickItem | None) -> None:
+        origin = self.current_location()
+        if item is not None and item.location is not None and origin is not None:
+            self._jump_to_tag(item.label.split("(")[0].split(".")[-1], origin, item)
+
+    # ---- the command line ---------------------------------------------------------------------
+
+    def action_prompt(self, mode: str) -> None:
+        prompt = self.query_one(CommandLine)
+        prompt.mode = mode
+        prompt.value = ""
+        prompt.placeholder = {"/": "/search (a regex; n next, N previous)",
+                              ":": ":line number, tags, jumps, Files, Tags, noh, e PATH, q"}[mode]
+        prompt.display = True
+        prompt.focus()
+
+    def _close_prompt(self) -> None:
+        prompt = self.query_one(CommandLine)
+        prompt.display = False
+        self.view.focus()
+
+    @on(CommandLine.Cancelled)
+    def _prompt_cancelled(self, event) -> None:
+        event.stop()
+        self._close_prompt()
+
+    @on(Input.Submitted, "#code-prompt")
+    def _prompt_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        mode = self.query_one(CommandLine).mode
+        text = event.value.strip()
+        self._close_prompt()
+        if not text:
+            return
+        if mode in "/?":
+            self.view.search_for(text, forward=mode == "/")
+        else:
+            self.run_command(text.lstrip(":"))
+
+    def run_command(self, command: str) -> None:
+        """An ex command: what vim users type after `:`."""
+        name, _, argument = command.partition(" ")
+        argument = argument.strip()
+        if command.isdigit():
+            self.view.action_goto_line(int(command))
+        elif name == "tags":
+            self.show_tags()
+        elif name in ("jumps", "ju"):
+            self.show_jumps()
+        elif name in ("Files", "files", "find", "fin"):
+            self.action_find_file()
+        elif name in ("Tags", "symbols"):
+            self.action_find_symbol()
+        elif name in ("tag", "ta", "tselect", "ts") and argument:
+            self.tag_by_name(argument)
+        elif name in ("noh", "nohlsearch"):
+            self.view.clear_search_highlight()
+        elif name in ("e", "edit") and argument:
+            path = Path(argument).expanduser()
+            if not path.is_absolute():
+                path = (self.workspace / path) if (self.workspace / path).exists() else Path.cwd() / path
+            self.open_location(Location(path, 1, 0))
+        elif name in ("h", "help"):
+            self.app.action_help()
+        elif name in ("q", "q!", "qa", "qa!", "quit", "wq", "x"):
+            self.app.exit()
+        else:
+            self.set_status(f"E492: Not an editor command: {command}", error=True)
+
+    @work(exclusive=True, group="goto")
+    async def tag_by_name(self, name: str) -> None:
+        origin = self.current_location()
+        items = await asyncio.to_thread(self._items_by_name, name)
+        if not items or origin is None:
+            self.set_status(f"E426: tag not found: {name}", error=True)
+        elif len(items) == 1:
+            self._jump_to_tag(name, origin, items[0])
+        else:
+            self.app.push_screen(PickerScreen(f"{len(items)} definitions of {name} (:tselect)", items),
+                                 lambda item: item and self._jump_to_tag(name, origin, item))
+
+    # ---- the editor and the clipboard ---------------------------------------------------------
+
+    def action_edit(self) -> None:
+        here = self.current_location()
+        if here is None:
+            return
+        command = editor_command(editor_from_environment(), here.path, here.line, here.column + 1)
+        try:
+            with self.app.suspend():
+                subprocess.run(command)
+        except FileNotFoundError:
+            self.app.notify(f"Can't start the editor {command[0]!r}: set $VISUAL or $EDITOR",
+                            severity="error")
+            return
+        except Exception as error:  # no terminal to hand over (tests, some consoles)
+            self.app.notify(f"Can't hand the terminal to {command[0]}: {error}", severity="error")
+            return
+        self._check_disk()
+
+    def action_yank(self) -> None:
+        here = self.current_location()
+        if here is None:
+            return
+        reference = f"{here.path}:{here.line}"
+        self.app.copy_to_clipboard(reference)  # OSC 52: reaches the local clipboard over SSH
+        self.set_status(f"copied {reference}")
 
     def action_focus_tree(self) -> None:
         self.query_one(ModelsTree).focus()
 
-    # ---- status line --------------------------------------------------------------------
+    # ---- status line and breadcrumb -----------------------------------------------------------
 
     @on(CodeView.CursorMoved)
     def _cursor_moved(self) -> None:
@@ -177,8 +623,11 @@ class CodePane(Vertical):
             return
         stub = "  [stub]" if view.path.suffix == ".pyi" else ""
         tags = f"  tags:{self.tags.depth}" if self.tags.depth else ""
-        self.set_status(f"{display_path(view.path, self.workspace)}:{view.cursor_line + 1}:"
-                        f"{view.cursor_col + 1}{stub}{tags}")
+        self.set_status(f"{self.short(view.path)}:{view.cursor_line + 1}:{view.cursor_col + 1}{stub}{tags}")
+        crumbs = breadcrumb(view.lines, view.cursor_line, view.folds.folds)
+        self.query_one("#code-crumbs", Static).update(" › ".join([view.path.name, *crumbs]))
 
-    def set_status(self, text: str) -> None:
-        self.query_one("#code-status", Static).update(text)
+    def set_status(self, text: str, error: bool = False) -> None:
+        status = self.query_one("#code-status", Static)
+        status.set_class(error, "error")
+        status.update(text)

@@ -1,7 +1,12 @@
-"""A read-only source viewer: pygments highlighting, line numbers, a cursor, vim-style motions.
+"""A read-only source viewer with vim's keys: highlighting, line numbers, folds, search.
 
 It renders line by line (`render_line`) from a cache of styled segments, so only the lines on
-screen cost anything to draw.
+screen cost anything to draw: a 30,000-line file scrolls as fast as a 30-line one. Display rows
+and file lines differ only where a fold is closed; `FoldState` maps one to the other.
+
+The motions themselves (w, b, %, search, folds) are plain functions in `l4tui.code`; this
+widget reads keys, keeps the cursor and draws. What goes beyond one file (definitions, the
+tag stack, the jump list, the editor) it asks of the Code pane with a `Request` message.
 """
 
 import re
@@ -17,24 +22,71 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from l4tui.code import motions
+from l4tui.code.folds import FoldState, summary
+from l4tui.code.search import compile_pattern, matches_in_line, search
+
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+# Two-key sequences: the first key, then the second -> the method that does it.
+SEQUENCES = {
+    "g": {"g": "first_line", "d": "request:goto_definition", "r": "request:references"},
+    "z": {"c": "fold_close", "o": "fold_open", "a": "fold_toggle", "M": "fold_close_all",
+          "R": "fold_open_all", "z": "scroll_center", "t": "scroll_top", "b": "scroll_bottom"},
+}
+# Shown by the help screen (bindings can't express sequences).
+SEQUENCE_HELP = [
+    ("g g / G", "First / last line"), ("w b / W B", "Next / previous word (WORD: anything but blanks)"),
+    ("%", "The matching bracket"), ("{ }", "Previous / next blank line"), ("H M L", "Top, middle, bottom of the screen"),
+    ("/  n N", "Search (? is help here: search back with N)"), ("* #", "Search the word under the cursor"),
+    (":NUMBER", "Go to a line (also :tags, :jumps, :Files, :Tags, :noh, :e PATH)"),
+    ("g d", "Go to definition (like Ctrl-])"), ("g r", "References, with a preview"),
+    ("z c / z o / z a", "Close / open / toggle the fold (class or def) at the cursor"),
+    ("z M / z R", "Close / open every fold"), ("z z / z t / z b", "Scroll the cursor line to the middle / top / bottom"),
+]
+
+
+def split_lines(source: str) -> list[str]:
+    """The file's lines, split at newlines only, as jedi, ctags and vim count them
+    (`str.splitlines` would also split at form feeds, which some files contain)."""
+    lines = source.expandtabs(4).split("\n")
+    if len(lines) > 1 and lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
 class CodeView(ScrollView, can_focus=True):
-    """Shows one file. Posts CursorMoved as the cursor moves and GotoDefinition for `gd`."""
+    """Shows one file. Posts CursorMoved as the cursor moves, Jumped before a jump, and
+    Request for what the pane does (definitions, references, the jump list, the editor)."""
 
     BINDINGS = [
         Binding("up,k", "cursor_up", "Up", show=False, id="code.up"),
         Binding("down,j", "cursor_down", "Down", show=False, id="code.down"),
         Binding("left,h", "cursor_left", "Left", show=False, id="code.left"),
         Binding("right,l", "cursor_right", "Right", show=False, id="code.right"),
-        Binding("pageup,ctrl+u", "page_up", "Page up", show=False, id="code.page_up"),
-        Binding("pagedown,ctrl+d", "page_down", "Page down", show=False, id="code.page_down"),
+        Binding("ctrl+u", "half_page(-1)", "Half page up", show=False, id="code.half_up"),
+        Binding("ctrl+d", "half_page(1)", "Half page down", show=False, id="code.half_down"),
+        Binding("pageup,ctrl+b", "page(-1)", "Page up", show=False, id="code.page_up"),
+        Binding("pagedown,ctrl+f", "page(1)", "Page down", show=False, id="code.page_down"),
         Binding("home,0", "line_start", "Start of line", show=False, id="code.line_start"),
+        Binding("circumflex_accent", "first_non_blank", "First non-blank", show=False, id="code.first_non_blank"),
         Binding("end,dollar_sign", "line_end", "End of line", show=False, id="code.line_end"),
+        Binding("G", "last_line", "Last line", show=False, id="code.last_line"),
+        Binding("w", "word('forward', False)", "Next word", show=False, id="code.word"),
+        Binding("W", "word('forward', True)", "Next WORD", show=False, id="code.big_word"),
+        Binding("b", "word('backward', False)", "Previous word", show=False, id="code.back_word"),
+        Binding("B", "word('backward', True)", "Previous WORD", show=False, id="code.back_big_word"),
+        Binding("percent_sign", "match_bracket", "Matching bracket", show=False, id="code.match_bracket"),
+        Binding("left_curly_bracket", "paragraph(-1)", "Previous blank line", show=False, id="code.paragraph_back"),
+        Binding("right_curly_bracket", "paragraph(1)", "Next blank line", show=False, id="code.paragraph"),
+        Binding("H", "screen_line('top')", "Top of screen", show=False, id="code.screen_top"),
+        Binding("M", "screen_line('middle')", "Middle of screen", show=False, id="code.screen_middle"),
+        Binding("L", "screen_line('bottom')", "Bottom of screen", show=False, id="code.screen_bottom"),
+        Binding("n", "search_next(True)", "Next match", show=False, id="code.search_next"),
+        Binding("N", "search_next(False)", "Previous match", show=False, id="code.search_previous"),
+        Binding("asterisk", "search_word(True)", "Search word forward", show=False, id="code.star"),
+        Binding("number_sign", "search_word(False)", "Search word back", show=False, id="code.hash"),
     ]
-    # Two-key sequences, handled in on_key (Textual bindings are single keys). Listed for the help screen.
-    SEQUENCES = [("g g", "First line"), ("G", "Last line"), ("g d", "Go to definition (like Ctrl-])")]
 
     DEFAULT_CSS = """
     CodeView { background: $surface; }
@@ -45,8 +97,26 @@ class CodeView(ScrollView, can_focus=True):
             super().__init__()
             self.view = view
 
-    class GotoDefinition(Message):
-        """The user asked for the definition of the name under the cursor (gd)."""
+    class Jumped(Message):
+        """The cursor is about to jump within the file: (line, col) is where it leaves, from 0."""
+
+        def __init__(self, line: int, col: int) -> None:
+            super().__init__()
+            self.line, self.col = line, col
+
+    class Request(Message):
+        """Something only the pane can do: goto_definition, references, ..."""
+
+        def __init__(self, action: str) -> None:
+            super().__init__()
+            self.action = action
+
+    class Said(Message):
+        """A short message for the status line (vim's "search hit BOTTOM", "E490: No fold found")."""
+
+        def __init__(self, text: str, error: bool = False) -> None:
+            super().__init__()
+            self.text, self.error = text, error
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -54,11 +124,16 @@ class CodeView(ScrollView, can_focus=True):
         self.lines: list[str] = []
         self._tokens: list[list[tuple[object, str]]] = []
         self._styled: dict[int, list[Segment]] = {}
+        self.folds = FoldState([], 0)
+        self._rows: list[int] = []  # display row -> file line
         self.cursor_line = 0  # from 0
         self.cursor_col = 0  # from 0
         self._wanted_col = 0  # the column up/down try to keep, as vim's curswant
         self._pending = ""  # the first key of a two-key sequence
         self._theme = None
+        self.pattern: re.Pattern | None = None  # the last search, highlighted until :noh
+        self.highlight_search = True
+        self.search_forward = True  # / searches forward, ? back; n keeps the direction
 
     # ---- content -------------------------------------------------------------------------
 
@@ -66,13 +141,31 @@ class CodeView(ScrollView, can_focus=True):
              line: int = 0, col: int = 0) -> None:
         """Show `source` (its pygments tokens per line) with the cursor at (line, col) from 0."""
         self.path = Path(path)
-        self.lines = source.expandtabs(4).splitlines() or [""]
+        self.lines = split_lines(source)
         self._tokens = tokens
         self._styled.clear()
-        width = max((len(text) for text in self.lines), default=0)
-        self.virtual_size = Size(self.gutter_width + width + 1, len(self.lines))
+        self.folds = FoldState.from_lines(self.lines)
+        self._folds_changed()
         self.scroll_to(0, 0, animate=False, immediate=True)
         self.move_to(line, col, center=True)
+
+    def reload(self, source: str, tokens: list[list[tuple[object, str]]]) -> None:
+        """The file changed on disk: show the new text, keeping the cursor and the view where they were."""
+        line, col = self.cursor_line, self.cursor_col
+        x, y = self.scroll_offset
+        self.lines = split_lines(source)
+        self._tokens = tokens
+        self._styled.clear()
+        self.folds = FoldState.from_lines(self.lines)
+        self._folds_changed()
+        self.scroll_to(x, y, animate=False, immediate=True)
+        self.move_to(min(line, len(self.lines) - 1), col)
+
+    def _folds_changed(self) -> None:
+        self._rows = self.folds.visible_lines()
+        width = max((len(text) for text in self.lines), default=0)
+        self.virtual_size = Size(self.gutter_width + width + 1, len(self._rows))
+        self.refresh()
 
     @property
     def source(self) -> str:
@@ -83,11 +176,15 @@ class CodeView(ScrollView, can_focus=True):
         return len(str(max(1, len(self.lines)))) + 2
 
     def word_at_cursor(self) -> str:
+        span = self._word_span()
+        return self.lines[self.cursor_line][span[0]:span[1]] if span else ""
+
+    def _word_span(self) -> tuple[int, int] | None:
         text = self.lines[self.cursor_line] if self.lines else ""
         for match in IDENTIFIER.finditer(text):
             if match.start() <= self.cursor_col < match.end():
-                return match.group()
-        return ""
+                return match.span()
+        return None
 
     # ---- drawing -------------------------------------------------------------------------
 
@@ -112,26 +209,47 @@ class CodeView(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
-        index = scroll_y + y
+        row = scroll_y + y
         width = self.size.width
         base = self.rich_style
-        if index >= len(self.lines):
+        if row >= len(self._rows):
             return Strip.blank(width, base)
+        index = self._rows[row]
         is_cursor_line = index == self.cursor_line
         line_style = base + Style(bgcolor="grey19") if is_cursor_line else base
         gutter_style = line_style + Style(color="bright_white" if is_cursor_line else "grey50")
-        gutter = Segment(f"{index + 1:>{self.gutter_width - 1}} ", gutter_style)
-        code = Strip(self._styled_line(index)).apply_style(line_style)
+        closed = self.folds.fold_at(index)
+        marker = "+" if closed else " "
+        gutter = Segment(f"{index + 1:>{self.gutter_width - 2}}{marker} ", gutter_style)
+        if closed is not None:
+            code = Strip([Segment(summary(closed, self.lines), line_style + Style(color="cyan", dim=True))])
+        else:
+            code = Strip(self._styled_line(index)).apply_style(line_style)
+            if self.pattern is not None and self.highlight_search:
+                code = self._with_matches(code, self.lines[index])
         if is_cursor_line and self.has_focus:
             code = self._with_cursor(code, line_style)
         code_width = max(0, width - self.gutter_width)
         code = code.crop_extend(scroll_x, scroll_x + code_width, line_style)
         return Strip([gutter, *code], width)
 
+    def _with_matches(self, code: Strip, text: str) -> Strip:
+        spans = matches_in_line(self.pattern, text)
+        if not spans:
+            return code
+        cuts = sorted({cut for span in spans for cut in span if 0 < cut < code.cell_length})
+        pieces = code.divide([*cuts, code.cell_length])
+        starts = [0, *cuts]
+        match_style = Style(bgcolor="yellow4", color="white")
+        out = []
+        for start, piece in zip(starts, pieces):
+            hit = any(a <= start < b for a, b in spans)
+            out.append(piece.apply_style(match_style) if hit else piece)
+        return Strip.join(out)
+
     def _with_cursor(self, code: Strip, line_style: Style) -> Strip:
         col = self.cursor_col
-        length = code.cell_length
-        if col >= length:
+        if col >= code.cell_length:
             code = code.extend_cell_length(col + 1, line_style)
         before, cell, after = code.divide([col, col + 1, max(col + 1, code.cell_length)])
         cell = cell.apply_style(Style(reverse=True))
@@ -144,8 +262,15 @@ class CodeView(ScrollView, can_focus=True):
 
     # ---- moving --------------------------------------------------------------------------
 
+    @property
+    def page_height(self) -> int:
+        return max(1, self.scrollable_content_region.height or self.size.height)
+
     def move_to(self, line: int, col: int, center: bool = False, keep_wanted: bool = False) -> None:
         line = max(0, min(line, len(self.lines) - 1))
+        if self.folds.is_hidden(line):  # vim opens the folds a jump or a search lands in
+            self.folds.reveal(line)
+            self._folds_changed()
         col = max(0, min(col, max(0, len(self.lines[line]) - 1)))
         self.cursor_line, self.cursor_col = line, col
         if not keep_wanted:
@@ -154,32 +279,38 @@ class CodeView(ScrollView, can_focus=True):
         self.refresh()
         self.post_message(self.CursorMoved(self))
 
+    def jump_to(self, line: int, col: int, center: bool = True) -> None:
+        """A move the jump list remembers (gg, G, %, search, :N): says where it leaves first."""
+        self.post_message(self.Jumped(self.cursor_line, self.cursor_col))
+        self.move_to(line, col, center=center)
+
     def _scroll_to_cursor(self, center: bool) -> None:
-        height = max(1, self.scrollable_content_region.height or self.size.height)
+        height = self.page_height
         code_width = max(1, (self.scrollable_content_region.width or self.size.width) - self.gutter_width)
         x, y = self.scroll_offset
-        line, col = self.cursor_line, self.cursor_col
-        if center and not y <= line < y + height:
-            y = max(0, line - height // 2)
-        elif line < y:
-            y = line
-        elif line >= y + height:
-            y = line - height + 1
+        row, col = self.folds.display_row(self.cursor_line), self.cursor_col
+        if center and not y <= row < y + height:
+            y = max(0, row - height // 2)
+        elif row < y:
+            y = row
+        elif row >= y + height:
+            y = row - height + 1
         if col < x:
             x = col
         elif col >= x + code_width:
             x = col - code_width + 1
         self.scroll_to(x, y, animate=False, immediate=True)
 
-    def _move_lines(self, delta: int) -> None:
-        line = max(0, min(self.cursor_line + delta, len(self.lines) - 1))
-        self.move_to(line, self._wanted_col, keep_wanted=True)
+    def _move_rows(self, delta: int) -> None:
+        """Up and down count display rows, so a closed fold is one step, as in vim."""
+        row = max(0, min(self.folds.display_row(self.cursor_line) + delta, len(self._rows) - 1))
+        self.move_to(self._rows[row], self._wanted_col, keep_wanted=True)
 
     def action_cursor_up(self) -> None:
-        self._move_lines(-1)
+        self._move_rows(-1)
 
     def action_cursor_down(self) -> None:
-        self._move_lines(1)
+        self._move_rows(1)
 
     def action_cursor_left(self) -> None:
         self.move_to(self.cursor_line, self.cursor_col - 1)
@@ -187,28 +318,173 @@ class CodeView(ScrollView, can_focus=True):
     def action_cursor_right(self) -> None:
         self.move_to(self.cursor_line, self.cursor_col + 1)
 
-    def action_page_up(self) -> None:
-        self._move_lines(-max(1, self.scrollable_content_region.height - 1))
+    def action_half_page(self, direction: int) -> None:
+        """Ctrl-D / Ctrl-U: scroll half a screen, the cursor moving as far (vim's 'scroll')."""
+        half = max(1, self.page_height // 2)
+        x, y = self.scroll_offset
+        self.scroll_to(x, max(0, min(y + direction * half, len(self._rows) - self.page_height)),
+                       animate=False, immediate=True)
+        self._move_rows(direction * half)
 
-    def action_page_down(self) -> None:
-        self._move_lines(max(1, self.scrollable_content_region.height - 1))
+    def action_page(self, direction: int) -> None:
+        self._move_rows(direction * max(1, self.page_height - 2))
 
     def action_line_start(self) -> None:
         self.move_to(self.cursor_line, 0)
 
+    def action_first_non_blank(self) -> None:
+        self.move_to(self.cursor_line, motions.first_non_blank(self.lines, self.cursor_line))
+
     def action_line_end(self) -> None:
         self.move_to(self.cursor_line, len(self.lines[self.cursor_line]))
 
+    def action_first_line(self) -> None:
+        self.jump_to(0, motions.first_non_blank(self.lines, 0))
+
+    def action_last_line(self) -> None:
+        last = len(self.lines) - 1
+        self.jump_to(last, motions.first_non_blank(self.lines, last))
+
+    def action_word(self, direction: str, big: bool) -> None:
+        motion = {"forward": motions.word_forward, "backward": motions.word_backward,
+                  "end": motions.word_end}[direction]
+        self.move_to(*motion(self.lines, self.cursor_line, self.cursor_col, big))
+
+    def action_match_bracket(self) -> None:
+        target = motions.match_bracket(self.lines, self.cursor_line, self.cursor_col)
+        if target is None:
+            self.post_message(self.Said("no bracket to match here", error=True))
+            return
+        self.jump_to(*target, center=False)
+
+    def action_paragraph(self, direction: int) -> None:
+        motion = motions.paragraph_forward if direction > 0 else motions.paragraph_backward
+        self.jump_to(*motion(self.lines, self.cursor_line, self.cursor_col), center=False)
+
+    def action_screen_line(self, where: str) -> None:
+        _, y = self.scroll_offset
+        last = min(len(self._rows), y + self.page_height) - 1
+        row = {"top": y, "middle": (y + last) // 2, "bottom": last}[where]
+        line = self._rows[max(0, row)]
+        self.jump_to(line, motions.first_non_blank(self.lines, line), center=False)
+
+    def action_goto_line(self, line: int) -> None:
+        """`:NUMBER`, from 1; past the end goes to the last line, as vim does."""
+        line = max(1, min(line, len(self.lines))) - 1
+        self.jump_to(line, motions.first_non_blank(self.lines, line))
+
+    # ---- scrolling the cursor line ---------------------------------------------------------
+
+    def _scroll_cursor_row_to(self, offset_from_top: int) -> None:
+        x, _ = self.scroll_offset
+        row = self.folds.display_row(self.cursor_line)
+        self.scroll_to(x, max(0, row - offset_from_top), animate=False, immediate=True)
+        self.refresh()
+
+    def action_scroll_center(self) -> None:
+        self._scroll_cursor_row_to(self.page_height // 2)
+
+    def action_scroll_top(self) -> None:
+        self._scroll_cursor_row_to(0)
+
+    def action_scroll_bottom(self) -> None:
+        self._scroll_cursor_row_to(self.page_height - 1)
+
+    # ---- folds ---------------------------------------------------------------------------
+
+    def _fold_command(self, do) -> None:
+        fold = do(self.cursor_line)
+        if fold is None:
+            self.post_message(self.Said("E490: No fold found", error=True))
+            return
+        self._folds_changed()
+        if self.folds.is_hidden(self.cursor_line) or self.folds.fold_at(fold.start):
+            self.move_to(fold.start, self.cursor_col)  # vim puts the cursor on the closed fold
+        else:
+            self.move_to(self.cursor_line, self.cursor_col)
+
+    def action_fold_close(self) -> None:
+        self._fold_command(self.folds.close)
+
+    def action_fold_open(self) -> None:
+        self._fold_command(self.folds.open)
+
+    def action_fold_toggle(self) -> None:
+        self._fold_command(self.folds.toggle)
+
+    def action_fold_close_all(self) -> None:
+        self.folds.close_all()
+        self._folds_changed()
+        line = self.cursor_line
+        while self.folds.is_hidden(line):  # the cursor goes to the closed fold that hides it
+            line -= 1
+        self.move_to(line, self.cursor_col)
+
+    def action_fold_open_all(self) -> None:
+        self.folds.open_all()
+        self._folds_changed()
+        self.move_to(self.cursor_line, self.cursor_col)
+
+    # ---- search --------------------------------------------------------------------------
+
+    def search_for(self, text: str, forward: bool = True) -> bool:
+        """`/text` (or `?text`): remember the pattern and go to the next match."""
+        self.pattern = compile_pattern(text)
+        self.search_forward = forward
+        self.highlight_search = True
+        return self._search(forward)
+
+    def action_search_next(self, same_direction: bool) -> None:
+        if self.pattern is None:
+            self.post_message(self.Said("E35: No previous regular expression", error=True))
+            return
+        self.highlight_search = True
+        self._search(self.search_forward if same_direction else not self.search_forward)
+
+    def action_search_word(self, forward: bool) -> None:
+        word = self.word_at_cursor()
+        if not word:
+            self.post_message(self.Said("E348: No string under cursor", error=True))
+            return
+        self.pattern = re.compile(rf"\b{re.escape(word)}\b")  # * is whole-word and exact case
+        self.search_forward = forward
+        self.highlight_search = True
+        self._search(forward)
+
+    def _search(self, forward: bool) -> bool:
+        hit = search(self.lines, self.pattern, self.cursor_line, self.cursor_col, forward=forward)
+        if hit is None:
+            self.post_message(self.Said(f"E486: Pattern not found: {self.pattern.pattern}", error=True))
+            self.refresh()
+            return False
+        if hit.wrapped:
+            self.post_message(self.Said("search hit BOTTOM, continuing at TOP" if forward
+                                        else "search hit TOP, continuing at BOTTOM"))
+        self.jump_to(hit.line, hit.col)
+        return True
+
+    def clear_search_highlight(self) -> None:
+        self.highlight_search = False
+        self.refresh()
+
+    # ---- keys ----------------------------------------------------------------------------
+
     def on_key(self, event: events.Key) -> None:
+        """Two-key sequences (gg, gd, gr, zc ...); single keys are bindings."""
         pending, self._pending = self._pending, ""
-        if event.character == "G":
-            self.move_to(len(self.lines) - 1, 0)
-        elif event.character == "g" and pending == "g":
-            self.move_to(0, 0)
-        elif event.character == "d" and pending == "g":
-            self.post_message(self.GotoDefinition())
-        elif event.character == "g":
-            self._pending = "g"
+        key = event.character or event.key
+        if pending:
+            target = SEQUENCES[pending].get(key)
+            if target is None:  # not a sequence: vim beeps and forgets the first key
+                event.stop()
+                event.prevent_default()
+                return
+            if target.startswith("request:"):
+                self.post_message(self.Request(target.split(":", 1)[1]))
+            else:
+                getattr(self, f"action_{target}")()
+        elif key in SEQUENCES:
+            self._pending = key
         else:
             return
         event.stop()

@@ -115,6 +115,8 @@ class DataPane(Vertical):
     async def refresh_runs(self, pick_watch: bool = False) -> None:
         self._listed_at = time.monotonic()
         runs = await asyncio.to_thread(self.index.refresh)
+        if not self.is_attached or not self.query("#runs-table"):  # the app closed meanwhile
+            return
         self.runs = {run.id: run for run in runs}
         self.marked = [run_id for run_id in self.marked if run_id in self.runs]
         table = self.query_one("#runs-table", DataTable)

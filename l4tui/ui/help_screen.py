@@ -9,7 +9,9 @@ from textual.widgets import Static
 KEY_NAMES = {
     "ctrl+right_square_bracket": "Ctrl-]", "question_mark": "?", "dollar_sign": "$",
     "pageup": "PgUp", "pagedown": "PgDn", "left_square_bracket": "[", "right_square_bracket": "]",
-    "space": "Space", "escape": "Esc",
+    "space": "Space", "escape": "Esc", "circumflex_accent": "^", "percent_sign": "%",
+    "left_curly_bracket": "{", "right_curly_bracket": "}", "asterisk": "*", "number_sign": "#",
+    "slash": "/", "colon": ":", "tab": "Tab",
 }
 
 

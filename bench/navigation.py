@@ -1,0 +1,226 @@
+"""How fast the Code pane navigates, beside plain jedi and Universal Ctags.
+
+    python bench/navigation.py [--rounds 2] [--skip-index] [--skip-scroll]
+
+Prints:
+- jump latency as the user sees it: from Ctrl-] being pressed in the app until the target file
+  is on screen at the right line, for names in models/ that lead into torch and the workspace:
+  in a fresh process as soon as the file is shown (cold), in a fresh process after the file has
+  been open 3 s, and again and again in one process (warm); p50 and p95 over names and rounds.
+  Beside it, plain jedi (a fresh `jedi.Script(...).goto()` per jump, as an editor plugin does):
+  first jump in a fresh process (with and without parso's disk cache) and later jumps.
+- the symbol index of torch's package: cold (no cache) and warm (cache), beside `ctags -R`;
+- opening torch's 30,000-line `_VariableFunctions.pyi` in the viewer, and the time to draw each
+  screen while paging through it (frames per second at p95 and at worst).
+
+Each fresh-process figure runs a child Python (`python -c`) that drives the real app with
+Textual's Pilot (headless: everything but the terminal's own drawing).
+"""
+
+import sys
+from pathlib import Path
+
+# bench/ holds a tokenize.py that would shadow the standard library's: run from the repo root.
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+sys.path.insert(0, str(ROOT))
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+
+# (file in models/, text on the line, where the name starts in that text)
+TARGETS = [
+    ("collab.py", "nn.Embedding(n_users", 3),
+    ("collab.py", "torch.sigmoid(x)", 6),
+    ("collab.py", "sigmoid_range(res", 0),
+    ("collab.py", "class EmbeddingDotBias(nn.Module", 26),
+    ("tabular.py", "nn.BatchNorm1d(n_out)", 3),
+    ("tabular.py", "torch.cat(parts", 6),
+    ("awd_lstm.py", "F.dropout(raw", 2),
+    ("awd_lstm.py", "nn.LSTM(", 3),
+    ("awd_lstm.py", "F.embedding(words", 2),
+]
+
+
+def place(file: str, needle: str, offset: int) -> tuple[Path, int, int]:
+    """(path, line from 1, column from 0) of the name in `needle`."""
+    path = ROOT / "models" / file
+    for number, text in enumerate(path.read_text().splitlines(), 1):
+        if needle in text:
+            return path, number, text.index(needle) + offset + 1
+    raise SystemExit(f"{needle!r} is no longer in models/{file}: update TARGETS")
+
+
+APP_CHILD = r'''
+import asyncio, json, sys, time
+sys.path.insert(0, sys.argv[1])
+from pathlib import Path
+from l4tui.code.location import Location
+from l4tui.ui.app import L4App
+
+path, line, column, wait_s, repeats = Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])
+
+async def until(pilot, predicate, timeout=120):
+    deadline = time.perf_counter() + timeout
+    while not predicate():
+        if time.perf_counter() > deadline:
+            raise SystemExit("timed out")
+        await asyncio.sleep(0.001)
+
+async def main():
+    app = L4App(open_at=Location(path, line, column - 1))
+    times = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = app.query_one("#code-view")
+        await until(pilot, lambda: view.path == path and view.cursor_line == line - 1)
+        await asyncio.sleep(wait_s)
+        for _ in range(repeats):
+            started = time.perf_counter()
+            await pilot.press("ctrl+right_square_bracket")
+            await until(pilot, lambda: view.path != path or view.cursor_line != line - 1 or app.screen is not app.screen_stack[0])
+            times.append(time.perf_counter() - started)
+            if app.screen is not app.screen_stack[0]:  # a chooser: take its first entry
+                await pilot.press("enter")
+            await until(pilot, lambda: view.path != path or view.cursor_line != line - 1)
+            await pilot.press("ctrl+t")
+            await until(pilot, lambda: view.path == path and view.cursor_line == line - 1)
+            await pilot.pause(0.05)
+    print(json.dumps(times))
+
+asyncio.run(main())
+'''
+
+JEDI_CHILD = r'''
+import json, sys, time
+from pathlib import Path
+path, line, column, repeats = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+started = time.perf_counter()
+import jedi
+source = path.read_text()
+times = []
+for _ in range(repeats):
+    started = time.perf_counter()
+    jedi.Script(source, path=str(path)).goto(line, column - 1, follow_imports=True, follow_builtin_imports=True)
+    times.append(time.perf_counter() - started)
+print(json.dumps(times))
+'''
+
+
+def child(code: str, *args, env=None) -> list[float]:
+    result = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True,
+                            cwd=ROOT, env=env, timeout=600)
+    if result.returncode:
+        raise SystemExit(f"child failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def percentiles(values: list[float]) -> str:
+    values = sorted(values)
+    p50 = statistics.median(values)
+    p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
+    return f"p50 {p50 * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms   (n={len(values)})"
+
+
+def bench_jumps(rounds: int) -> None:
+    places = [place(*target) for target in TARGETS]
+    print("Jump to definition (Ctrl-]), from models/ into torch and the workspace")
+    fresh_cache = tempfile.mkdtemp(prefix="l4tui-parso-")
+    no_disk_cache = {**os.environ, "XDG_CACHE_HOME": fresh_cache}
+    rows = {"plain jedi, fresh process, no parso disk cache": [],
+            "plain jedi, fresh process": [], "plain jedi, later jumps": [],
+            "l4tui, fresh process, at once (cold)": [], "l4tui, file open 3 s": [], "l4tui, warm": []}
+    per_name = {}
+    for round_number in range(rounds):
+        for (path, line, column), target in zip(places, TARGETS):
+            for cache_dir in os.listdir(fresh_cache):  # parso writes its disk cache here: empty it
+                subprocess.run(["rm", "-rf", os.path.join(fresh_cache, cache_dir)])
+            rows["plain jedi, fresh process, no parso disk cache"] += child(JEDI_CHILD, path, line, column, 1,
+                                                                            env=no_disk_cache)
+            plain = child(JEDI_CHILD, path, line, column, 6)
+            rows["plain jedi, fresh process"].append(plain[0])
+            rows["plain jedi, later jumps"] += plain[1:]
+            cold = child(APP_CHILD, ROOT, path, line, column, 0, 1)
+            rows["l4tui, fresh process, at once (cold)"] += cold
+            after = child(APP_CHILD, ROOT, path, line, column, 3, 6)
+            rows["l4tui, file open 3 s"].append(after[0])
+            rows["l4tui, warm"] += after[1:]
+            per_name.setdefault(f"{path.name}: {target[1]}", []).append((cold[0], after[0], statistics.median(after[1:])))
+            print(f"  round {round_number + 1} {path.name:<12} {target[1]:<34} cold {cold[0] * 1000:7.1f} ms   "
+                  f"after 3 s {after[0] * 1000:6.1f} ms   warm {statistics.median(after[1:]) * 1000:5.1f} ms   "
+                  f"(plain jedi first {plain[0] * 1000:6.1f} ms, later {statistics.median(plain[1:]) * 1000:6.1f} ms)",
+                  flush=True)
+    print()
+    for name, values in rows.items():
+        print(f"  {name:<48} {percentiles(values)}")
+    print()
+
+
+def bench_open_and_scroll() -> None:
+    code = r'''
+import asyncio, json, statistics, sys, time, importlib.util
+sys.path.insert(0, sys.argv[1])
+from pathlib import Path
+from l4tui.code.location import Location
+from l4tui.ui.app import L4App
+
+stub = Path(importlib.util.find_spec("torch").submodule_search_locations[0]) / "_C" / "_VariableFunctions.pyi"
+
+async def main():
+    app = L4App(open_at=Location(Path(sys.argv[1]) / "models" / "collab.py", 1, 0))
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = app.query_one("#code-pane")
+        view = app.query_one("#code-view")
+        while view.path is None:
+            await asyncio.sleep(0.01)
+        started = time.perf_counter()
+        pane.open_location(Location(stub, 1, 0))
+        while view.path != stub:
+            await asyncio.sleep(0.001)
+        opened = time.perf_counter() - started
+        height = view.size.height
+        frames = []
+        for key in ["pagedown"] * 150 + ["ctrl+d"] * 100 + ["G"] + ["pageup"] * 100 + ["j"] * 100:
+            started = time.perf_counter()
+            await pilot.press(key)
+            for y in range(height):  # draw the whole screen, as the terminal would show it
+                view.render_line(y)
+            frames.append(time.perf_counter() - started)
+        lines = len(view.lines)
+    print(json.dumps({"open_s": opened, "frames": frames, "lines": lines}))
+
+asyncio.run(main())
+'''
+    result = child(code, ROOT)
+    frames = sorted(result["frames"])
+    p95 = frames[round(0.95 * (len(frames) - 1))]
+    print(f"Opening torch/_C/_VariableFunctions.pyi ({result['lines']:,} lines): {result['open_s'] * 1000:.0f} ms "
+          f"(read, highlight, folds, first screen)")
+    print(f"Paging through it ({len(frames)} keys: PgDn, Ctrl-D, G, PgUp, j; each followed by drawing the whole "
+          f"120x40 screen): median {statistics.median(frames) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, "
+          f"worst {frames[-1] * 1000:.1f} ms -> {1 / p95:.0f} frames/s at p95, {1 / frames[-1]:.0f} at worst")
+    print()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--skip-jumps", action="store_true")
+    parser.add_argument("--skip-index", action="store_true")
+    parser.add_argument("--skip-scroll", action="store_true")
+    args = parser.parse_args()
+    if not args.skip_scroll:
+        bench_open_and_scroll()
+    if not args.skip_index:
+        subprocess.run([sys.executable, str(HERE / "index_torch.py")], check=True)
+        print()
+    if not args.skip_jumps:
+        bench_jumps(args.rounds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,303 @@
+"""The Code pane driven as a user drives it: jumps, the tag stack and jump list, folds, search,
+the command line, choosers, finders, K, the editor hand-off, and files that can't be shown."""
+
+import contextlib
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+from textual.widgets import Static
+
+from conftest import REPO, wait_until
+from l4tui.code.location import Location
+from l4tui.ui.app import L4App
+from l4tui.ui.code_pane import CodePane
+from l4tui.ui.code_view import CodeView
+from l4tui.ui.doc_screen import DocScreen
+from l4tui.ui.picker import PickerScreen
+
+COLLAB = REPO / "models" / "collab.py"
+TORCH = Path(importlib.util.find_spec("torch").submodule_search_locations[0])
+STUB = TORCH / "_C" / "_VariableFunctions.pyi"
+
+
+def status(app) -> str:
+    return str(app.query_one("#code-status", Static).render())
+
+
+def crumbs(app) -> str:
+    return str(app.query_one("#code-crumbs", Static).render())
+
+
+def line_of(view: CodeView, needle: str) -> int:
+    return next(i for i, text in enumerate(view.lines) if needle in text)
+
+
+async def opened(pilot, app, path=COLLAB) -> CodeView:
+    view = app.query_one(CodeView)
+    assert await wait_until(pilot, lambda: view.path == path)
+    return view
+
+
+async def put_cursor(pilot, view, needle: str, offset: int = 0) -> tuple[int, int]:
+    line = line_of(view, needle)
+    col = view.lines[line].index(needle) + offset
+    view.move_to(line, col)
+    await pilot.pause()
+    return line, col
+
+
+async def test_ctrl_bracket_lands_on_definitions_in_torch_and_the_workspace(runs_dir):
+    cases = [  # (text on the line, offset of the name, file it lands in, text the target line starts with)
+        ("nn.Embedding(n_users", 4, TORCH / "nn" / "modules" / "sparse.py", "class Embedding("),
+        ("class EmbeddingDotBias(nn.Module", 26, TORCH / "nn" / "modules" / "module.py", "class Module"),
+        ("return sigmoid_range", 7, COLLAB, "def sigmoid_range"),
+        ("from .tabular import TabularModel", 21, REPO / "models" / "tabular.py", "class TabularModel"),
+        ("torch.sigmoid(x)", 6, STUB, "def sigmoid("),
+    ]
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await opened(pilot, app)
+        for needle, offset, target, starts in cases:
+            origin = await put_cursor(pilot, view, needle, offset)
+            await pilot.press("ctrl+right_square_bracket")
+            assert await wait_until(pilot, lambda: view.path == target), needle
+            assert view.lines[view.cursor_line].startswith(starts), needle
+            if target == STUB:
+                assert "[stub]" in status(app)
+            await pilot.press("ctrl+t")
+            assert await wait_until(pilot, lambda: view.path == COLLAB
+                                    and (view.cursor_line, view.cursor_col) == origin), needle
+
+
+async def test_tag_stack_and_jump_list_behave_as_vims(runs_dir):
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await opened(pilot, app)
+        pane = app.query_one(CodePane)
+        # collab -> Embedding (torch) -> Module: two tags deep.
+        start = await put_cursor(pilot, view, "nn.Embedding(n_users", 4)
+        await pilot.press("ctrl+right_square_bracket")
+        assert await wait_until(pilot, lambda: view.path.name == "sparse.py")
+        sparse_line = view.cursor_line
+        await put_cursor(pilot, view, "class Embedding(Module", 16)
+        await pilot.press("g", "d")
+        assert await wait_until(pilot, lambda: view.path.name == "module.py")
+        assert pane.tags.depth == 2 and "tags:2" in status(app)
+        # :tags lists both, the newest marked current.
+        await pilot.press("colon", *"tags", "enter")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen))
+        assert [item.label.split()[-1] for item in app.screen.items] == ["Embedding", "Module"]
+        assert app.screen.items[1].label.startswith(">")
+        await pilot.press("escape")
+        # Ctrl-T once, then a new jump from the middle of the stack drops the newer entry.
+        await pilot.press("ctrl+t")
+        assert await wait_until(pilot, lambda: view.path.name == "sparse.py")
+        await put_cursor(pilot, view, "from torch.nn import functional as F", 28)
+        await pilot.press("ctrl+right_square_bracket")
+        assert await wait_until(pilot, lambda: view.path.name in ("functional.py", "functional.pyi"))
+        assert [entry.name for entry in pane.tags.entries()] == ["Embedding", "functional"]
+        # Ctrl-O walks back through every jump (not only tags); Tab (Ctrl-I) comes forward again.
+        await pilot.press("ctrl+o")
+        assert await wait_until(pilot, lambda: view.path.name == "sparse.py")
+        await pilot.press("ctrl+o")
+        assert await wait_until(pilot, lambda: view.path.name == "module.py")
+        await pilot.press("ctrl+o")
+        assert await wait_until(pilot, lambda: view.path.name == "sparse.py" and view.cursor_line == sparse_line)
+        await pilot.press("ctrl+o")
+        assert await wait_until(pilot, lambda: view.path == COLLAB
+                                and (view.cursor_line, view.cursor_col) == start)
+        await pilot.press("tab")
+        assert await wait_until(pilot, lambda: view.path.name == "sparse.py" and view.cursor_line == sparse_line)
+
+
+async def test_folds_search_and_the_command_line(runs_dir):
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = await opened(pilot, app)
+        rows = len(view._rows)
+        cls = line_of(view, "class EmbeddingDotBias")
+        await pilot.press("colon", *str(cls + 3), "enter")
+        assert view.cursor_line == cls + 2
+        assert crumbs(app) == "collab.py › class EmbeddingDotBias"
+        await pilot.press("z", "c")
+        fold = view.folds.fold_at(cls)
+        assert fold is not None and view.cursor_line == cls
+        assert len(view._rows) == rows - (fold.end - fold.start)
+        await pilot.press("j")
+        assert view.cursor_line == fold.end + 1  # a closed fold is one step
+        await pilot.press("z", "R")
+        assert len(view._rows) == rows
+        await pilot.press("z", "M")
+        assert all(view.folds.fold_at(f.start) for f in view.folds.folds if f.depth == 0)
+        # A search that lands in a closed fold opens it, as vim does.
+        await pilot.press("g", "g", "slash", *"def forward", "enter")
+        first = view.cursor_line
+        assert "def forward" in view.lines[first] and not view.folds.is_hidden(first)
+        await pilot.press("n")
+        second = view.cursor_line
+        assert second > first and "def forward" in view.lines[second]
+        await pilot.press("N")
+        assert view.cursor_line == first
+        await pilot.press("slash", *"no such text anywhere", "enter")
+        assert "E486" in status(app) and view.cursor_line == first
+        # % goes to the matching bracket; Ctrl-O comes back from it.
+        line = line_of(view, "def sigmoid_range(")
+        view.move_to(line, view.lines[line].index("("))
+        await pilot.press("percent_sign")
+        assert (view.cursor_line, view.lines[view.cursor_line][view.cursor_col]) == (line, ")")
+        await pilot.press("colon", *"nonsense", "enter")
+        assert "E492" in status(app)
+        await pilot.press("g", "g", "z", "c")  # the module docstring is in no fold
+        assert status(app) == "E490: No fold found"
+
+
+async def test_several_definitions_open_a_chooser(runs_dir, tmp_path):
+    (tmp_path / "models").mkdir()
+    source = tmp_path / "models" / "two.py"
+    source.write_text("import random\n\nif random.random() > 0.5:\n    def pick():\n        return 1\nelse:\n"
+                      "    def pick():\n        return 2\n\nprint(pick())\n")
+    app = L4App(runs_dir=runs_dir, workspace=tmp_path, open_at=Location(source, 10, 7))
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = await opened(pilot, app, source)
+        await pilot.press("ctrl+right_square_bracket")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen))
+        assert [item.location.line for item in app.screen.items] == [4, 7]
+        await pilot.press("down", "enter")
+        assert await wait_until(pilot, lambda: view.cursor_line == 6)
+        await pilot.press("ctrl+t")
+        assert await wait_until(pilot, lambda: view.cursor_line == 9)
+
+
+async def test_references_help_finders_and_yank(runs_dir):
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await opened(pilot, app)
+        pane = app.query_one(CodePane)
+        define = line_of(view, "def sigmoid_range")
+        view.move_to(define, 5)
+        await pilot.press("g", "r")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen))
+        labels = [item.label for item in app.screen.items]
+        assert f"models/collab.py:{define + 1}:5" in labels and len(labels) >= 2
+        assert "def sigmoid_range" in app.screen.preview_text
+        use = next(i for i, item in enumerate(app.screen.items) if item.location.line != define + 1)
+        app.screen.query_one("#picker-list").highlighted = use
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: "sigmoid_range" in view.lines[view.cursor_line]
+                                and view.cursor_line != define)
+
+        await put_cursor(pilot, view, "nn.Embedding(n_users", 4)
+        await pilot.press("K")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, DocScreen))
+        text = str(app.screen.query_one("#doc-text", Static).render())
+        assert "torch.nn.modules.sparse.Embedding" in text and "Embedding(num_embeddings" in text
+        await pilot.press("escape")
+
+        assert await wait_until(pilot, lambda: pane.index.done(), timeout=120)
+        await pilot.press("ctrl+p")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen))
+        await pilot.press(*"nn/modules/sparse")
+        assert await wait_until(pilot, lambda: app.screen.items
+                                and app.screen.items[0].label == "torch/nn/modules/sparse.py")
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: view.path == TORCH / "nn" / "modules" / "sparse.py")
+
+        await pilot.press("s", *"EmbeddingDotBias")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen) and app.screen.items
+                                and app.screen.items[0].label.split("(")[0] == "EmbeddingDotBias")
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: view.path == COLLAB
+                                and view.lines[view.cursor_line].startswith("class EmbeddingDotBias"))
+
+        await pilot.press("y")
+        assert app.clipboard == f"{COLLAB}:{view.cursor_line + 1}"
+
+
+async def test_files_that_cannot_be_shown_say_why_and_odd_files_work(runs_dir, tmp_path):
+    (tmp_path / "models").mkdir()
+    broken = tmp_path / "models" / "broken.py"
+    broken.write_text("class Broken(:\n    def forward(self, x)\n        return x +\n\nprint(Broken)\n")
+    binary = tmp_path / "models" / "weights.bin"
+    binary.write_bytes(b"\x00\x01" * 100)
+    big = tmp_path / "big.py"
+    big.write_text("".join(f"def f{i}(x):\n    return x + {i}\n\n" for i in range(10_000)))
+    app = L4App(runs_dir=runs_dir, workspace=tmp_path, open_at=Location(broken, 5, 6))
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = await opened(pilot, app, broken)
+        pane = app.query_one(CodePane)
+        await pilot.press("ctrl+right_square_bracket")  # jedi copes with the syntax error
+        assert await wait_until(pilot, lambda: view.cursor_line == 0)
+        await pilot.press("j", "z", "c", "w", "percent_sign")  # nothing here crashes
+        for path, message in ((binary, "binary"), (tmp_path / "gone.py", "does not exist")):
+            pane.open_location(Location(path, 1, 0))
+            assert await wait_until(pilot, lambda: any(message in n.message for n in app._notifications))
+            assert view.path == broken
+        pane.open_location(Location(big, 1, 0))
+        assert await wait_until(pilot, lambda: view.path == big, timeout=30)
+        assert len(view.lines) == 30_000
+        await pilot.press("G")
+        assert view.cursor_line == 29_999 and view.scroll_offset.y > 29_000
+        await pilot.press("z", "M")
+        assert len(view._rows) == 20_000  # each def folds its body away
+        await pilot.press("colon", *"15000", "enter")
+        assert view.cursor_line == 14_999 and not view.folds.is_hidden(14_999)
+
+
+async def test_the_editor_gets_the_file_at_the_line_and_changes_are_reloaded(runs_dir, tmp_path, monkeypatch):
+    (tmp_path / "models").mkdir()
+    model = tmp_path / "models" / "m.py"
+    model.write_text("x = 1\ny = 2\n")
+    editor = tmp_path / "fake-editor"
+    # Records its arguments and edits the file, as a user would before quitting the editor.
+    editor.write_text(f"#!{sys.executable}\nimport sys, pathlib\n"
+                      f"pathlib.Path({str(tmp_path / 'args')!r}).write_text(repr(sys.argv[1:]))\n"
+                      "pathlib.Path(sys.argv[-1]).write_text('x = 1\\ny = 2\\nz = 3\\n')\n")
+    editor.chmod(0o755)
+    monkeypatch.setenv("VISUAL", str(editor))
+    app = L4App(runs_dir=runs_dir, workspace=tmp_path, open_at=Location(model, 2, 0))
+    async with app.run_test(size=(80, 24)) as pilot:
+        monkeypatch.setattr(app, "suspend", contextlib.nullcontext)  # headless: no terminal to hand over
+        view = await opened(pilot, app, model)
+        await pilot.press("e")
+        assert (tmp_path / "args").read_text() == repr([str(model)])  # an editor we don't know: the file
+        assert await wait_until(pilot, lambda: len(view.lines) == 3, timeout=10)
+        assert view.cursor_line == 1
+        # A change made elsewhere (another terminal, git checkout) is noticed too.
+        model.write_text("a = 0\n" * 5)
+        assert await wait_until(pilot, lambda: view.lines == ["a = 0"] * 5, timeout=10)
+
+
+def test_l4tui_path_line_opens_the_app_there(monkeypatch):
+    from l4tui import cli
+
+    seen = {}
+
+    class FakeApp:
+        def __init__(self, runs_dir=None, open_at=None):
+            seen["open_at"] = open_at
+
+        def run(self):
+            seen["ran"] = True
+
+    monkeypatch.setattr("l4tui.ui.app.L4App", FakeApp)
+    assert cli.main([f"{COLLAB}:29"]) == 0
+    assert seen == {"open_at": Location(COLLAB, 29, 0), "ran": True}
+    assert not cli.opens_a_file(["train"]) and not cli.opens_a_file([f"{COLLAB}.nope:3"])
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 60)])
+async def test_pickers_fit_small_and_large_terminals(runs_dir, size):
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=size) as pilot:
+        view = await opened(pilot, app)
+        define = line_of(view, "def sigmoid_range")
+        view.move_to(define, 5)
+        await pilot.press("g", "r")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen))
+        await pilot.pause()
+        box = app.screen.query_one("#picker-box").region
+        assert box.width <= size[0] and box.height <= size[1]
+        assert app.screen.query_one("#picker-list").region.height >= 3
+        assert app.screen.query_one("#picker-preview").region.height >= 3
