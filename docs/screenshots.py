@@ -107,6 +107,61 @@ async def until(pilot, predicate, timeout=120.0):
         await pilot.pause(0.2)
 
 
+async def shoot_code(images: Path, size=(100, 30)) -> None:
+    """The Code pane as an editor: folds and breadcrumb, references, K, the symbol finder, 80x24."""
+    from l4tui.ui.code_pane import CodePane
+    from l4tui.ui.picker import PickerScreen
+
+    with tempfile.TemporaryDirectory() as runs:
+        app = L4App(runs_dir=Path(runs), workspace=REPO)
+        async with app.run_test(size=size) as pilot:
+            view = app.query_one(CodeView)
+            pane = app.query_one(CodePane)
+            await until(pilot, lambda: view.path is not None)
+            forward = next(i for i, text in enumerate(view.lines) if "def forward(self, x)" in text)
+            await pilot.press("z", "M", "colon", *str(forward + 3), "enter", "slash", *"u_weight", "enter")
+            await pilot.pause(0.3)
+            app.save_screenshot("code-folds.svg", str(images))
+            await pilot.press("z", "R", "colon", *"noh", "enter")
+
+            define = next(i for i, text in enumerate(view.lines) if "def sigmoid_range" in text)
+            view.move_to(define, 5)
+            await pilot.press("g", "r")
+            await until(pilot, lambda: isinstance(app.screen, PickerScreen))
+            await pilot.pause(0.3)
+            app.save_screenshot("code-refs.svg", str(images))
+            await pilot.press("escape")
+
+            line = next(i for i, text in enumerate(view.lines) if "nn.Embedding(n_users" in text)
+            view.move_to(line, view.lines[line].index("Embedding"))
+            await pilot.press("K")
+            await until(pilot, lambda: app.screen.query("#doc-text"))
+            await pilot.pause(0.3)
+            app.save_screenshot("code-doc.svg", str(images))
+            await pilot.press("escape")
+
+            await until(pilot, lambda: pane.index.done())
+            await pilot.press("s", *"embdot")
+            await until(pilot, lambda: isinstance(app.screen, PickerScreen) and app.screen.items)
+            await pilot.pause(0.5)
+            app.save_screenshot("code-symbols.svg", str(images))
+            await pilot.press("escape")
+
+    with tempfile.TemporaryDirectory() as runs:  # 80x24: the smallest terminal it is made for
+        app = L4App(runs_dir=Path(runs), workspace=REPO)
+        async with app.run_test(size=(80, 24)) as pilot:
+            view = app.query_one(CodeView)
+            await until(pilot, lambda: view.path is not None)
+            line = next(i for i, text in enumerate(view.lines) if "nn.Embedding(n_users" in text)
+            view.move_to(line, view.lines[line].index("Embedding"))
+            await pilot.press("ctrl+right_square_bracket")
+            await until(pilot, lambda: view.path.name == "sparse.py")
+            await pilot.press("colon", *"tags", "enter")
+            await until(pilot, lambda: isinstance(app.screen, PickerScreen))
+            await pilot.pause(0.3)
+            app.save_screenshot("code-tags-80x24.svg", str(images))
+
+
 async def shoot(size=(120, 36)):
     images = DOCS / "images"
     images.mkdir(exist_ok=True)
@@ -137,6 +192,7 @@ async def shoot(size=(120, 36)):
             await pilot.press("question_mark")
             await pilot.pause(0.5)
             app.save_screenshot("help.svg", str(images))
+    await shoot_code(images)
     await shoot_runs(images)
     print(f"saved screenshots in {images}")
 

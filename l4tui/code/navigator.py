@@ -101,6 +101,19 @@ def jedi_thread() -> SerialThread:
         return _JEDI_THREAD
 
 
+def keep_out_of_gc() -> None:
+    """Move every object alive now out of the garbage collector's sight (gc.freeze).
+
+    jedi's parse trees of torch are millions of long-lived objects. Left to the collector,
+    each full collection walks all of them: a 400 ms pause of every thread, the UI's included,
+    at random moments (seen while paging through a big file). Frozen, they are never walked
+    again; they live as long as jedi's caches, which is the app's life anyway.
+    """
+    import gc
+
+    gc.freeze()
+
+
 def in_background(fn, *args, name: str = "background") -> Future:
     """Run `fn(*args)` on a daemon thread of its own: quitting never waits for it."""
     future: Future = Future()
@@ -253,19 +266,23 @@ class Navigator:
 
     # ---- warming ----------------------------------------------------------------------------
 
-    def _warm(self, modules: tuple[str, ...]) -> None:
+    def _warm_line(self, text: str) -> None:
         jedi = self._jedi_setup()
-        # Ask for each module's definition, and for torch.sigmoid, whose 30k-line stub costs
-        # seconds to parse the first time: pay it now, in the background, not on the user's first
-        # jump. (jedi.preload_module would start a second Python process for its own environment.)
-        lines = [f"import {module}" for module in modules] + ["torch.sigmoid"]
-        script = jedi.Script("\n".join(lines) + "\n", project=self._project, environment=self._environment)
-        for number, line in enumerate(lines, start=1):
-            script.goto(number, len(line) - 1, follow_imports=True)
+        script = jedi.Script(text + "\n", project=self._project, environment=self._environment)
+        script.goto(1, len(text) - 1, follow_imports=True)
 
     def warm(self, modules=("torch", "torch.nn")) -> Future:
-        """Parse the modules users jump into first, before they ask."""
-        return self._executor.submit(self._warm, tuple(modules), priority=BACKGROUND)
+        """Parse the modules users jump into first, before they ask.
+
+        Also torch.sigmoid, whose 30k-line stub costs seconds to parse the first time: paid
+        now, in the background, not on the user's first jump into it. One background step per
+        module, so a jump asked for meanwhile waits for one step at most, not all of them.
+        (jedi.preload_module would start a second Python process for its own environment.)
+        """
+        steps = [f"import {module}" for module in modules] + ["import torch; torch.sigmoid"]
+        futures = [self._executor.submit(self._warm_line, text, priority=BACKGROUND) for text in steps]
+        return self._executor.submit(lambda: [f.result() for f in futures] and keep_out_of_gc(),
+                                     priority=BACKGROUND)
 
     def warm_file(self, source: str, path: Path, around_line: int = 1, limit: int = 400) -> Future:
         """Look up each distinct name of the open file once, nearest to `around_line` first.
@@ -282,6 +299,7 @@ class Navigator:
 
         def step(index: int) -> None:
             if generation != self._warm_generation or index >= len(positions):
+                keep_out_of_gc()
                 done.set_result(count[0])
                 return
             line, column = positions[index]
@@ -295,9 +313,13 @@ class Navigator:
         self._executor.submit(step, 0, priority=BACKGROUND)
         return done
 
+    def stop_warming(self) -> None:
+        """Abandon the rest of a `warm_file` (the user has moved on to another file)."""
+        self._warm_generation += 1
+
     def close(self) -> None:
         """Abandon background warming; the jedi thread is the process's, and a daemon."""
-        self._warm_generation += 1
+        self.stop_warming()
 
 
 def names_to_warm(source: str, around_line: int = 1, limit: int = 400) -> list[tuple[int, int]]:

@@ -10,6 +10,8 @@ import asyncio
 import os
 import subprocess
 import sys
+import threading
+from collections import OrderedDict
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -19,21 +21,24 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DirectoryTree, Input, Static
 
+from l4tui.code.folds import find_folds
 from l4tui.code.editor import editor_command, editor_from_environment
 from l4tui.code.index import build_index, default_roots
 from l4tui.code.fuzzy import fuzzy_rank
 from l4tui.code.jumplist import JumpList
 from l4tui.code.location import Location
 from l4tui.code.navigator import Definition, Navigator, in_background
-from l4tui.code.outline import breadcrumb
 from l4tui.code.source import SourceError, read_source, token_lines
 from l4tui.code.tagstack import TagStack
 from l4tui.code.tags import TagsFile, find_tags_file
-from l4tui.ui.code_view import CodeView
+from l4tui.ui.code_view import CodeView, split_lines
 from l4tui.ui.doc_screen import DocScreen
 from l4tui.ui.picker import PickerScreen, PickItem
 
 DISK_CHECK_S = 2.0  # how often the open file's mtime is looked at
+WARM_AFTER_S = 0.5  # a file's names are looked up once the user has stayed on it this long
+HIGHLIGHT_INLINE_LINES = 3_000  # bigger files show at once as plain text, highlighted a moment later
+HIGHLIGHT_CACHE = 8  # files whose highlighting is kept, for jumping back and forth
 SKIP_DIRS = {"__pycache__", "node_modules", ".git", ".venv", "venv", "runs", ".mypy_cache", ".pytest_cache"}
 MAX_WORKSPACE_FILES = 20_000
 
@@ -123,7 +128,11 @@ class CodePane(Vertical):
         self.index: Future | None = None  # of a SymbolIndex, built in the background
         self.warmed: Future | None = None
         self.file_warmed: Future | None = None
+        self._warm_timer = None
+        self._highlighted: OrderedDict = OrderedDict()  # (path, (mtime_ns, size)) -> token lines
+        self._highlighted_lock = threading.Lock()  # filled from reading threads
         self._disk_stamp: tuple[int, int] | None = None  # (mtime_ns, size) of the open file when read
+        self._crumbs = ""
         self._tags_file: list | None = None  # [TagsFile or None], looked for once
 
     def compose(self) -> ComposeResult:
@@ -184,28 +193,73 @@ class CodePane(Vertical):
         if view.path == location.path:
             view.move_to(location.line - 1, location.column, center=True)
             return
+        self.navigator.stop_warming()  # the last file's names: the user has moved on
         self.set_status(f"opening {self.short(location.path)} ...")
         try:
-            source, tokens, stamp = await asyncio.to_thread(self._read, location.path)
+            source, tokens, folds, stamp = await asyncio.to_thread(self._read, location.path)
         except SourceError as error:
             self.app.notify(str(error), title="Can't open", severity="error")
             self._show_status()
             return
-        view.load(location.path, source, tokens, location.line - 1, location.column)
+        view.load(location.path, source, tokens or [], location.line - 1, location.column, folds)
         self._disk_stamp = stamp
-        self.file_warmed = self.navigator.warm_file(view.source, location.path, location.line)
+        if tokens is None:
+            self._highlight(location.path, source, folds, stamp)
+        self._warm_later(location)
         focused = self.app.focused
         # Focus the viewer, unless the user has moved to another pane meanwhile: focusing a
         # widget in a hidden pane would switch back to it.
         if focused is None or self in focused.ancestors_with_self:
             view.focus()
 
-    @staticmethod
-    def _read(path: Path):
+    def _warm_later(self, location: Location) -> None:
+        """Look the file's names up in the background once the user stays on it: jedi's thread
+        holds the GIL for long stretches, so warming a file the user only passes through would
+        slow down the next jump instead of speeding it up."""
+        if self._warm_timer is not None:
+            self._warm_timer.stop()
+
+        def warm() -> None:
+            view = self.view
+            if view.path == location.path:
+                self.file_warmed = self.navigator.warm_file(view.source, location.path, view.cursor_line + 1)
+
+        self._warm_timer = self.set_timer(WARM_AFTER_S, warm)
+
+    def _read(self, path: Path):
+        """(source, token lines or None when the file is big and not highlighted yet, folds, disk stamp).
+
+        Runs in a thread: for torch's 30,000-line stub, finding the folds alone takes 60 ms
+        and highlighting 1.5 s. Both are kept for the last few files, so jumping back and forth
+        between two files costs only the reading.
+        """
         stat = path.stat() if path.exists() else None
         source = read_source(path)
         stamp = (stat.st_mtime_ns, stat.st_size) if stat else None
-        return source, token_lines(source, path.name), stamp
+        key = (path, stamp)
+        with self._highlighted_lock:
+            known = self._highlighted.get(key)
+        if known is None:
+            folds = find_folds(split_lines(source))
+            tokens = token_lines(source, path.name) if source.count("\n") <= HIGHLIGHT_INLINE_LINES else None
+            known = self._remember(key, tokens, folds)
+        tokens, folds = known
+        return source, tokens, folds, stamp
+
+    def _remember(self, key, tokens, folds):
+        with self._highlighted_lock:
+            self._highlighted[key] = (tokens, folds)
+            self._highlighted.move_to_end(key)
+            while len(self._highlighted) > HIGHLIGHT_CACHE:
+                self._highlighted.popitem(last=False)
+        return tokens, folds
+
+    @work(group="highlight")
+    async def _highlight(self, path: Path, source: str, folds, stamp) -> None:
+        tokens = await asyncio.to_thread(token_lines, source, path.name)
+        self._remember((path, stamp), tokens, folds)
+        if self.view.path == path and self._disk_stamp == stamp:
+            self.view.set_tokens(tokens)
 
     @on(DirectoryTree.FileSelected)
     def _file_selected(self, event: DirectoryTree.FileSelected) -> None:
@@ -229,7 +283,7 @@ class CodePane(Vertical):
     @work(exclusive=True, group="reload")
     async def _reload(self, path: Path) -> None:
         try:
-            source, tokens, stamp = await asyncio.to_thread(self._read, path)
+            source, tokens, folds, stamp = await asyncio.to_thread(self._read, path)
         except SourceError as error:
             self._disk_stamp = None  # say it once
             self.app.notify(f"{path.name} changed on disk and can't be shown: {error}", severity="error")
@@ -237,7 +291,9 @@ class CodePane(Vertical):
         if self.view.path != path:
             return
         self._disk_stamp = stamp
-        self.view.reload(source, tokens)
+        self.view.reload(source, tokens or [], folds)
+        if tokens is None:
+            self._highlight(path, source, folds, stamp)
         self.app.notify(f"{path.name} changed on disk: reloaded")
 
     # ---- requests from the viewer ------------------------------------------------------------
@@ -624,10 +680,14 @@ class CodePane(Vertical):
         stub = "  [stub]" if view.path.suffix == ".pyi" else ""
         tags = f"  tags:{self.tags.depth}" if self.tags.depth else ""
         self.set_status(f"{self.short(view.path)}:{view.cursor_line + 1}:{view.cursor_col + 1}{stub}{tags}")
-        crumbs = breadcrumb(view.lines, view.cursor_line, view.folds.folds)
-        self.query_one("#code-crumbs", Static).update(" › ".join([view.path.name, *crumbs]))
+        crumbs = [fold.label for fold in view.folds.containing(view.cursor_line)]
+        text = " › ".join([view.path.name, *crumbs])
+        line = self.query_one("#code-crumbs", Static)
+        if text != self._crumbs:  # one row, fixed size: no new layout of the screen (it costs ~15 ms)
+            self._crumbs = text
+            line.update(text, layout=False)
 
     def set_status(self, text: str, error: bool = False) -> None:
         status = self.query_one("#code-status", Static)
         status.set_class(error, "error")
-        status.update(text)
+        status.update(text, layout=False)

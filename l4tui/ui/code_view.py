@@ -138,28 +138,38 @@ class CodeView(ScrollView, can_focus=True):
     # ---- content -------------------------------------------------------------------------
 
     def load(self, path: Path, source: str, tokens: list[list[tuple[object, str]]],
-             line: int = 0, col: int = 0) -> None:
-        """Show `source` (its pygments tokens per line) with the cursor at (line, col) from 0."""
+             line: int = 0, col: int = 0, folds=None) -> None:
+        """Show `source` (its pygments tokens per line, its folds when known) with the cursor
+        at (line, col) from 0."""
         self.path = Path(path)
         self.lines = split_lines(source)
         self._tokens = tokens
         self._styled.clear()
-        self.folds = FoldState.from_lines(self.lines)
+        self.folds = FoldState(folds, len(self.lines)) if folds is not None else FoldState.from_lines(self.lines)
         self._folds_changed()
         self.scroll_to(0, 0, animate=False, immediate=True)
         self.move_to(line, col, center=True)
+        # Opened before the first layout (`l4tui FILE:LINE`), the view has no height yet to
+        # centre the line in: centre it again once it has.
+        self.call_after_refresh(self._scroll_to_cursor, True)
 
-    def reload(self, source: str, tokens: list[list[tuple[object, str]]]) -> None:
+    def reload(self, source: str, tokens: list[list[tuple[object, str]]], folds=None) -> None:
         """The file changed on disk: show the new text, keeping the cursor and the view where they were."""
         line, col = self.cursor_line, self.cursor_col
         x, y = self.scroll_offset
         self.lines = split_lines(source)
         self._tokens = tokens
         self._styled.clear()
-        self.folds = FoldState.from_lines(self.lines)
+        self.folds = FoldState(folds, len(self.lines)) if folds is not None else FoldState.from_lines(self.lines)
         self._folds_changed()
         self.scroll_to(x, y, animate=False, immediate=True)
         self.move_to(min(line, len(self.lines) - 1), col)
+
+    def set_tokens(self, tokens: list[list[tuple[object, str]]]) -> None:
+        """The highlighting of a big file, arriving after the file is already shown as plain text."""
+        self._tokens = tokens
+        self._styled.clear()
+        self.refresh()
 
     def _folds_changed(self) -> None:
         self._rows = self.folds.visible_lines()

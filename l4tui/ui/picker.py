@@ -92,7 +92,7 @@ class PickerScreen(ModalScreen[PickItem | None]):
 
     @staticmethod
     def _label(item: PickItem) -> Text:
-        text = Text(item.label)
+        text = Text(item.label, no_wrap=True, overflow="ellipsis")  # one row per item, as fzf shows them
         if item.detail:
             text.append("  " + item.detail, style="dim")
         return text
