@@ -288,24 +288,26 @@ class Navigator:
         """Look up each distinct name of the open file once, nearest to `around_line` first.
 
         Done in small background steps; opening another file (a new call) abandons the rest.
-        The Future completes with the number of names looked up.
+        The Future completes with the files the names lead to, in the order first met, so the
+        caller can get them ready to show too.
         """
         self._warm_generation += 1
         generation = self._warm_generation
         positions = names_to_warm(source, around_line, limit)
         done: Future = Future()
         done.set_running_or_notify_cancel()
-        count = [0]
+        targets: dict[Path, None] = {}  # an ordered set
 
         def step(index: int) -> None:
             if generation != self._warm_generation or index >= len(positions):
                 keep_out_of_gc()
-                done.set_result(count[0])
+                done.set_result(list(targets))
                 return
             line, column = positions[index]
             try:
-                self._goto(source, path, line, column)
-                count[0] += 1
+                for definition in self._goto(source, path, line, column):
+                    if definition.location is not None and definition.location.path != path:
+                        targets.setdefault(definition.location.path)
             except Exception:  # odd code jedi can't follow: warming is best effort
                 pass
             self._executor.submit(step, index + 1, priority=BACKGROUND)

@@ -10,8 +10,6 @@ import asyncio
 import os
 import subprocess
 import sys
-import threading
-from collections import OrderedDict
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -21,24 +19,23 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DirectoryTree, Input, Static
 
-from l4tui.code.folds import find_folds
+from l4tui.code.documents import Documents
 from l4tui.code.editor import editor_command, editor_from_environment
 from l4tui.code.index import build_index, default_roots
 from l4tui.code.fuzzy import fuzzy_rank
 from l4tui.code.jumplist import JumpList
 from l4tui.code.location import Location
 from l4tui.code.navigator import Definition, Navigator, in_background
-from l4tui.code.source import SourceError, read_source, token_lines
+from l4tui.code.source import SourceError
 from l4tui.code.tagstack import TagStack
 from l4tui.code.tags import TagsFile, find_tags_file
-from l4tui.ui.code_view import CodeView, split_lines
+from l4tui.ui.code_view import CodeView
 from l4tui.ui.doc_screen import DocScreen
 from l4tui.ui.picker import PickerScreen, PickItem
 
 DISK_CHECK_S = 2.0  # how often the open file's mtime is looked at
 WARM_AFTER_S = 0.5  # a file's names are looked up once the user has stayed on it this long
-HIGHLIGHT_INLINE_LINES = 3_000  # bigger files show at once as plain text, highlighted a moment later
-HIGHLIGHT_CACHE = 8  # files whose highlighting is kept, for jumping back and forth
+PREFETCH_FILES = 12  # of the files the open file's names lead to, how many are made ready to show
 SKIP_DIRS = {"__pycache__", "node_modules", ".git", ".venv", "venv", "runs", ".mypy_cache", ".pytest_cache"}
 MAX_WORKSPACE_FILES = 20_000
 
@@ -129,9 +126,8 @@ class CodePane(Vertical):
         self.warmed: Future | None = None
         self.file_warmed: Future | None = None
         self._warm_timer = None
-        self._highlighted: OrderedDict = OrderedDict()  # (path, (mtime_ns, size)) -> token lines
-        self._highlighted_lock = threading.Lock()  # filled from reading threads
-        self._disk_stamp: tuple[int, int] | None = None  # (mtime_ns, size) of the open file when read
+        self.documents = Documents()  # files read, highlighted and folded, kept for jumping back
+        self.prefetched: Future | None = None
         self._crumbs = ""
         self._tags_file: list | None = None  # [TagsFile or None], looked for once
 
@@ -194,17 +190,17 @@ class CodePane(Vertical):
             view.move_to(location.line - 1, location.column, center=True)
             return
         self.navigator.stop_warming()  # the last file's names: the user has moved on
-        self.set_status(f"opening {self.short(location.path)} ...")
+        if not self.documents.cached(location.path):
+            self.set_status(f"opening {self.short(location.path)} ...")
         try:
-            source, tokens, folds, stamp = await asyncio.to_thread(self._read, location.path)
+            document = await asyncio.to_thread(self.documents.get, location.path)
         except SourceError as error:
             self.app.notify(str(error), title="Can't open", severity="error")
             self._show_status()
             return
-        view.load(location.path, source, tokens or [], location.line - 1, location.column, folds)
-        self._disk_stamp = stamp
-        if tokens is None:
-            self._highlight(location.path, source, folds, stamp)
+        view.load(document, location.line - 1, location.column)
+        if not document.highlighted:
+            self._highlight(document)
         self._warm_later(location)
         focused = self.app.focused
         # Focus the viewer, unless the user has moved to another pane meanwhile: focusing a
@@ -213,9 +209,9 @@ class CodePane(Vertical):
             view.focus()
 
     def _warm_later(self, location: Location) -> None:
-        """Look the file's names up in the background once the user stays on it: jedi's thread
-        holds the GIL for long stretches, so warming a file the user only passes through would
-        slow down the next jump instead of speeding it up."""
+        """Once the user stays on a file, look its names up and get the files they lead to
+        ready to show, in the background. Not at once: jedi's thread holds the GIL for long
+        stretches, so warming a file the user only passes through would slow the next jump down."""
         if self._warm_timer is not None:
             self._warm_timer.stop()
 
@@ -223,43 +219,32 @@ class CodePane(Vertical):
             view = self.view
             if view.path == location.path:
                 self.file_warmed = self.navigator.warm_file(view.source, location.path, view.cursor_line + 1)
+                self.file_warmed.add_done_callback(self._prefetch)
 
         self._warm_timer = self.set_timer(WARM_AFTER_S, warm)
 
-    def _read(self, path: Path):
-        """(source, token lines or None when the file is big and not highlighted yet, folds, disk stamp).
+    def _prefetch(self, warmed: Future) -> None:
+        if warmed.cancelled() or warmed.exception() is not None:
+            return
+        targets = warmed.result()[:PREFETCH_FILES]
 
-        Runs in a thread: for torch's 30,000-line stub, finding the folds alone takes 60 ms
-        and highlighting 1.5 s. Both are kept for the last few files, so jumping back and forth
-        between two files costs only the reading.
-        """
-        stat = path.stat() if path.exists() else None
-        source = read_source(path)
-        stamp = (stat.st_mtime_ns, stat.st_size) if stat else None
-        key = (path, stamp)
-        with self._highlighted_lock:
-            known = self._highlighted.get(key)
-        if known is None:
-            folds = find_folds(split_lines(source))
-            tokens = token_lines(source, path.name) if source.count("\n") <= HIGHLIGHT_INLINE_LINES else None
-            known = self._remember(key, tokens, folds)
-        tokens, folds = known
-        return source, tokens, folds, stamp
+        def read_all() -> int:
+            ready = 0
+            for path in targets:
+                try:
+                    self.documents.get(path, highlight=True)
+                    ready += 1
+                except SourceError:
+                    pass
+            return ready
 
-    def _remember(self, key, tokens, folds):
-        with self._highlighted_lock:
-            self._highlighted[key] = (tokens, folds)
-            self._highlighted.move_to_end(key)
-            while len(self._highlighted) > HIGHLIGHT_CACHE:
-                self._highlighted.popitem(last=False)
-        return tokens, folds
+        self.prefetched = in_background(read_all, name="prefetch")
 
     @work(group="highlight")
-    async def _highlight(self, path: Path, source: str, folds, stamp) -> None:
-        tokens = await asyncio.to_thread(token_lines, source, path.name)
-        self._remember((path, stamp), tokens, folds)
-        if self.view.path == path and self._disk_stamp == stamp:
-            self.view.set_tokens(tokens)
+    async def _highlight(self, document) -> None:
+        await asyncio.to_thread(self.documents.highlight, document)
+        if self.view.document is document:
+            self.view.set_tokens(document.tokens)
 
     @on(DirectoryTree.FileSelected)
     def _file_selected(self, event: DirectoryTree.FileSelected) -> None:
@@ -269,31 +254,30 @@ class CodePane(Vertical):
     # ---- the file changing on disk ------------------------------------------------------------
 
     def _check_disk(self) -> None:
-        path = self.view.path
-        if path is None or self._disk_stamp is None:
+        document = self.view.document
+        if document is None or document.stamp is None:
             return
         try:
-            stat = path.stat()
+            stat = document.path.stat()
         except OSError:
-            self.set_status(f"{self.short(path)} is gone from the disk (the text shown is the last read)")
+            self.set_status(f"{self.short(document.path)} is gone from the disk (the text shown is the last read)")
             return
-        if (stat.st_mtime_ns, stat.st_size) != self._disk_stamp:
-            self._reload(path)
+        if (stat.st_mtime_ns, stat.st_size) != document.stamp:
+            self._reload(document.path)
 
     @work(exclusive=True, group="reload")
     async def _reload(self, path: Path) -> None:
         try:
-            source, tokens, folds, stamp = await asyncio.to_thread(self._read, path)
+            document = await asyncio.to_thread(self.documents.get, path)
         except SourceError as error:
-            self._disk_stamp = None  # say it once
+            self.view.document.stamp = None  # say it once
             self.app.notify(f"{path.name} changed on disk and can't be shown: {error}", severity="error")
             return
         if self.view.path != path:
             return
-        self._disk_stamp = stamp
-        self.view.reload(source, tokens or [], folds)
-        if tokens is None:
-            self._highlight(path, source, folds, stamp)
+        self.view.reload(document)
+        if not document.highlighted:
+            self._highlight(document)
         self.app.notify(f"{path.name} changed on disk: reloaded")
 
     # ---- requests from the viewer ------------------------------------------------------------

@@ -23,6 +23,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from l4tui.code import motions
+from l4tui.code.documents import Document
 from l4tui.code.folds import FoldState, summary
 from l4tui.code.search import compile_pattern, matches_in_line, search
 
@@ -44,15 +45,6 @@ SEQUENCE_HELP = [
     ("z c / z o / z a", "Close / open / toggle the fold (class or def) at the cursor"),
     ("z M / z R", "Close / open every fold"), ("z z / z t / z b", "Scroll the cursor line to the middle / top / bottom"),
 ]
-
-
-def split_lines(source: str) -> list[str]:
-    """The file's lines, split at newlines only, as jedi, ctags and vim count them
-    (`str.splitlines` would also split at form feeds, which some files contain)."""
-    lines = source.expandtabs(4).split("\n")
-    if len(lines) > 1 and lines[-1] == "":
-        lines.pop()
-    return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
 class CodeView(ScrollView, can_focus=True):
@@ -121,7 +113,9 @@ class CodeView(ScrollView, can_focus=True):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.path: Path | None = None
+        self.document: Document | None = None
         self.lines: list[str] = []
+        self._width = 0
         self._tokens: list[list[tuple[object, str]]] = []
         self._styled: dict[int, list[Segment]] = {}
         self.folds = FoldState([], 0)
@@ -137,33 +131,32 @@ class CodeView(ScrollView, can_focus=True):
 
     # ---- content -------------------------------------------------------------------------
 
-    def load(self, path: Path, source: str, tokens: list[list[tuple[object, str]]],
-             line: int = 0, col: int = 0, folds=None) -> None:
-        """Show `source` (its pygments tokens per line, its folds when known) with the cursor
-        at (line, col) from 0."""
-        self.path = Path(path)
-        self.lines = split_lines(source)
-        self._tokens = tokens
-        self._styled.clear()
-        self.folds = FoldState(folds, len(self.lines)) if folds is not None else FoldState.from_lines(self.lines)
-        self._folds_changed()
+    def load(self, document: Document, line: int = 0, col: int = 0) -> None:
+        """Show a document (documents.py) with the cursor at (line, col) from 0."""
+        self._show(document)
         self.scroll_to(0, 0, animate=False, immediate=True)
         self.move_to(line, col, center=True)
         # Opened before the first layout (`l4tui FILE:LINE`), the view has no height yet to
         # centre the line in: centre it again once it has.
         self.call_after_refresh(self._scroll_to_cursor, True)
 
-    def reload(self, source: str, tokens: list[list[tuple[object, str]]], folds=None) -> None:
+    def reload(self, document: Document) -> None:
         """The file changed on disk: show the new text, keeping the cursor and the view where they were."""
         line, col = self.cursor_line, self.cursor_col
         x, y = self.scroll_offset
-        self.lines = split_lines(source)
-        self._tokens = tokens
-        self._styled.clear()
-        self.folds = FoldState(folds, len(self.lines)) if folds is not None else FoldState.from_lines(self.lines)
-        self._folds_changed()
+        self._show(document)
         self.scroll_to(x, y, animate=False, immediate=True)
         self.move_to(min(line, len(self.lines) - 1), col)
+
+    def _show(self, document: Document) -> None:
+        self.document = document
+        self.path = document.path
+        self.lines = document.lines or [""]
+        self._tokens = document.tokens or []
+        self._styled.clear()
+        self._width = document.width
+        self.folds = FoldState(document.folds, len(self.lines))
+        self._folds_changed()
 
     def set_tokens(self, tokens: list[list[tuple[object, str]]]) -> None:
         """The highlighting of a big file, arriving after the file is already shown as plain text."""
@@ -173,8 +166,7 @@ class CodeView(ScrollView, can_focus=True):
 
     def _folds_changed(self) -> None:
         self._rows = self.folds.visible_lines()
-        width = max((len(text) for text in self.lines), default=0)
-        self.virtual_size = Size(self.gutter_width + width + 1, len(self._rows))
+        self.virtual_size = Size(self.gutter_width + self._width + 1, len(self._rows))
         self.refresh()
 
     @property
