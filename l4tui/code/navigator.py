@@ -284,12 +284,13 @@ class Navigator:
         return self._executor.submit(lambda: [f.result() for f in futures] and keep_out_of_gc(),
                                      priority=BACKGROUND)
 
-    def warm_file(self, source: str, path: Path, around_line: int = 1, limit: int = 400) -> Future:
+    def warm_file(self, source: str, path: Path, around_line: int = 1, limit: int = 400,
+                  on_target=None) -> Future:
         """Look up each distinct name of the open file once, nearest to `around_line` first.
 
         Done in small background steps; opening another file (a new call) abandons the rest.
-        The Future completes with the files the names lead to, in the order first met, so the
-        caller can get them ready to show too.
+        Each file the names lead to is passed to `on_target` as it is first met (on the jedi
+        thread), so the caller can get it ready to show; the Future completes with all of them.
         """
         self._warm_generation += 1
         generation = self._warm_generation
@@ -306,8 +307,11 @@ class Navigator:
             line, column = positions[index]
             try:
                 for definition in self._goto(source, path, line, column):
-                    if definition.location is not None and definition.location.path != path:
-                        targets.setdefault(definition.location.path)
+                    target = definition.location.path if definition.location is not None else None
+                    if target is not None and target != path and target not in targets:
+                        targets[target] = None
+                        if on_target is not None:
+                            on_target(target)
             except Exception:  # odd code jedi can't follow: warming is best effort
                 pass
             self._executor.submit(step, index + 1, priority=BACKGROUND)

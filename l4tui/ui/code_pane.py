@@ -25,7 +25,7 @@ from l4tui.code.index import build_index, default_roots
 from l4tui.code.fuzzy import fuzzy_rank
 from l4tui.code.jumplist import JumpList
 from l4tui.code.location import Location
-from l4tui.code.navigator import Definition, Navigator, in_background
+from l4tui.code.navigator import Definition, Navigator, SerialThread, in_background
 from l4tui.code.source import SourceError
 from l4tui.code.tagstack import TagStack
 from l4tui.code.tags import TagsFile, find_tags_file
@@ -127,7 +127,8 @@ class CodePane(Vertical):
         self.file_warmed: Future | None = None
         self._warm_timer = None
         self.documents = Documents()  # files read, highlighted and folded, kept for jumping back
-        self.prefetched: Future | None = None
+        self.prefetcher = SerialThread("prefetch")
+        self._prefetched = 0
         self._crumbs = ""
         self._tags_file: list | None = None  # [TagsFile or None], looked for once
 
@@ -218,27 +219,24 @@ class CodePane(Vertical):
         def warm() -> None:
             view = self.view
             if view.path == location.path:
-                self.file_warmed = self.navigator.warm_file(view.source, location.path, view.cursor_line + 1)
-                self.file_warmed.add_done_callback(self._prefetch)
+                self._prefetched = 0
+                self.file_warmed = self.navigator.warm_file(view.source, location.path, view.cursor_line + 1,
+                                                            on_target=self._prefetch)
 
         self._warm_timer = self.set_timer(WARM_AFTER_S, warm)
 
-    def _prefetch(self, warmed: Future) -> None:
-        if warmed.cancelled() or warmed.exception() is not None:
-            return
-        targets = warmed.result()[:PREFETCH_FILES]
+    def _prefetch(self, path: Path) -> None:
+        """Get a file the open file leads to ready to show (read, folded, highlighted unless it is
+        huge), on a thread of its own, as soon as warming finds it."""
+        self._prefetched += 1
+        if self._prefetched <= PREFETCH_FILES:
+            self.prefetcher.submit(self._get_quietly, path)
 
-        def read_all() -> int:
-            ready = 0
-            for path in targets:
-                try:
-                    self.documents.get(path, highlight=True)
-                    ready += 1
-                except SourceError:
-                    pass
-            return ready
-
-        self.prefetched = in_background(read_all, name="prefetch")
+    def _get_quietly(self, path: Path) -> None:
+        try:
+            self.documents.get(path)
+        except SourceError:
+            pass
 
     @work(group="highlight")
     async def _highlight(self, document) -> None:
