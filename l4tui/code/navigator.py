@@ -105,9 +105,13 @@ def keep_out_of_gc() -> None:
     """Move every object alive now out of the garbage collector's sight (gc.freeze).
 
     jedi's parse trees of torch are millions of long-lived objects. Left to the collector,
-    each full collection walks all of them: a 400 ms pause of every thread, the UI's included,
-    at random moments (seen while paging through a big file). Frozen, they are never walked
-    again; they live as long as jedi's caches, which is the app's life anyway.
+    each full collection walks all of them: a 100-400 ms pause of every thread, the UI's
+    included, at random moments (seen while paging through a big file and on jumps). Frozen,
+    they are never walked again; they live as long as jedi's caches, which is the app's life
+    anyway. Called after each background step, so the collector only ever sees the objects of
+    the step in progress. Measured: warming the three models and torch's rnn.py leaves 374 MB
+    resident with a freeze after each step, 370 MB with none (what freezing keeps alive that
+    the collector would have freed is that small), and takes 3.6 s instead of 5.2 s.
     """
     import gc
 
@@ -270,6 +274,7 @@ class Navigator:
         jedi = self._jedi_setup()
         script = jedi.Script(text + "\n", project=self._project, environment=self._environment)
         script.goto(1, len(text) - 1, follow_imports=True)
+        keep_out_of_gc()
 
     def warm(self, modules=("torch", "torch.nn")) -> Future:
         """Parse the modules users jump into first, before they ask.
@@ -281,8 +286,7 @@ class Navigator:
         """
         steps = [f"import {module}" for module in modules] + ["import torch; torch.sigmoid"]
         futures = [self._executor.submit(self._warm_line, text, priority=BACKGROUND) for text in steps]
-        return self._executor.submit(lambda: [f.result() for f in futures] and keep_out_of_gc(),
-                                     priority=BACKGROUND)
+        return self._executor.submit(lambda: [f.result() for f in futures], priority=BACKGROUND)
 
     def warm_file(self, source: str, path: Path, around_line: int = 1, limit: int = 400,
                   on_target=None) -> Future:
@@ -314,6 +318,7 @@ class Navigator:
                             on_target(target)
             except Exception:  # odd code jedi can't follow: warming is best effort
                 pass
+            keep_out_of_gc()
             self._executor.submit(step, index + 1, priority=BACKGROUND)
 
         self._executor.submit(step, 0, priority=BACKGROUND)

@@ -8,7 +8,7 @@
 
 from dataclasses import dataclass
 
-from l4tui.data.tables import ADULT_CAT_NAMES, ADULT_CONT_NAMES, ADULT_Y_NAME
+from l4tui.data.tables import ADULT_Y_NAME
 from l4tui.train.config import RecipeConfig
 
 

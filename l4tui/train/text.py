@@ -128,7 +128,6 @@ def prepare_lm(config: LMConfig, device: str, workspace=None):
     import math
 
     import numpy as np
-    import torch
     import torch.nn.functional as F
 
     from l4tui.data.text_batches import LMBatches

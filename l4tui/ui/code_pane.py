@@ -25,7 +25,7 @@ from l4tui.code.index import build_index, default_roots
 from l4tui.code.fuzzy import fuzzy_rank
 from l4tui.code.jumplist import JumpList
 from l4tui.code.location import Location
-from l4tui.code.navigator import Definition, Navigator, SerialThread, in_background
+from l4tui.code.navigator import Definition, Navigator, SerialThread, in_background, keep_out_of_gc
 from l4tui.code.source import SourceError
 from l4tui.code.tagstack import TagStack
 from l4tui.code.tags import TagsFile, find_tags_file
@@ -156,7 +156,9 @@ class CodePane(Vertical):
         self.set_interval(DISK_CHECK_S, self._check_disk)
 
     def _build_index(self):
-        return build_index(default_roots(self.workspace))
+        index = build_index(default_roots(self.workspace))
+        keep_out_of_gc()  # 82,000 symbols the collector need never walk again
+        return index
 
     def on_unmount(self) -> None:
         self.navigator.close()
