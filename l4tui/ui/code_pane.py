@@ -25,7 +25,8 @@ from l4tui.code.index import build_index, default_roots
 from l4tui.code.fuzzy import fuzzy_rank
 from l4tui.code.jumplist import JumpList
 from l4tui.code.location import Location
-from l4tui.code.navigator import Definition, Navigator, SerialThread, in_background, keep_out_of_gc
+from l4tui.code.navigator import (BACKGROUND, Definition, Navigator, SerialThread, in_background,
+                                  keep_out_of_gc)
 from l4tui.code.source import SourceError
 from l4tui.code.tagstack import TagStack
 from l4tui.code.tags import TagsFile, find_tags_file
@@ -139,7 +140,9 @@ class CodePane(Vertical):
                 yield Static("", id="code-crumbs", markup=False)
                 yield CodeView(id="code-view")
                 yield Static("", id="code-status", markup=False)
-                yield CommandLine(id="code-prompt", compact=True)
+                with Horizontal(id="code-prompt-row"):
+                    yield Static(":", id="code-prompt-mode", markup=False)
+                    yield CommandLine(id="code-prompt", compact=True)
 
     def start(self) -> None:
         """Called once the first frame is on screen: open a file, warm jedi up, index."""
@@ -236,9 +239,11 @@ class CodePane(Vertical):
 
     def _get_quietly(self, path: Path) -> None:
         try:
-            self.documents.get(path)
+            document = self.documents.get(path)
         except SourceError:
-            pass
+            return
+        if not document.highlighted:  # a huge file (torch's stub): after every smaller one
+            self.prefetcher.submit(self.documents.highlight, document, priority=BACKGROUND)
 
     @work(group="highlight")
     async def _highlight(self, document) -> None:
@@ -550,14 +555,14 @@ class CodePane(Vertical):
         prompt = self.query_one(CommandLine)
         prompt.mode = mode
         prompt.value = ""
-        prompt.placeholder = {"/": "/search (a regex; n next, N previous)",
-                              ":": ":line number, tags, jumps, Files, Tags, noh, e PATH, q"}[mode]
-        prompt.display = True
+        prompt.placeholder = {"/": "a regex (smartcase); then n next, N previous",
+                              ":": "a line number, tags, jumps, Files, Tags, tag NAME, noh, e PATH, help, q"}[mode]
+        self.query_one("#code-prompt-mode", Static).update(mode)
+        self.query_one("#code-prompt-row").display = True
         prompt.focus()
 
     def _close_prompt(self) -> None:
-        prompt = self.query_one(CommandLine)
-        prompt.display = False
+        self.query_one("#code-prompt-row").display = False
         self.view.focus()
 
     @on(CommandLine.Cancelled)
