@@ -135,6 +135,10 @@ async def test_folds_search_and_the_command_line(runs_dir):
         await pilot.press("g", "g", "slash", *"def forward", "enter")
         first = view.cursor_line
         assert "def forward" in view.lines[first] and not view.folds.is_hidden(first)
+        row = view.render_line(view.folds.display_row(first) - view.scroll_offset.y)
+        lit = "".join(seg.text for seg in row if seg.style and seg.style.bgcolor
+                      and seg.style.bgcolor.name == "yellow4")
+        assert lit == "def forward"  # the match is highlighted (the cursor cell included)
         await pilot.press("n")
         second = view.cursor_line
         assert second > first and "def forward" in view.lines[second]

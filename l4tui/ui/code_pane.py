@@ -380,11 +380,12 @@ class CodePane(Vertical):
         return tags.find(name) if tags is not None else []
 
     def _symbol_item(self, symbol) -> PickItem:
+        """The name, then where it is, then its signature: a long signature is what gets cut."""
         where = f"{self.short(symbol.path)}:{symbol.line}"
         label = symbol.qualified if getattr(symbol, "scope", "") else symbol.name
         signature = getattr(symbol, "signature", "")
-        return PickItem(f"{label}{signature}", Location(Path(symbol.path), symbol.line, symbol.column),
-                        f"{symbol.kind}  {where}")
+        return PickItem(label, Location(Path(symbol.path), symbol.line, symbol.column),
+                        f"{symbol.kind}  {where}  {signature}".rstrip())
 
     def _jump_to_tag(self, word: str, origin: Location, item: PickItem) -> None:
         self.tags.push(word, origin, item.location)

@@ -246,7 +246,10 @@ class CodeView(ScrollView, can_focus=True):
         out = []
         for start, piece in zip(starts, pieces):
             hit = any(a <= start < b for a, b in spans)
-            out.append(piece.apply_style(match_style) if hit else piece)
+            # On top of the segment's own style (Strip.apply_style would put it underneath,
+            # and the line's background would hide it).
+            out.append(Strip([Segment(segment.text, (segment.style or Style()) + match_style)
+                              for segment in piece]) if hit else piece)
         return Strip.join(out)
 
     def _with_cursor(self, code: Strip, line_style: Style) -> Strip:
