@@ -302,16 +302,22 @@ class CodePane(Vertical):
 
     # ---- definitions and the tag stack --------------------------------------------------------
 
+    def _name_at_cursor(self) -> tuple[Location | None, str]:
+        """Where the cursor is and the name under it; ("", says so) when there is none."""
+        origin = self.current_location()
+        word = self.view.word_at_cursor() if origin else ""
+        if not word:
+            self.set_status("Put the cursor on a name first", error=True)
+        return origin, word
+
     def action_goto_definition(self) -> None:
         self.goto_definition()
 
     @work(exclusive=True, group="goto")
     async def goto_definition(self) -> None:
         view = self.view
-        origin = self.current_location()
-        word = view.word_at_cursor()
-        if origin is None or not word:
-            self.set_status("Put the cursor on a name first", error=True)
+        origin, word = self._name_at_cursor()
+        if not word:
             return
         self.set_status(f"looking up {word} ...")
         definitions: list[Definition] = []
@@ -455,10 +461,8 @@ class CodePane(Vertical):
     @work(exclusive=True, group="goto")
     async def find_references(self) -> None:
         view = self.view
-        origin = self.current_location()
-        word = view.word_at_cursor()
-        if origin is None or not word:
-            self.set_status("Put the cursor on a name first", error=True)
+        origin, word = self._name_at_cursor()
+        if not word:
             return
         self.set_status(f"finding references of {word} ...")
         try:
@@ -485,10 +489,8 @@ class CodePane(Vertical):
     @work(exclusive=True, group="goto")
     async def show_help(self) -> None:
         view = self.view
-        origin = self.current_location()
-        word = view.word_at_cursor()
-        if origin is None or not word:
-            self.set_status("Put the cursor on a name first", error=True)
+        origin, word = self._name_at_cursor()
+        if not word:
             return
         try:
             help = await asyncio.wrap_future(
