@@ -162,6 +162,28 @@ async def shoot_code(images: Path, size=(100, 30)) -> None:
             app.save_screenshot("code-tags-80x24.svg", str(images))
 
 
+async def shoot_sheet(images: Path, size=(120, 32)) -> None:
+    """The lesson's spreadsheet: random factors, then after gradient descent with biases and y_range."""
+    from l4tui.ui.spreadsheet_screen import SpreadsheetScreen
+
+    with tempfile.TemporaryDirectory() as runs:
+        app = L4App(runs_dir=Path(runs), workspace=REPO)
+        async with app.run_test(size=size) as pilot:
+            await pilot.press("2")
+            await pilot.pause(0.5)
+            await pilot.press("x")
+            await until(pilot, lambda: isinstance(app.screen, SpreadsheetScreen) and app.screen.state is not None)
+            await pilot.pause(0.3)
+            app.save_screenshot("spreadsheet-random.svg", str(images))
+            await pilot.press("b", "y")
+            for _ in range(6):  # 300 steps, in the lesson's spirit: press space and watch the loss fall
+                app.screen.state.step(50)
+                app.screen.refresh_sheet()
+                await pilot.pause(0.05)
+            await pilot.pause(0.3)
+            app.save_screenshot("spreadsheet-trained.svg", str(images))
+
+
 async def shoot(size=(120, 36)):
     images = DOCS / "images"
     images.mkdir(exist_ok=True)
@@ -193,6 +215,7 @@ async def shoot(size=(120, 36)):
             await pilot.pause(0.5)
             app.save_screenshot("help.svg", str(images))
     await shoot_code(images)
+    await shoot_sheet(images)
     await shoot_runs(images)
     print(f"saved screenshots in {images}")
 

@@ -60,6 +60,9 @@ class DataPane(Vertical):
         Binding("d", "delete", "Delete", id="data.delete", show=False, tooltip="Delete the selected run"),
         Binding("o", "folder", "Folder", id="data.folder", show=False,
                 tooltip="Show the run's folder and copy its path"),
+        Binding("x", "spreadsheet", "Spreadsheet", id="data.spreadsheet",
+                tooltip="The lesson's collab spreadsheet: gradient descent cell by cell (the selected "
+                        "collab run's data and trained model, else the bundled ratings)"),
         Binding("escape", "back", "Back", id="data.back", show=False, tooltip="Stop comparing"),
     ]
 
@@ -162,6 +165,15 @@ class DataPane(Vertical):
         self.monitor.watch(run_dir)
 
     # ---- starting runs ------------------------------------------------------------------
+
+    def action_spreadsheet(self) -> None:
+        from l4tui.ui.spreadsheet_screen import SpreadsheetScreen
+
+        run = self._cursor_run()
+        if run is not None and run.family == "collab":
+            self.app.push_screen(SpreadsheetScreen(run.config.get("data"), run.run_dir))
+        else:
+            self.app.push_screen(SpreadsheetScreen())
 
     def action_new_run(self) -> None:
         from l4tui.ui.launch_screen import LaunchScreen
