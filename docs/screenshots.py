@@ -184,6 +184,22 @@ async def shoot_sheet(images: Path, size=(120, 32)) -> None:
             app.save_screenshot("spreadsheet-trained.svg", str(images))
 
 
+async def shoot_text(images: Path, size=(120, 48)) -> None:
+    """Text to numbers: a review's tokens and ids, the rules, the vocab, an LM batch."""
+    from l4tui.ui.text_screen import TextScreen
+
+    with tempfile.TemporaryDirectory() as runs:
+        app = L4App(runs_dir=Path(runs), workspace=REPO)
+        async with app.run_test(size=size) as pilot:
+            await pilot.press("2")
+            await pilot.pause(0.5)
+            await pilot.press("t")
+            await until(pilot, lambda: isinstance(app.screen, TextScreen) and app.screen.figures)
+            await pilot.press("e", *"I didn't like it.<br />The ENDING was sooo bad, a real zzyzx!", "enter")
+            await pilot.pause(0.5)
+            app.save_screenshot("text-steps.svg", str(images))
+
+
 async def shoot(size=(120, 36)):
     images = DOCS / "images"
     images.mkdir(exist_ok=True)
@@ -216,6 +232,7 @@ async def shoot(size=(120, 36)):
             app.save_screenshot("help.svg", str(images))
     await shoot_code(images)
     await shoot_sheet(images)
+    await shoot_text(images)
     await shoot_runs(images)
     print(f"saved screenshots in {images}")
 

@@ -63,6 +63,9 @@ class DataPane(Vertical):
         Binding("x", "spreadsheet", "Spreadsheet", id="data.spreadsheet",
                 tooltip="The lesson's collab spreadsheet: gradient descent cell by cell (the selected "
                         "collab run's data and trained model, else the bundled ratings)"),
+        Binding("t", "text_steps", "Text", id="data.text_steps",
+                tooltip="Text to tokens, ids, vocab and an LM batch (the selected text run's data, else "
+                        "the bundled IMDB sample)"),
         Binding("escape", "back", "Back", id="data.back", show=False, tooltip="Stop comparing"),
     ]
 
@@ -174,6 +177,13 @@ class DataPane(Vertical):
             self.app.push_screen(SpreadsheetScreen(run.config.get("data"), run.run_dir))
         else:
             self.app.push_screen(SpreadsheetScreen())
+
+    def action_text_steps(self) -> None:
+        from l4tui.ui.text_screen import TextScreen
+
+        run = self._cursor_run()
+        text_run = run is not None and run.family in ("lm", "classifier") and run.config.get("data")
+        self.app.push_screen(TextScreen(run.config["data"] if text_run else None))
 
     def action_new_run(self) -> None:
         from l4tui.ui.launch_screen import LaunchScreen

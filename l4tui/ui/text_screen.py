@@ -1,0 +1,244 @@
+"""`t` in the Data & training pane: a text becoming tokens, ids, a vocab and a language model's batch.
+
+The lesson's steps on real reviews: the raw text, its tokens with the special ones explained and
+the unknown ones (xxunk) in a warning colour, each token's id under it, the rules that fired;
+the vocab built from the corpus with `max_vocab` and `min_freq` you can change, and what it
+covers; and a batch of the language model's data, where y is x moved on by one word. The numbers
+come from `l4tui.inspect.text_steps`.
+"""
+
+import asyncio
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+KIND_STYLES = {"special": "bold cyan", "unknown": "bold red", "word": ""}
+VOCAB_ROWS = 2000  # rows the vocab table lists (filtering searches them all)
+LM_BS, LM_BPTT = 4, 8
+
+
+def load_corpus(data: str | None):
+    """The texts of a dataset (the bundled IMDB sample by default) and their tokens."""
+    from l4tui.data.sources import resolve
+    from l4tui.data.texts import load_texts_csv
+    from l4tui.data.tokenizer import tokenize
+    from l4tui.paths import datasets_dir
+
+    path = resolve(data) if data else datasets_dir() / "imdb-sample" / "texts.csv"
+    texts = load_texts_csv(path).texts
+    return path, texts, [tokenize(text) for text in texts]
+
+
+def token_grid(cells, width: int) -> Text:
+    """Tokens on one line and their ids under them, wrapped at `width` columns."""
+    out = Text()
+    line_tokens, line_ids, used = Text(), Text(), 0
+    for cell in cells:
+        shown = cell.token.replace("\n", "\\n") or " "
+        size = max(len(shown), len(str(cell.id))) + 1
+        if used + size > width and used:
+            out.append_text(line_tokens)
+            out.append("\n")
+            out.append_text(line_ids)
+            out.append("\n")
+            line_tokens, line_ids, used = Text(), Text(), 0
+        line_tokens.append(shown.ljust(size), style=KIND_STYLES[cell.kind])
+        line_ids.append(str(cell.id).ljust(size), style="dim")
+        used += size
+    out.append_text(line_tokens)
+    out.append("\n")
+    out.append_text(line_ids)
+    return out
+
+
+class TextScreen(Screen):
+    AUTO_FOCUS = "#text-box"  # the page scrolls with the arrows; Tab reaches the vocab table
+    BINDINGS = [
+        Binding("e", "edit", "Edit text", id="text.edit", tooltip="Type a text of your own"),
+        Binding("n", "next_text(1)", "Next text", id="text.next", tooltip="The next text of the corpus"),
+        Binding("p", "next_text(-1)", "Previous", show=False, id="text.previous"),
+        Binding("left_square_bracket", "min_freq(-1)", "min_freq-", id="text.min_freq_down"),
+        Binding("right_square_bracket", "min_freq(1)", "min_freq+", id="text.min_freq_up"),
+        Binding("minus", "max_vocab(0.5)", "max_vocab÷2", id="text.max_vocab_down"),
+        Binding("plus_sign,equals_sign", "max_vocab(2)", "max_vocab×2", id="text.max_vocab_up"),
+        Binding("slash", "find", "Find in vocab", id="text.find", tooltip="Filter the vocab table"),
+        Binding("b", "next_batch", "Next batch", show=False, id="text.batch", tooltip="The next LM batch"),
+        Binding("escape,q", "back", "Back", id="text.back"),
+    ]
+
+    def __init__(self, data: str | None = None) -> None:
+        super().__init__()
+        self.data = data
+        self.texts: list[str] = []
+        self.token_lists: list[list[str]] = []
+        self.index = 0
+        self.text = ""
+        self.min_freq, self.max_vocab = 3, 60000
+        self.figures: dict | None = None
+        self.batch = 0
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="text-box"):
+            yield Static("tokenizing the corpus ...", id="text-title", markup=False)
+            yield Input(placeholder="a text of your own; Enter shows its tokens", id="text-input")
+            yield Static("", id="text-raw", markup=False)
+            yield Static("", id="text-tokens")
+            yield Static("", id="text-rules", markup=False)
+            yield Static("", id="text-vocab", markup=False)
+            with Horizontal(id="text-lower"):
+                with Vertical(id="text-vocab-side"):
+                    yield Input(placeholder="/ find a token", id="vocab-filter")
+                    yield DataTable(id="vocab-table", cursor_type="row")
+                yield Static("", id="text-batch")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#vocab-table", DataTable)
+        table.add_columns("id", "token", "count")
+        self.load()
+
+    @work(exclusive=True, group="text-load")
+    async def load(self) -> None:
+        try:
+            self.source, self.texts, self.token_lists = await asyncio.to_thread(load_corpus, self.data)
+        except (ValueError, OSError) as error:
+            self.query_one("#text-title", Static).update(f"Can't read the texts: {error}")
+            return
+        self.text = self.texts[0] if self.texts else ""
+        self.rebuild_vocab()
+
+    @work(exclusive=True, group="text-vocab")
+    async def rebuild_vocab(self) -> None:
+        from l4tui.inspect.text_steps import vocab_figures
+
+        self.query_one("#text-vocab", Static).update(
+            f"building the vocab (max_vocab {self.max_vocab}, min_freq {self.min_freq}) ...")
+        self.figures = await asyncio.to_thread(vocab_figures, self.token_lists, self.max_vocab, self.min_freq)
+        self.show_text()
+        self.show_vocab()
+        self.show_batch()
+
+    # ---- drawing ------------------------------------------------------------------------------
+
+    def show_text(self) -> None:
+        from l4tui.data.tokenizer import tokenize
+        from l4tui.inspect.text_steps import rules_fired, token_cells
+
+        if self.figures is None:
+            return
+        vocab = self.figures["vocab"]
+        self.query_one("#text-title", Static).update(
+            f"From text to numbers: {len(self.texts):,} texts of {self.source.name} · text {self.index + 1} "
+            f"(n next, e your own)")
+        self.query_one("#text-raw", Static).update(self.text[:600] + ("..." if len(self.text) > 600 else ""))
+        cells = token_cells(tokenize(self.text), vocab)
+        width = max(20, (self.size.width or 80) - 4)
+        self.query_one("#text-tokens", Static).update(token_grid(cells, width))
+        unknown = sorted({c.token.replace("\n", "\\n") for c in cells if c.kind == "unknown"})
+        specials = sorted({c.token for c in cells if c.kind == "special"})
+        from l4tui.inspect.text_steps import SPECIAL_MEANINGS
+
+        lines = [f"rules that fired: {', '.join(rules_fired(self.text))}"]
+        lines += [f"  {token}: {SPECIAL_MEANINGS[token]}" for token in specials]
+        if unknown:
+            lines.append(f"  not in the vocab, so xxunk (id 0): {', '.join(unknown[:12])}"
+                         + (" ..." if len(unknown) > 12 else ""))
+        self.query_one("#text-rules", Static).update("\n".join(lines))
+
+    def show_vocab(self) -> None:
+        figures = self.figures
+        top = ", ".join(f"{token} ({count})" for token, count in figures["top_unknown"][:6])
+        self.query_one("#text-vocab", Static).update(
+            f"vocab: {figures['vocab_size']:,} tokens (max_vocab {self.max_vocab:,} -/+, min_freq {self.min_freq} [/]) · "
+            f"covers {figures['covered']:.1%} of the corpus's {figures['tokens']:,} tokens · "
+            f"unknown rate {figures['unknown_rate']:.2%} · {figures['distinct']:,} distinct tokens, "
+            f"{figures['distinct_in_vocab']:,} in the vocab\nmost frequent unknown: {top or 'none'}")
+        self.fill_vocab_table(self.query_one("#vocab-filter", Input).value)
+
+    def fill_vocab_table(self, query: str) -> None:
+        table = self.query_one("#vocab-table", DataTable)
+        table.clear()
+        vocab, counts = self.figures["vocab"], self.figures["counts"]
+        query = query.strip().lower()
+        shown = 0
+        for token_id, token in enumerate(vocab.itos):
+            if query and query not in token:
+                continue
+            table.add_row(str(token_id), token.replace("\n", "\\n"), f"{counts.get(token, 0):,}")
+            shown += 1
+            if shown >= VOCAB_ROWS:
+                break
+
+    def show_batch(self) -> None:
+        from l4tui.inspect.text_steps import lm_batch
+
+        vocab = self.figures["vocab"]
+        docs = [vocab.numericalize(tokens) for tokens in self.token_lists[:200]]
+        try:
+            x, y = lm_batch(docs, bs=LM_BS, bptt=LM_BPTT, index=self.batch)
+        except ValueError as error:
+            self.query_one("#text-batch", Static).update(f"no LM batch: {error}")
+            return
+        out = Text(f"A language model's batch {self.batch} (b next): bs={LM_BS} rows, bptt={LM_BPTT}\n"
+                   "x, what the model reads:\n", style="bold")
+        for row in x:
+            out.append(" ".join(vocab.itos[i] for i in row) + "\n", style="")
+        out.append("y, what it must predict: x moved on by one word\n", style="bold")
+        for row in y:
+            out.append(" ".join(vocab.itos[i] for i in row) + "\n", style="green")
+        self.query_one("#text-batch", Static).update(out)
+
+    # ---- actions ------------------------------------------------------------------------------
+
+    def action_edit(self) -> None:
+        box = self.query_one("#text-input", Input)
+        box.value = ""
+        box.focus()
+
+    @on(Input.Submitted, "#text-input")
+    def _text_entered(self, event: Input.Submitted) -> None:
+        self.text = event.value
+        self.query_one("#text-box").focus()
+        self.show_text()
+
+    @on(Input.Changed, "#vocab-filter")
+    def _filter(self, event: Input.Changed) -> None:
+        if self.figures is not None:
+            self.fill_vocab_table(event.value)
+
+    @on(Input.Submitted, "#vocab-filter")
+    def _filter_done(self) -> None:
+        self.query_one("#vocab-table").focus()
+
+    def action_find(self) -> None:
+        self.query_one("#vocab-filter", Input).focus()
+
+    def action_next_text(self, step: int) -> None:
+        if self.texts:
+            self.index = (self.index + step) % len(self.texts)
+            self.text = self.texts[self.index]
+            self.show_text()
+
+    def action_min_freq(self, step: int) -> None:
+        self.min_freq = max(1, self.min_freq + step)
+        self.rebuild_vocab()
+
+    def action_max_vocab(self, factor: float) -> None:
+        self.max_vocab = max(16, int(self.max_vocab * factor))
+        self.rebuild_vocab()
+
+    def action_next_batch(self) -> None:
+        if self.figures is not None:
+            self.batch += 1
+            self.show_batch()
+
+    def action_back(self) -> None:
+        if self.focused is not None and isinstance(self.focused, (Input, DataTable)):
+            self.query_one("#text-box").focus()  # Esc first leaves the text box or the table
+            return
+        self.app.pop_screen()

@@ -1,0 +1,51 @@
+"""The text screen driven as a user drives it: tokens and ids, min_freq, your own text, the vocab, a batch."""
+
+from textual.widgets import Static
+
+from conftest import REPO, wait_until
+from l4tui.data.texts import load_texts_csv
+from l4tui.data.tokenizer import tokenize
+from l4tui.inspect.text_steps import vocab_figures
+from l4tui.ui.app import L4App
+from l4tui.ui.text_screen import TextScreen
+
+
+def shown(screen, selector) -> str:
+    return str(screen.query_one(selector, Static).render())
+
+
+async def test_text_to_numbers(runs_dir):
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("2")
+        await pilot.pause()
+        await pilot.press("t")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, TextScreen) and app.screen.figures)
+        screen = app.screen
+        first = load_texts_csv(REPO / "datasets" / "imdb-sample" / "texts.csv").texts[0]
+        tokens = shown(screen, "#text-tokens")
+        token_line, id_line = tokens.splitlines()[:2]  # a line of tokens, their ids under them
+        assert token_line.split()[:3] == tokenize(first)[:3] == ["xxbos", "xxmaj", "the"]
+        assert id_line.split()[:3] == [str(i) for i in screen.figures["vocab"].numericalize(tokenize(first)[:3])]
+        assert "xxrep" in shown(screen, "#text-rules") and "replace_rep" in shown(screen, "#text-rules")
+        # min_freq up by one: the vocab and its unknown rate are what vocab_figures gives by hand.
+        await pilot.press("right_square_bracket")
+        assert await wait_until(pilot, lambda: screen.figures and screen.figures["min_freq"] == 4)
+        by_hand = vocab_figures([tokenize(text) for text in screen.texts], min_freq=4)
+        assert f"unknown rate {by_hand['unknown_rate']:.2%}" in shown(screen, "#text-vocab")
+        assert screen.figures["unknown"] == by_hand["unknown"] > 0
+        # Your own text: capitals and a word the vocab has never seen.
+        await pilot.press("e", *"The ZZYZX film", "enter")
+        tokens = shown(screen, "#text-tokens")
+        assert "xxup" in tokens and "zzyzx" in tokens
+        assert "not in the vocab, so xxunk (id 0): zzyzx" in shown(screen, "#text-rules")
+        assert screen.text != first
+        # Find in the vocab.
+        await pilot.press("slash", *"the")
+        table = screen.query_one("#vocab-table")
+        assert await wait_until(pilot, lambda: table.row_count > 0)
+        assert all("the" in str(table.get_row_at(i)[1]) for i in range(table.row_count))
+        await pilot.press("escape", "b")
+        assert "batch 1" in shown(screen, "#text-batch")
+        await pilot.press("escape")
+        assert not isinstance(app.screen, TextScreen)
