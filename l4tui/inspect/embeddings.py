@@ -1,0 +1,103 @@
+"""What training did to the embeddings: nearest neighbours, a 2-D map, change between checkpoints.
+
+    tables = embedding_tables(checkpoint)               # every embedding matrix, with its labels
+    neighbours(table.weights, row, k=10)                # [(row, cosine similarity)], best first
+    pca_2d(table.weights, rows)                         # (len(rows), 2): the first two components
+    neighbour_change(old.weights, new.weights, row)     # who joined and who left the top k
+
+An embedding is a matrix with a row per token, user, movie or category. Rows that end up close
+(by the cosine of their angle) are things the model learned to treat alike: that is the
+lesson's "the embeddings learned that these movies are similar".
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class EmbeddingTable:
+    name: str  # "tokens", "users", "movies", "column workclass" ...
+    key: str  # the state dict key of the matrix
+    weights: np.ndarray  # (rows, factors)
+    labels: list[str]  # one per row
+
+    def row_of(self, label: str) -> int | None:
+        """The row of a label: exact first, then ignoring case."""
+        try:
+            return self.labels.index(label)
+        except ValueError:
+            lowered = label.lower()
+            return next((i for i, text in enumerate(self.labels) if text.lower() == lowered), None)
+
+
+def _numpy(tensor) -> np.ndarray:
+    return tensor.detach().cpu().float().numpy() if hasattr(tensor, "detach") else np.asarray(tensor, float)
+
+
+def embedding_tables(checkpoint: dict, titles: dict | None = None) -> list[EmbeddingTable]:
+    """The embedding matrices of a run's checkpoint, labelled from what the run saved with it:
+    the vocab (lm, classifier), the user and item ids (collab, with `titles` for the movies), the
+    categories of each column (tabular). Row 0 of collab and tabular embeddings is #na#."""
+    model = checkpoint.get("model") or {}
+    tables = []
+    vocab = checkpoint.get("vocab")
+    for key, value in model.items():
+        if getattr(value, "ndim", 0) != 2 or not key.endswith("weight"):
+            continue
+        weights = _numpy(value)
+        if vocab and key.endswith("encoder.weight") and len(vocab) == len(weights):
+            tables.append(EmbeddingTable("tokens", key, weights, list(vocab)))
+        elif key == "u_weight.weight" and checkpoint.get("users"):
+            tables.append(EmbeddingTable("users", key, weights, ["#na#"] + [f"user {u}" for u in checkpoint["users"]]))
+        elif key == "i_weight.weight" and checkpoint.get("items"):
+            titles = titles or {}
+            labels = ["#na#"] + [titles.get(int(item), f"item {item}") for item in checkpoint["items"]]
+            tables.append(EmbeddingTable("movies", key, weights, labels))
+        elif key.startswith("embeds.") and checkpoint.get("processor"):
+            index = int(key.split(".")[1])
+            processor = checkpoint["processor"]
+            # fastai adds a `_na` column per continuous column that had missing values, after the others
+            columns = list(processor.get("cat_names") or []) + [f"{name}_na" for name in processor.get("na_names") or []]
+            classes = processor.get("categories") or {}
+            column = columns[index] if index < len(columns) else f"column {index}"
+            labels = list(classes.get(column) or [])
+            if len(labels) != len(weights):
+                labels = [str(i) for i in range(len(weights))]
+            tables.append(EmbeddingTable(f"column {column}", key, weights, labels))
+    return tables
+
+
+def cosine_similarities(weights: np.ndarray, row: int) -> np.ndarray:
+    norms = np.linalg.norm(weights, axis=1)
+    norms[norms == 0] = 1.0  # an all-zero row (padding) is similar to nothing
+    return (weights @ weights[row]) / (norms * norms[row])
+
+
+def neighbours(weights: np.ndarray, row: int, k: int = 10, skip: set[int] | None = None) -> list[tuple[int, float]]:
+    """The `k` rows most similar to `row` by cosine similarity, best first (not `row` itself)."""
+    if not 0 <= row < len(weights):
+        raise ValueError(f"row {row} is outside the {len(weights)} rows")
+    similarity = cosine_similarities(weights, row)
+    order = [int(i) for i in np.argsort(-similarity, kind="stable") if i != row and i not in (skip or set())]
+    return [(i, float(similarity[i])) for i in order[:k]]
+
+
+def pca_2d(weights: np.ndarray, rows: list[int]) -> np.ndarray:
+    """The chosen rows projected on the first two principal components of those rows."""
+    points = weights[rows] - weights[rows].mean(axis=0)
+    if len(rows) < 2:
+        return np.zeros((len(rows), 2))
+    _, _, components = np.linalg.svd(points, full_matrices=False)
+    projected = points @ components[:2].T
+    if projected.shape[1] < 2:  # a one-factor embedding: the second axis is flat
+        projected = np.hstack([projected, np.zeros((len(rows), 1))])
+    return projected
+
+
+def neighbour_change(old: np.ndarray, new: np.ndarray, row: int, k: int = 10) -> dict:
+    """How the neighbours of `row` changed between two checkpoints of the same run."""
+    before = [i for i, _ in neighbours(old, row, k)]
+    after = [i for i, _ in neighbours(new, row, k)]
+    return {"before": before, "after": after, "joined": [i for i in after if i not in before],
+            "left": [i for i in before if i not in after], "kept": [i for i in after if i in before]}

@@ -1,0 +1,52 @@
+"""Embeddings: tables from checkpoints, nearest neighbours, a 2-D map, change between checkpoints."""
+
+import numpy as np
+import pytest
+import torch
+
+from l4tui.inspect.embeddings import embedding_tables, neighbour_change, neighbours, pca_2d
+
+
+def test_neighbours_of_rows_set_by_hand_come_in_cosine_order():
+    weights = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [-1.0, 0.0], [0.7, 0.7], [2.0, 0.1]])
+    # row 0 points along x: row 5 (almost x, longer: length doesn't matter), then 1, then 4, 2, 3
+    assert [row for row, _ in neighbours(weights, 0, k=5)] == [5, 1, 4, 2, 3]
+    similarity = dict(neighbours(weights, 0, k=5))
+    assert similarity[3] == pytest.approx(-1.0) and similarity[4] == pytest.approx(np.sqrt(0.5))
+    assert [row for row, _ in neighbours(weights, 0, k=2, skip={5})] == [1, 4]
+    with pytest.raises(ValueError, match="outside"):
+        neighbours(weights, 9)
+
+
+def test_pca_puts_the_main_direction_on_the_first_axis():
+    rng = np.random.default_rng(0)
+    line = np.outer(np.linspace(-5, 5, 20), [1.0, 2.0, 0.0]) + rng.normal(0, 0.01, (20, 3))
+    projected = pca_2d(line, list(range(20)))
+    assert projected.shape == (20, 2)
+    assert np.ptp(projected[:, 0]) > 50 * np.ptp(projected[:, 1])  # the spread is along axis 1
+    assert pca_2d(line, [3]).shape == (1, 2)
+
+
+def test_neighbour_change_between_two_checkpoints():
+    old = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+    new = np.array([[1.0, 0.0], [0.0, 1.0], [0.1, 0.9], [0.9, 0.1]])  # rows 1 and 3 swapped places
+    change = neighbour_change(old, new, 0, k=1)
+    assert change == {"before": [1], "after": [3], "joined": [3], "left": [1], "kept": []}
+
+
+def test_tables_are_found_and_labelled_for_each_family():
+    lm = {"model": {"0.encoder.weight": torch.zeros(3, 4), "0.rnns.0.weight_hh_l0_raw": torch.zeros(4, 4),
+                    "1.decoder.weight": torch.zeros(3, 4)}, "vocab": ["xxunk", "xxpad", "the"]}
+    [tokens] = embedding_tables(lm)
+    assert tokens.name == "tokens" and tokens.row_of("the") == 2 and tokens.row_of("THE") == 2
+    collab = {"model": {"u_weight.weight": torch.zeros(3, 2), "i_weight.weight": torch.zeros(3, 2),
+                        "u_bias.weight": torch.zeros(3, 1)}, "users": [7, 9], "items": [50, 60]}
+    users, movies = embedding_tables(collab, titles={50: "Star Wars (1977)"})
+    assert users.labels == ["#na#", "user 7", "user 9"]
+    assert movies.labels == ["#na#", "Star Wars (1977)", "item 60"]
+    tabular = {"model": {"embeds.0.weight": torch.zeros(3, 2), "embeds.1.weight": torch.zeros(3, 2)},
+               "processor": {"cat_names": ["workclass"], "na_names": ["age"],
+                             "categories": {"workclass": ["#na#", "Private", "State-gov"]}}}
+    workclass, age_na = embedding_tables(tabular)
+    assert workclass.name == "column workclass" and workclass.labels[1] == "Private"
+    assert age_na.name == "column age_na" and age_na.labels == ["0", "1", "2"]
