@@ -200,6 +200,26 @@ async def shoot_text(images: Path, size=(120, 48)) -> None:
             app.save_screenshot("text-steps.svg", str(images))
 
 
+async def shoot_embeddings(images: Path, size=(120, 36)) -> None:
+    """A trained collab run's movie embeddings: neighbours and the PCA map."""
+    import subprocess
+    import sys
+
+    from l4tui.ui.embeddings_screen import EmbeddingsScreen
+
+    with tempfile.TemporaryDirectory() as runs:
+        subprocess.run([sys.executable, "-m", "l4tui", "--runs", runs, "train", "collab", "--epochs", "4"],
+                       check=True, capture_output=True, cwd=runs)
+        app = L4App(runs_dir=Path(runs), workspace=REPO)
+        async with app.run_test(size=size) as pilot:
+            await pilot.press("2")
+            await until(pilot, lambda: app.query_one("#runs-table").row_count == 1)
+            await pilot.press("e")
+            await until(pilot, lambda: isinstance(app.screen, EmbeddingsScreen) and app.screen.tables)
+            await pilot.pause(0.5)
+            app.save_screenshot("embeddings.svg", str(images))
+
+
 async def shoot(size=(120, 36)):
     images = DOCS / "images"
     images.mkdir(exist_ok=True)
@@ -233,6 +253,7 @@ async def shoot(size=(120, 36)):
     await shoot_code(images)
     await shoot_sheet(images)
     await shoot_text(images)
+    await shoot_embeddings(images)
     await shoot_runs(images)
     print(f"saved screenshots in {images}")
 

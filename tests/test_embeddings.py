@@ -41,7 +41,7 @@ def test_tables_are_found_and_labelled_for_each_family():
     assert tokens.name == "tokens" and tokens.row_of("the") == 2 and tokens.row_of("THE") == 2
     collab = {"model": {"u_weight.weight": torch.zeros(3, 2), "i_weight.weight": torch.zeros(3, 2),
                         "u_bias.weight": torch.zeros(3, 1)}, "users": [7, 9], "items": [50, 60]}
-    users, movies = embedding_tables(collab, titles={50: "Star Wars (1977)"})
+    movies, users = embedding_tables(collab, titles={50: "Star Wars (1977)"})  # movies first
     assert users.labels == ["#na#", "user 7", "user 9"]
     assert movies.labels == ["#na#", "Star Wars (1977)", "item 60"]
     tabular = {"model": {"embeds.0.weight": torch.zeros(3, 2), "embeds.1.weight": torch.zeros(3, 2)},

@@ -65,7 +65,9 @@ def embedding_tables(checkpoint: dict, titles: dict | None = None) -> list[Embed
             if len(labels) != len(weights):
                 labels = [str(i) for i in range(len(weights))]
             tables.append(EmbeddingTable(f"column {column}", key, weights, labels))
-    return tables
+    # The ones a learner looks at first: words and movies before users.
+    order = {"tokens": 0, "movies": 1, "users": 3}
+    return sorted(tables, key=lambda table: order.get(table.name, 2))
 
 
 def cosine_similarities(weights: np.ndarray, row: int) -> np.ndarray:

@@ -66,6 +66,8 @@ class DataPane(Vertical):
         Binding("t", "text_steps", "Text", id="data.text_steps",
                 tooltip="Text to tokens, ids, vocab and an LM batch (the selected text run's data, else "
                         "the bundled IMDB sample)"),
+        Binding("e", "embeddings", "Embeddings", id="data.embeddings",
+                tooltip="Nearest neighbours and a 2-D map of the selected run's embeddings"),
         Binding("escape", "back", "Back", id="data.back", show=False, tooltip="Stop comparing"),
     ]
 
@@ -184,6 +186,15 @@ class DataPane(Vertical):
         run = self._cursor_run()
         text_run = run is not None and run.family in ("lm", "classifier") and run.config.get("data")
         self.app.push_screen(TextScreen(run.config["data"] if text_run else None))
+
+    def action_embeddings(self) -> None:
+        from l4tui.ui.embeddings_screen import EmbeddingsScreen
+
+        run = self._cursor_run()
+        if run is None:
+            self.app.notify("Select a run in the list first: its checkpoint has the embeddings", severity="warning")
+            return
+        self.app.push_screen(EmbeddingsScreen(run.run_dir))
 
     def action_new_run(self) -> None:
         from l4tui.ui.launch_screen import LaunchScreen
