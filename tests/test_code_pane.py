@@ -308,3 +308,24 @@ async def test_pickers_fit_small_and_large_terminals(runs_dir, size):
         assert box.width <= size[0] and box.height <= size[1]
         assert app.screen.query_one("#picker-list").region.height >= 3
         assert app.screen.query_one("#picker-preview").region.height >= 3
+
+
+async def test_a_slow_first_file_does_not_pull_the_user_back_to_the_code_pane(runs_dir, monkeypatch):
+    import time
+
+    from l4tui.code.documents import Documents
+
+    slow_get = Documents.get
+
+    def get(self, path, highlight=None):
+        time.sleep(1.0)  # a cold start on a slow disk
+        return slow_get(self, path, highlight)
+
+    monkeypatch.setattr(Documents, "get", get)
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("2")  # before the first file is open
+        view = app.query_one(CodeView)
+        assert await wait_until(pilot, lambda: view.path == COLLAB)
+        await pilot.pause(0.2)
+        assert app.query_one("#panes").active == "data"

@@ -207,10 +207,11 @@ class CodePane(Vertical):
         if not document.highlighted:
             self._highlight(document)
         self._warm_later(location)
-        focused = self.app.focused
         # Focus the viewer, unless the user has moved to another pane meanwhile: focusing a
-        # widget in a hidden pane would switch back to it.
-        if focused is None or self in focused.ancestors_with_self:
+        # widget in a hidden pane would switch back to it. (Focus can be None for a moment while
+        # panes switch, so what counts is whether this pane is shown.)
+        shown = all(getattr(node, "display", True) for node in self.ancestors_with_self)
+        if shown and self.screen is self.app.screen:
             view.focus()
 
     def _warm_later(self, location: Location) -> None:
