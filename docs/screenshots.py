@@ -220,6 +220,21 @@ async def shoot_embeddings(images: Path, size=(120, 36)) -> None:
             app.save_screenshot("embeddings.svg", str(images))
 
 
+async def shoot_tabular(images: Path, size=(120, 42)) -> None:
+    """The adult sample's columns, and rows before and after the procs."""
+    from l4tui.ui.tabular_screen import TabularScreen
+
+    with tempfile.TemporaryDirectory() as runs:
+        app = L4App(runs_dir=Path(runs), workspace=REPO)
+        async with app.run_test(size=size) as pilot:
+            await pilot.press("2")
+            await pilot.pause(0.5)
+            await pilot.press("a")
+            await until(pilot, lambda: isinstance(app.screen, TabularScreen) and app.screen.processor)
+            await pilot.pause(0.5)
+            app.save_screenshot("tabular-steps.svg", str(images))
+
+
 async def shoot(size=(120, 36)):
     images = DOCS / "images"
     images.mkdir(exist_ok=True)
@@ -254,6 +269,7 @@ async def shoot(size=(120, 36)):
     await shoot_sheet(images)
     await shoot_text(images)
     await shoot_embeddings(images)
+    await shoot_tabular(images)
     await shoot_runs(images)
     print(f"saved screenshots in {images}")
 

@@ -66,6 +66,9 @@ class DataPane(Vertical):
         Binding("t", "text_steps", "Text", id="data.text_steps",
                 tooltip="Text to tokens, ids, vocab and an LM batch (the selected text run's data, else "
                         "the bundled IMDB sample)"),
+        Binding("a", "tabular_steps", "Table", id="data.tabular_steps",
+                tooltip="A table's columns and its rows before and after the procs (the selected tabular run's "
+                        "data, else the bundled adult sample)"),
         Binding("e", "embeddings", "Embeddings", id="data.embeddings",
                 tooltip="Nearest neighbours and a 2-D map of the selected run's embeddings"),
         Binding("escape", "back", "Back", id="data.back", show=False, tooltip="Stop comparing"),
@@ -186,6 +189,13 @@ class DataPane(Vertical):
         run = self._cursor_run()
         text_run = run is not None and run.family in ("lm", "classifier") and run.config.get("data")
         self.app.push_screen(TextScreen(run.config["data"] if text_run else None))
+
+    def action_tabular_steps(self) -> None:
+        from l4tui.ui.tabular_screen import TabularScreen
+
+        run = self._cursor_run()
+        tabular_run = run is not None and run.family == "tabular" and run.config.get("data")
+        self.app.push_screen(TabularScreen(run.config["data"] if tabular_run else None))
 
     def action_embeddings(self) -> None:
         from l4tui.ui.embeddings_screen import EmbeddingsScreen
