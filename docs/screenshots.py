@@ -162,6 +162,14 @@ async def shoot_code(images: Path, size=(100, 30)) -> None:
             app.save_screenshot("code-tags-80x24.svg", str(images))
 
 
+async def open_data_screen(pilot, app, key: str, ready) -> None:
+    """Press `key` in the Data & training pane and wait until its screen says it is `ready()`."""
+    await pilot.press("2")
+    await pilot.pause(0.5)
+    await pilot.press(key)
+    await until(pilot, ready)
+
+
 async def shoot_sheet(images: Path, size=(120, 32)) -> None:
     """The lesson's spreadsheet: random factors, then after gradient descent with biases and y_range."""
     from l4tui.ui.spreadsheet_screen import SpreadsheetScreen
@@ -169,10 +177,8 @@ async def shoot_sheet(images: Path, size=(120, 32)) -> None:
     with tempfile.TemporaryDirectory() as runs:
         app = L4App(runs_dir=Path(runs), workspace=REPO)
         async with app.run_test(size=size) as pilot:
-            await pilot.press("2")
-            await pilot.pause(0.5)
-            await pilot.press("x")
-            await until(pilot, lambda: isinstance(app.screen, SpreadsheetScreen) and app.screen.state is not None)
+            await open_data_screen(pilot, app, "x", lambda: isinstance(app.screen, SpreadsheetScreen)
+                                   and app.screen.state is not None)
             await pilot.pause(0.3)
             app.save_screenshot("spreadsheet-random.svg", str(images))
             await pilot.press("b", "y")
@@ -191,10 +197,7 @@ async def shoot_text(images: Path, size=(120, 48)) -> None:
     with tempfile.TemporaryDirectory() as runs:
         app = L4App(runs_dir=Path(runs), workspace=REPO)
         async with app.run_test(size=size) as pilot:
-            await pilot.press("2")
-            await pilot.pause(0.5)
-            await pilot.press("t")
-            await until(pilot, lambda: isinstance(app.screen, TextScreen) and app.screen.figures)
+            await open_data_screen(pilot, app, "t", lambda: isinstance(app.screen, TextScreen) and app.screen.figures)
             await pilot.press("e", *"I didn't like it.<br />The ENDING was sooo bad, a real zzyzx!", "enter")
             await pilot.pause(0.5)
             app.save_screenshot("text-steps.svg", str(images))
@@ -227,10 +230,8 @@ async def shoot_tabular(images: Path, size=(120, 42)) -> None:
     with tempfile.TemporaryDirectory() as runs:
         app = L4App(runs_dir=Path(runs), workspace=REPO)
         async with app.run_test(size=size) as pilot:
-            await pilot.press("2")
-            await pilot.pause(0.5)
-            await pilot.press("a")
-            await until(pilot, lambda: isinstance(app.screen, TabularScreen) and app.screen.processor)
+            await open_data_screen(pilot, app, "a", lambda: isinstance(app.screen, TabularScreen)
+                                   and app.screen.processor)
             await pilot.pause(0.5)
             app.save_screenshot("tabular-steps.svg", str(images))
 

@@ -11,7 +11,7 @@ import asyncio
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
@@ -44,7 +44,7 @@ class TabularScreen(Screen):
         self.cont_names: list[str] = []
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="tab-box"):
+        with VerticalScroll(id="tab-box"):  # at 80x24 the rows are below the fold: Tab reaches them
             yield Static("reading the table ...", id="tab-title", markup=False)
             yield DataTable(id="tab-columns", cursor_type="row")
             yield Static("Rows as they are (those with a missing value first):", classes="tab-caption",
