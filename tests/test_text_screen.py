@@ -49,3 +49,32 @@ async def test_text_to_numbers(runs_dir):
         assert "batch 1" in shown(screen, "#text-batch")
         await pilot.press("escape")
         assert not isinstance(app.screen, TextScreen)
+
+
+async def test_a_big_corpus_is_counted_in_workers_while_the_screen_keeps_answering(runs_dir, tmp_path):
+    import csv
+
+    from test_corpus_counts import corpus
+
+    texts = corpus(40_000)  # about 4 million characters: counted in worker processes, chunk by chunk
+    path = tmp_path / "big.csv"
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["label", "text", "is_valid"])
+        writer.writerows([["pos", text, "False"] for text in texts])
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = TextScreen(str(path))
+        await app.push_screen(screen)
+        assert await wait_until(pilot, lambda: 0 < screen.counted[0] < screen.counted[1])
+        assert "counting the tokens of 40,000 texts:" in shown(screen, "#text-title")
+        assert screen.figures is None
+        await pilot.press("right_square_bracket")  # a key while counting is taken at once
+        assert screen.min_freq == 4
+        assert await wait_until(pilot, lambda: screen.figures is not None)
+        assert screen.counted[0] == screen.counted[1] == sum(map(len, texts))
+        by_hand = vocab_figures([tokenize(text) for text in texts], min_freq=4)
+        assert screen.figures["min_freq"] == 4
+        assert screen.figures["vocab"].itos == by_hand["vocab"].itos
+        assert f"unknown rate {by_hand['unknown_rate']:.2%}" in shown(screen, "#text-vocab")
+        assert "batch 0" in shown(screen, "#text-batch")

@@ -645,7 +645,29 @@ def _pool_context():
     methods = multiprocessing.get_all_start_methods()
     if sys.platform.startswith("linux") and threading.active_count() == 1 and "fork" in methods:
         return multiprocessing.get_context("fork")
+    _start_resource_tracker()
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def _start_resource_tracker() -> None:
+    """forkserver and spawn pools need multiprocessing's resource tracker, a process started with
+    a copy of our stderr's file descriptor. Inside a Textual app sys.stderr is Textual's capture,
+    whose fileno() is -1, and starting the tracker then fails ("bad value(s) in fds_to_keep").
+    Start it once with the real stderr."""
+    from multiprocessing import resource_tracker
+
+    try:
+        usable = sys.stderr is None or sys.stderr.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        usable = True  # no file descriptor at all: the tracker starts without one
+    if usable:
+        return
+    captured = sys.stderr
+    sys.stderr = sys.__stderr__  # for a moment: the tracker inherits the terminal's stderr
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        sys.stderr = captured
 
 
 def _in_a_daemon() -> bool:

@@ -4,6 +4,7 @@
     ids = vocab.numericalize(tokens)            # unknown words -> 0 (xxunk)
     vocab.textify(ids)                          # back to tokens
     vocab.coverage(token_lists)                 # how much of a corpus the vocab covers
+    Vocab.from_counts(counts); vocab.coverage_of_counts(counts)   # the same from token counts
     vocab.save(path); Vocab.load(path)          # JSON, never pickle
 
 fastai's rules, kept exactly so that a vocab matches one fastai builds from the same tokens
@@ -48,11 +49,14 @@ class Vocab:
     @classmethod
     def build(cls, token_lists: Iterable[Iterable[str]], max_vocab: int = 60000, min_freq: int = 3) -> Vocab:
         """fastai's make_vocab over the tokens of every text (see the module's docstring)."""
+        return cls.from_counts(count_tokens(token_lists), max_vocab=max_vocab, min_freq=min_freq)
+
+    @classmethod
+    def from_counts(cls, counts: Counter[str], max_vocab: int = 60000, min_freq: int = 3) -> Vocab:
+        """make_vocab from token counts made in the order the tokens were first seen (a Counter
+        updated text after text), so that ties come out as they do from the texts themselves."""
         if max_vocab < len(SPECIAL_TOKENS):
             raise ValueError(f"max_vocab must be at least {len(SPECIAL_TOKENS)} (the special tokens)")
-        counts: Counter[str] = Counter()
-        for tokens in token_lists:
-            counts.update(tokens)
         # most_common is a stable sort by count: ties keep the order tokens were first seen in.
         itos = [token for token, count in counts.most_common(max_vocab) if count >= min_freq]
         special = set(SPECIAL_TOKENS)
@@ -91,9 +95,10 @@ class Vocab:
         xxunk itself); unknown_rate: their share; covered: 1 - unknown_rate; distinct: distinct
         tokens in the corpus; distinct_in_vocab: how many of those the vocab has; vocab_size;
         top_unknown: the most frequent unknown tokens, [(token, count)]."""
-        counts: Counter[str] = Counter()
-        for tokens in token_lists:
-            counts.update(tokens)
+        return self.coverage_of_counts(count_tokens(token_lists), top_unknown)
+
+    def coverage_of_counts(self, counts: Counter[str], top_unknown: int = 10) -> dict:
+        """`coverage` from a corpus's token counts (see count_tokens)."""
         total = sum(counts.values())
         unknown = Counter({token: n for token, n in counts.items() if self.stoi.get(token, 0) == 0})
         n_unknown = sum(unknown.values())
@@ -157,6 +162,14 @@ class Vocab:
         if problem:
             raise DataError(path, f"is not a vocab: {problem}", f"expected {expected}")
         return cls(data)
+
+
+def count_tokens(token_lists: Iterable[Iterable[str]]) -> Counter[str]:
+    """How often each token occurs, in the order the tokens were first seen."""
+    counts: Counter[str] = Counter()
+    for tokens in token_lists:
+        counts.update(tokens)
+    return counts
 
 
 def _problem_with(itos: list) -> str:

@@ -3,6 +3,7 @@
     cells = token_cells(tokenize(text), vocab)   # each token, its id, what kind it is
     rules_fired(text)                            # which of fastai's rules changed this text
     figures = vocab_figures(token_lists, max_vocab=60000, min_freq=3)
+    figures = vocab_figures_of_counts(count_corpus(texts), ...)   # a big corpus, see corpus_counts
     x, y = lm_batch(ids_of_texts, bs=4, bptt=8)  # y is x moved one token on
 """
 
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from l4tui.data import tokenizer
-from l4tui.data.vocab import Vocab
+from l4tui.data.vocab import Vocab, count_tokens
 
 # What each special token means, in the words a learner of lesson 4 needs.
 SPECIAL_MEANINGS = {
@@ -75,11 +76,13 @@ def rules_fired(text: str) -> list[str]:
 def vocab_figures(token_lists: list[list[str]], max_vocab: int = 60000, min_freq: int = 3) -> dict:
     """The vocab fastai would build from these texts, and how much of them it covers:
     Vocab.coverage's figures plus the vocab itself and each token's count."""
-    vocab = Vocab.build(token_lists, max_vocab=max_vocab, min_freq=min_freq)
-    figures = vocab.coverage(token_lists)
-    counts: Counter[str] = Counter()
-    for tokens in token_lists:
-        counts.update(tokens)
+    return vocab_figures_of_counts(count_tokens(token_lists), max_vocab, min_freq)
+
+
+def vocab_figures_of_counts(counts: Counter[str], max_vocab: int = 60000, min_freq: int = 3) -> dict:
+    """vocab_figures from a corpus's token counts (count_tokens, or corpus_counts.count_corpus)."""
+    vocab = Vocab.from_counts(counts, max_vocab=max_vocab, min_freq=min_freq)
+    figures = vocab.coverage_of_counts(counts)
     figures.update(vocab=vocab, counts=counts, max_vocab=max_vocab, min_freq=min_freq)
     return figures
 

@@ -8,6 +8,8 @@ come from `l4tui.inspect.text_steps`.
 """
 
 import asyncio
+import threading
+import time
 
 from rich.text import Text
 from textual import on, work
@@ -18,20 +20,33 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 KIND_STYLES = {"special": "bold cyan", "unknown": "bold red", "word": ""}
-VOCAB_ROWS = 2000  # rows the vocab table lists (filtering searches them all)
+VOCAB_ROWS = 500  # rows the vocab table lists (filtering searches them all)
 LM_BS, LM_BPTT = 4, 8
+BATCH_CHARS = 300_000  # of the corpus's first texts, tokenized for the LM batch view
 
 
-def load_corpus(data: str | None):
-    """The texts of a dataset (the bundled IMDB sample by default) and their tokens."""
+def read_corpus(data: str | None):
+    """The texts of a dataset (the bundled IMDB sample by default)."""
     from l4tui.data.sources import resolve
     from l4tui.data.texts import load_texts_csv
-    from l4tui.data.tokenizer import tokenize
     from l4tui.paths import datasets_dir
 
     path = resolve(data) if data else datasets_dir() / "imdb-sample" / "texts.csv"
-    texts = load_texts_csv(path).texts
-    return path, texts, [tokenize(text) for text in texts]
+    return path, load_texts_csv(path).texts
+
+
+def first_tokens(texts: list[str], chars: int = BATCH_CHARS) -> list[list[str]]:
+    """The tokens of the corpus's first texts, about `chars` characters of them: enough for the
+    LM batches shown, and quick even when one text is the whole corpus."""
+    from l4tui.data.tokenizer import tokenize
+
+    token_lists, used = [], 0
+    for text in texts:
+        if used >= chars:
+            break
+        token_lists.append(tokenize(text[:chars - used]))
+        used += len(text)
+    return token_lists
 
 
 def token_grid(cells, width: int) -> Text:
@@ -75,7 +90,10 @@ class TextScreen(Screen):
         super().__init__()
         self.data = data
         self.texts: list[str] = []
-        self.token_lists: list[list[str]] = []
+        self.counts = None  # each token's count in the whole corpus
+        self.counted = (0, 0)  # characters of the corpus counted so far, and in all
+        self.batch_tokens: list[list[str]] = []  # the first texts' tokens, for the LM batches
+        self.stop_counting = threading.Event()
         self.index = 0
         self.text = ""
         self.min_freq, self.max_vocab = 3, 60000
@@ -102,23 +120,49 @@ class TextScreen(Screen):
         table.add_columns("id", "token", "count")
         self.load()
 
+    def on_unmount(self) -> None:
+        self.stop_counting.set()  # a count still running in worker processes ends there
+
     @work(exclusive=True, group="text-load")
     async def load(self) -> None:
+        from l4tui.inspect.corpus_counts import Stopped, count_corpus
+
+        title = self.query_one("#text-title", Static)
         try:
-            self.source, self.texts, self.token_lists = await asyncio.to_thread(load_corpus, self.data)
+            self.source, self.texts = await asyncio.to_thread(read_corpus, self.data)
         except (ValueError, OSError) as error:
-            self.query_one("#text-title", Static).update(f"Can't read the texts: {error}")
+            title.update(f"Can't read the texts: {error}")
             return
         self.text = self.texts[0] if self.texts else ""
+        total_mb = sum(map(len, self.texts)) / 1e6
+        title.update(f"counting the tokens of {len(self.texts):,} texts ({total_mb:.1f} M characters) ...")
+        started = time.monotonic()
+
+        def show_progress(done: int, total: int) -> None:
+            self.counted = (done, total)
+            left = (time.monotonic() - started) * (total - done) / max(done, 1)
+            title.update(f"counting the tokens of {len(self.texts):,} texts: {done / max(total, 1):.0%} "
+                          f"of {total_mb:.1f} M characters, about {left:.0f} s left ...")
+
+        def progress(done: int, total: int) -> None:  # called in the counting thread
+            self.app.call_from_thread(show_progress, done, total)
+
+        try:
+            self.counts = await asyncio.to_thread(count_corpus, self.texts, progress, self.stop_counting)
+            self.batch_tokens = await asyncio.to_thread(first_tokens, self.texts)
+        except Stopped:
+            return
         self.rebuild_vocab()
 
     @work(exclusive=True, group="text-vocab")
     async def rebuild_vocab(self) -> None:
-        from l4tui.inspect.text_steps import vocab_figures
+        from l4tui.inspect.text_steps import vocab_figures_of_counts
 
+        if self.counts is None:
+            return  # still counting: load() builds the vocab when it is done
         self.query_one("#text-vocab", Static).update(
             f"building the vocab (max_vocab {self.max_vocab}, min_freq {self.min_freq}) ...")
-        self.figures = await asyncio.to_thread(vocab_figures, self.token_lists, self.max_vocab, self.min_freq)
+        self.figures = await asyncio.to_thread(vocab_figures_of_counts, self.counts, self.max_vocab, self.min_freq)
         self.show_text()
         self.show_vocab()
         self.show_batch()
@@ -157,7 +201,8 @@ class TextScreen(Screen):
             f"vocab: {figures['vocab_size']:,} tokens (max_vocab {self.max_vocab:,} -/+, min_freq {self.min_freq} [/]) · "
             f"covers {figures['covered']:.1%} of the corpus's {figures['tokens']:,} tokens · "
             f"unknown rate {figures['unknown_rate']:.2%} · {figures['distinct']:,} distinct tokens, "
-            f"{figures['distinct_in_vocab']:,} in the vocab\nmost frequent unknown: {top or 'none'}")
+            f"{figures['distinct_in_vocab']:,} in the vocab\nmost frequent unknown: {top or 'none'}"
+            + (f"\nthe table lists the first {VOCAB_ROWS} ids; / finds any token" if figures["vocab_size"] > VOCAB_ROWS else ""))
         self.fill_vocab_table(self.query_one("#vocab-filter", Input).value)
 
     def fill_vocab_table(self, query: str) -> None:
@@ -178,7 +223,7 @@ class TextScreen(Screen):
         from l4tui.inspect.text_steps import lm_batch
 
         vocab = self.figures["vocab"]
-        docs = [vocab.numericalize(tokens) for tokens in self.token_lists[:200]]
+        docs = [vocab.numericalize(tokens) for tokens in self.batch_tokens]
         try:
             x, y = lm_batch(docs, bs=LM_BS, bptt=LM_BPTT, index=self.batch)
         except ValueError as error:
