@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from conftest import kill_run, l4tui, wait_for
-from l4tui.train.runs import list_runs, read_run
+from l4tui.train.runs import list_checkpoints, list_runs, read_run
 
 pytestmark = pytest.mark.slow
 
@@ -28,6 +28,14 @@ def test_collab_run_beats_the_mean_baseline(runs_dir):
     checkpoint = torch.load(run.run_dir / "checkpoints" / "last.pt", weights_only=True)
     assert checkpoint["model"]["u_weight.weight"].shape == (601, 50)  # 600 users and #na#
     assert len(checkpoint["users"]) == 600
+    # Each epoch's weights are kept, without the optimizer; the last of them is last.pt's.
+    epochs = list_checkpoints(run.run_dir)
+    assert [c.label for c in epochs] == ["epoch 1", "epoch 2", "epoch 3", "best", "last"]
+    third = torch.load(epochs[2].path, weights_only=True)
+    assert "optimizer" not in third and third["users"] == checkpoint["users"]
+    assert torch.equal(third["model"]["u_weight.weight"], checkpoint["model"]["u_weight.weight"])
+    first = torch.load(epochs[0].path, weights_only=True)
+    assert not torch.equal(first["model"]["u_weight.weight"], third["model"]["u_weight.weight"])
     listing = l4tui("runs").stdout
     assert run.id in listing and "finished" in listing
 
@@ -111,6 +119,7 @@ def test_resume_continues_with_one_history(runs_dir, small_ratings):
     assert kinds.count("start") == 1 and kinds.count("resume") == 1 and kinds[-1] == "end"
     resume = next(e for e in events if e["type"] == "resume")
     assert resume["epoch"] <= stopped_at
+    assert [c.epoch for c in list_checkpoints(run.run_dir)][:-2] == list(range(1, 61))  # each epoch's weights
     result = l4tui("runs", "resume", run.id)
     assert result.returncode == 2 and "finished" in result.stderr
 

@@ -5,7 +5,8 @@
         events.jsonl    append-only events: start, batch (throttled), epoch, end
         stdout.log      the run process's output
         stderr.log
-        checkpoints/    last.pt after every epoch, best.pt on improvement; written atomically
+        checkpoints/    last.pt after every epoch, best.pt on improvement, the weights of each
+                        epoch as epoch-001.pt, epoch-002.pt ...; written atomically
 
 A run's state comes from the folder and the process, so it stays true after a crash or a kill:
 an `end` event says finished, failed or stopped; without one, the run is running while its
@@ -26,6 +27,27 @@ from l4tui.train.events import EventReader
 from l4tui.train.progress import better, key_metric
 
 RUN_FILE = "run.json"
+
+
+@dataclass(frozen=True)
+class CheckpointFile:
+    label: str  # "epoch 3", "best", "last"
+    path: Path
+    epoch: int | None  # 1-based over the whole run, for the epoch files
+
+
+def list_checkpoints(run_dir: Path) -> list[CheckpointFile]:
+    """A run's checkpoints in the order they were made: each epoch's weights, then best and last."""
+    folder = Path(run_dir) / "checkpoints"
+    found = []
+    for path in sorted(folder.glob("epoch-*.pt")):
+        number = path.stem.removeprefix("epoch-")
+        if number.isdigit():
+            found.append(CheckpointFile(f"epoch {int(number)}", path, int(number)))
+    for name in ("best", "last"):
+        if (folder / f"{name}.pt").exists():
+            found.append(CheckpointFile(name, folder / f"{name}.pt", None))
+    return found
 
 
 def write_json_atomic(path: Path, data: dict) -> None:

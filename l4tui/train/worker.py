@@ -39,7 +39,9 @@ def load_checkpoint(path: Path) -> dict:
 
 
 class Checkpointer:
-    """Saves last.pt after each epoch and best.pt when the task's best metric improves."""
+    """Saves last.pt after each epoch and best.pt when the task's best metric improves; and the
+    weights of every epoch as epoch-001.pt, epoch-002.pt ... (without the optimizer's state, which
+    is twice their size), so the app can show how the weights and embeddings changed epoch by epoch."""
 
     def __init__(self, run_dir: Path, family: str, config, task, best=None):
         self.folder = run_dir / "checkpoints"
@@ -48,10 +50,14 @@ class Checkpointer:
         self.best = best
 
     def __call__(self, stage: int, epoch: int, results: dict, optimizer) -> None:
-        payload = {"model": self.task.model.state_dict(), "optimizer": optimizer.state_dict(),
+        payload = {"model": self.task.model.state_dict(),
                    "stage": stage, "epoch": epoch, "family": self.family, "config": self.config.to_dict(),
                    "results": {k: v for k, v in results.items() if isinstance(v, (int, float))},
                    **self.task.extras}
+        # Numbered over the whole run (stages one after another), from 1, as the app shows epochs.
+        number = sum(s.epochs for s in self.task.stages[:stage]) + epoch + 1
+        save_checkpoint_atomic(self.folder / f"epoch-{number:03d}.pt", payload)
+        payload["optimizer"] = optimizer.state_dict()
         save_checkpoint_atomic(self.folder / "last.pt", payload)
         value = results.get(self.task.best_metric)
         if value is not None and math.isfinite(value) and self._better(value):

@@ -2,7 +2,10 @@
 
 Pick an embedding of the selected run's checkpoint (its tokens, users, movies or a column's
 categories), type a label, and see its nearest neighbours by cosine similarity, and a 2-D map
-(PCA) of the first rows with their labels. The numbers come from `l4tui.inspect.embeddings`.
+(PCA) of the first rows with their labels. Runs keep the weights of every epoch: choose the
+checkpoint shown in the list on the left, and one to compare it with (`c`), to see which
+neighbours training brought in and which it pushed out. The numbers come from
+`l4tui.inspect.embeddings`.
 """
 
 import asyncio
@@ -13,7 +16,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
 from textual_plotext import PlotextPlot
 
 MAP_ROWS = 30  # rows on the 2-D map: enough to see groups, few enough to read the labels
@@ -21,29 +25,40 @@ NEIGHBOURS = 15
 SKIP_TOKENS = 9  # fastai's special tokens come first in a vocab; the map starts after them
 
 
-def load_tables(run_dir: Path):
-    """The run's embedding tables, from best.pt (else last.pt), with movie titles for collab."""
+def load_titles(checkpoint: dict) -> dict | None:
+    """Movie titles for a collab run's checkpoint, from the ratings it was trained on."""
+    if not checkpoint.get("items"):
+        return None
+    try:
+        from l4tui.data.ratings import load_ratings
+        from l4tui.data.sources import resolve
+
+        return load_ratings(resolve((checkpoint.get("config") or {}).get("data"))).titles
+    except Exception:  # the data moved or is gone: ids instead of titles
+        return None
+
+
+def load_tables(path: Path, titles: dict | None = None, titles_known: bool = False):
+    """The embedding tables of one checkpoint file, and the movie titles used for them."""
     from l4tui.inspect.embeddings import embedding_tables
     from l4tui.train.worker import load_checkpoint
 
-    folder = run_dir / "checkpoints"
-    path = folder / "best.pt" if (folder / "best.pt").exists() else folder / "last.pt"
-    if not path.exists():
-        raise ValueError(f"run {run_dir.name} has no checkpoint yet")
     checkpoint = load_checkpoint(path)
-    titles = None
-    if checkpoint.get("items"):
-        try:
-            from l4tui.data.ratings import load_ratings
-            from l4tui.data.sources import resolve
-
-            titles = load_ratings(resolve((checkpoint.get("config") or {}).get("data"))).titles
-        except Exception:  # the data moved or is gone: ids instead of titles
-            titles = None
+    if not titles_known:
+        titles = load_titles(checkpoint)
     tables = embedding_tables(checkpoint, titles)
     if not tables:
         raise ValueError(f"no embeddings found in {path.name}")
-    return path.name, tables
+    return tables, titles
+
+
+def default_choice(labels: list[str]) -> tuple[int, int | None]:
+    """The checkpoint shown first (best, else last, else the latest epoch) and the one it is
+    compared with (the first epoch's weights, when there are epochs to compare)."""
+    shown = labels.index("best") if "best" in labels else (labels.index("last") if "last" in labels else len(labels) - 1)
+    epochs = [i for i, label in enumerate(labels) if label.startswith("epoch")]
+    base = epochs[0] if len(epochs) > 1 else None
+    return shown, base
 
 
 class EmbeddingsScreen(Screen):
@@ -51,12 +66,19 @@ class EmbeddingsScreen(Screen):
     BINDINGS = [
         Binding("ctrl+n", "next_table", "Next embedding", id="emb.next",
                 tooltip="Tokens, users, movies, a column's categories ..."),
+        Binding("c", "compare", "Compare with", id="emb.compare",
+                tooltip="In the checkpoint list: compare the other checkpoints with this one (◆)"),
         Binding("escape", "app.pop_screen", "Back", id="emb.back"),
     ]
 
     def __init__(self, run_dir: Path) -> None:
         super().__init__()
         self.run_dir = run_dir
+        self.checkpoints = []  # CheckpointFile, in the order they were made
+        self.loaded: dict[Path, list] = {}  # a checkpoint's tables, once read
+        self.titles: dict | None = None
+        self.shown = 0  # index in self.checkpoints
+        self.base: int | None = None  # the checkpoint compared with, if any
         self.tables = []
         self.current = 0
 
@@ -64,34 +86,81 @@ class EmbeddingsScreen(Screen):
         with Vertical(id="emb-box"):
             yield Static(f"loading the embeddings of {self.run_dir.name} ...", id="emb-title", markup=False)
             yield Input(placeholder="a token, movie, user or category; Enter finds its neighbours", id="emb-query")
+            yield Static("", id="emb-change", markup=False)
             with Horizontal(id="emb-lower"):
+                yield OptionList(id="emb-checkpoints")
                 yield DataTable(id="emb-neighbours", cursor_type="row")
                 yield PlotextPlot(id="emb-map")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#emb-neighbours", DataTable).add_columns("#", "nearest", "cosine")
+        self.query_one("#emb-neighbours", DataTable).add_columns("#", "nearest", "cosine", "before")
         self.load()
 
     @work(exclusive=True, group="emb-load")
     async def load(self) -> None:
+        from l4tui.train.runs import list_checkpoints
+
+        self.checkpoints = list_checkpoints(self.run_dir)
+        if not self.checkpoints:
+            self.query_one("#emb-title", Static).update(
+                f"No embeddings to show: run {self.run_dir.name} has no checkpoint yet")
+            return
+        labels = [c.label for c in self.checkpoints]
+        self.shown, self.base = default_choice(labels)
+        self.query_one("#emb-checkpoints", OptionList).add_options(
+            [Option(label, id=str(i)) for i, label in enumerate(labels)])
+        self.query_one("#emb-checkpoints", OptionList).highlighted = self.shown
+        self.mark_base()
+        await self.show_checkpoint(self.shown)
+
+    async def tables_of(self, index: int) -> list:
+        path = self.checkpoints[index].path
+        if path not in self.loaded:
+            self.loaded[path], self.titles = await asyncio.to_thread(
+                load_tables, path, self.titles, bool(self.loaded))
+        return self.loaded[path]
+
+    async def show_checkpoint(self, index: int) -> None:
         try:
-            self.checkpoint_name, self.tables = await asyncio.to_thread(load_tables, self.run_dir)
-        except Exception as error:  # no checkpoint, a damaged one, not a model with embeddings
+            tables = await self.tables_of(index)
+            if self.base is not None and self.base != index:
+                await self.tables_of(self.base)
+        except Exception as error:  # a damaged checkpoint, not a model with embeddings
             self.query_one("#emb-title", Static).update(f"No embeddings to show: {error}")
             return
-        self.show_table()
+        first_time = not self.tables
+        self.shown, self.tables = index, tables
+        self.current = min(self.current, len(tables) - 1)
+        if first_time:
+            self.show_table()
+        else:  # keep the label being looked at
+            self.show_title()
+            self.show_neighbours(self.query_one("#emb-query", Input).value)
+
+    def base_table(self):
+        """The same embedding in the checkpoint compared with, or None."""
+        if self.base is None or self.base == self.shown:
+            return None
+        tables = self.loaded.get(self.checkpoints[self.base].path) or []
+        return next((t for t in tables if t.key == self.table.key and t.weights.shape == self.table.weights.shape), None)
 
     @property
     def table(self):
         return self.tables[self.current]
 
-    def show_table(self) -> None:
+    def show_title(self) -> None:
         table = self.table
         rows, factors = table.weights.shape
+        base = f" vs {self.checkpoints[self.base].label}" if self.base_table() is not None else ""
         self.query_one("#emb-title", Static).update(
-            f"Embeddings of {self.run_dir.name} ({self.checkpoint_name}): {table.name}, {rows:,} rows x {factors} "
-            f"factors · {self.current + 1} of {len(self.tables)} (Ctrl-N next)")
+            f"Embeddings of {self.run_dir.name} ({self.checkpoints[self.shown].label}{base}): {table.name}, "
+            f"{rows:,} rows x {factors} factors · {self.current + 1} of {len(self.tables)} (Ctrl-N next)")
+
+    def show_table(self) -> None:
+        table = self.table
+        rows = len(table.weights)
+        self.show_title()
         first = SKIP_TOKENS if table.name == "tokens" and rows > SKIP_TOKENS + 2 else (1 if rows > 2 else 0)
         self.draw_map(list(range(first, min(rows, first + MAP_ROWS))))
         default = table.labels[first] if rows > first else table.labels[0]
@@ -100,17 +169,36 @@ class EmbeddingsScreen(Screen):
         self.show_neighbours(default)
 
     def show_neighbours(self, label: str) -> None:
-        from l4tui.inspect.embeddings import neighbours
+        from l4tui.inspect.embeddings import neighbour_change, neighbours
 
         table = self.table
         grid = self.query_one("#emb-neighbours", DataTable)
+        change = self.query_one("#emb-change", Static)
         grid.clear()
         row = table.row_of(label.strip())
         if row is None:
+            change.update("")
             self.notify(f"{label!r} is not among the {table.name}", severity="warning")
             return
+        base = self.base_table()
+        before_rank = {}
+        if base is not None:
+            moved = neighbour_change(base.weights, table.weights, row, NEIGHBOURS)
+            before_rank = {other: rank for rank, other in enumerate(moved["before"], 1)}
+            left = ", ".join(table.labels[i].replace("\n", "\\n")[:24] for i in moved["left"][:6])
+            change.update(
+                f"since {self.checkpoints[self.base].label}: {len(moved['kept'])} of the {NEIGHBOURS} nearest stayed, "
+                f"{len(moved['joined'])} joined" + (f"; left: {left}" + (" ..." if len(moved["left"]) > 6 else "")
+                                                    if moved["left"] else ""))
+        elif len(self.checkpoints) < 2:
+            change.update("one checkpoint: nothing to compare with")
+        elif self.base == self.shown:
+            change.update(f"compared with {self.checkpoints[self.base].label}, the one shown: ↑↓ to another")
+        else:
+            change.update("Tab to the checkpoints, c on one to compare the others with it")
         for rank, (other, similarity) in enumerate(neighbours(table.weights, row, NEIGHBOURS), 1):
-            grid.add_row(str(rank), table.labels[other].replace("\n", "\\n")[:40], f"{similarity:.3f}")
+            before = "" if base is None else (f"#{before_rank[other]}" if other in before_rank else "new")
+            grid.add_row(str(rank), table.labels[other].replace("\n", "\\n")[:40], f"{similarity:.3f}", before)
 
     def draw_map(self, rows: list[int]) -> None:
         from l4tui.inspect.embeddings import pca_2d
@@ -131,6 +219,37 @@ class EmbeddingsScreen(Screen):
     def _query(self, event: Input.Submitted) -> None:
         if self.tables:
             self.show_neighbours(event.value)
+
+    @on(OptionList.OptionSelected, "#emb-checkpoints")
+    @on(OptionList.OptionHighlighted, "#emb-checkpoints")
+    def _checkpoint_chosen(self, event) -> None:
+        index = int(event.option.id)
+        if self.checkpoints and index != self.shown:
+            self.switch_checkpoint(index)
+
+    @work(exclusive=True, group="emb-switch")
+    async def switch_checkpoint(self, index: int) -> None:
+        await self.show_checkpoint(index)
+
+    def action_compare(self) -> None:
+        options = self.query_one("#emb-checkpoints", OptionList)
+        if self.focused is not options or options.highlighted is None:
+            self.notify("Tab to the checkpoint list, then c on the one to compare with")
+            return
+        self.base = options.highlighted
+        self.mark_base()
+        self.switch_checkpoint(self.shown)
+
+    def mark_base(self) -> None:
+        options = self.query_one("#emb-checkpoints", OptionList)
+        for i, checkpoint in enumerate(self.checkpoints):
+            options.replace_option_prompt_at_index(i, f"{checkpoint.label} ◆" if i == self.base else checkpoint.label)
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        # `c` is a letter: in the text box it types, in the list it compares.
+        if action == "compare" and isinstance(self.focused, Input):
+            return False
+        return True
 
     def action_next_table(self) -> None:
         if self.tables:
