@@ -236,6 +236,90 @@ async def shoot_tabular(images: Path, size=(120, 42)) -> None:
             app.save_screenshot("tabular-steps.svg", str(images))
 
 
+async def shoot_model_pane(images: Path, size=(120, 40)) -> None:
+    """The Model pane on a trained collab run that recorded activation statistics, and on the LM."""
+    import subprocess
+    import sys
+
+    from textual.widgets import OptionList, TabbedContent
+
+    from l4tui.ui.model_pane import ModelPane
+
+    with tempfile.TemporaryDirectory() as runs:
+        for family, options in (("collab", ["--epochs", "4", "--activation-stats-every", "10"]),
+                                ("lm", ["--epochs", "2"])):
+            subprocess.run([sys.executable, "-m", "l4tui", "--runs", runs, "train", family, *options],
+                           check=True, capture_output=True, cwd=runs)
+        app = L4App(runs_dir=Path(runs), workspace=REPO)
+        async with app.run_test(size=size) as pilot:
+            await pilot.press("3")
+            pane = app.query_one(ModelPane)
+            tabs = app.query_one("#model-tabs", TabbedContent)
+            await until(pilot, lambda: pane.subject is not None)
+            weights = app.query_one("#weights-list", OptionList)
+            weights.focus()
+            weights.highlighted = next(i for i, o in enumerate(weights.options) if str(o.prompt).endswith("epoch 4"))
+            await pilot.press("enter")
+            await until(pilot, lambda: "epoch 4" in pane.subject.weights)
+            tabs.active = "tab-acts"
+            box = app.query_one("#act-input")
+            box.value = "13, 50"
+            box.focus()
+            await pilot.press("enter")
+            await until(pilot, lambda: "predicted rating" in str(app.query_one("#act-output").render()))
+            await pilot.pause(0.5)
+            app.save_screenshot("model-activations.svg", str(images))
+            tabs.active = "tab-training"
+            await until(pilot, lambda: app.query_one("#train-table").row_count > 0)
+            await pilot.pause(0.5)
+            app.save_screenshot("model-training.svg", str(images))
+            tabs.active = "tab-interpret"
+            await until(pilot, lambda: "Most similar" in str(app.query_one("#interp-similar").render()))
+            await pilot.pause(0.3)
+            app.save_screenshot("model-interpret.svg", str(images))
+            tabs.active = "tab-layers"
+            table = app.query_one("#model-table")
+            table.focus()
+            await pilot.press("down", "down")
+            tabs.active = "tab-params"
+            await pilot.pause(0.3)
+            app.query_one("#params-table").focus()
+            await pilot.press("g")
+            await until(pilot, lambda: app.query_one("#grads-table").row_count > 0)
+            await pilot.pause(0.5)
+            app.save_screenshot("model-params.svg", str(images))
+            # The language model of the second run: an LSTM's activations, and generated text.
+            models = app.query_one("#model-list", OptionList)
+            models.focus()
+            models.highlighted = 0
+            await pilot.press("enter")
+            await until(pilot, lambda: pane.subject.name == "lm")
+            weights.focus()
+            weights.highlighted = next(i for i, o in enumerate(weights.options) if str(o.prompt).endswith("epoch 2"))
+            await pilot.press("enter")
+            await until(pilot, lambda: "epoch 2" in pane.subject.weights and app.query_one("#act-table").row_count)
+            tabs.active = "tab-acts"
+            grid = app.query_one("#act-table")
+            grid.focus()
+            grid.move_cursor(row=next(i for i in range(grid.row_count) if str(grid.get_row_at(i)[0]) == "0.rnns.1.module"))
+            await pilot.pause(0.5)
+            app.save_screenshot("model-lm-activations.svg", str(images))
+            tabs.active = "tab-generate"
+            app.query_one("#gen-prompt").focus()
+            await pilot.press("enter")
+            await until(pilot, lambda: app.query_one("#gen-steps").row_count > 0)
+            await pilot.pause(0.3)
+            app.save_screenshot("model-generate.svg", str(images))
+        app = L4App(runs_dir=Path(runs), workspace=REPO)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("3")
+            pane = app.query_one(ModelPane)
+            await until(pilot, lambda: pane.subject is not None and app.query_one("#act-table").row_count)
+            await pilot.press("right_square_bracket", "right_square_bracket")
+            await pilot.pause(0.5)
+            app.save_screenshot("model-80x24.svg", str(images))
+
+
 async def shoot(size=(120, 36)):
     images = DOCS / "images"
     images.mkdir(exist_ok=True)
@@ -272,6 +356,7 @@ async def shoot(size=(120, 36)):
     await shoot_embeddings(images)
     await shoot_tabular(images)
     await shoot_runs(images)
+    await shoot_model_pane(images)
     print(f"saved screenshots in {images}")
 
 

@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--moms", type=float_list, metavar="HI,LO,HI",
                        help="one cycle: momentum at start, peak lr, end (default 0.95,0.85,0.95; text 0.8,0.7,0.8)")
     train.add_argument("--seed", type=int, help="random seed (the same seed gives the same run on CPU)")
+    train.add_argument("--activation-stats-every", type=int, metavar="N",
+                       help="record each layer's activation statistics and histogram every N training batches "
+                            "(fastai's ActivationStats; default 0: off)")
     train.add_argument("--device", help="auto (CUDA if there is one), cpu, cuda, cuda:1 ...")
     train.add_argument("--gpus", type=int, default=1, metavar="N",
                        help="train over N processes with DistributedDataParallel through torchrun "
@@ -198,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 TRAIN_OPTIONS = ["data", "epochs", "lr", "wd", "bs", "n_factors", "layers", "y_name", "preset", "drop_mult", "bptt",
-                 "encoder", "pretrained", "div", "pct_start", "moms", "seed", "device", "fp16"]
+                 "encoder", "pretrained", "div", "pct_start", "moms", "seed", "device", "fp16",
+                 "activation_stats_every"]
 
 
 def cmd_train(args, runs: Path) -> int:

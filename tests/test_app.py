@@ -110,12 +110,14 @@ async def test_model_pane_shows_the_layer_table_and_switches_models(runs_dir):
         assert await wait_until(pilot, lambda: "total parameters" in str(totals.render()))
         assert "133,977" in str(totals.render())
         rows = table_rows(app)
-        assert rows[1] == ["  u_weight: Embedding(944, 50)", "[2, 50]", "47,200", "yes"]
+        # Indented under the model (▾ folds it with Enter); its share of the parameters; no layer groups.
+        assert rows[0][0] == "▾ EmbeddingDotBias(y_range=(0.0, 5.5))"
+        assert rows[1] == ["    u_weight: Embedding(944, 50)", "[2, 50]", "47,200", "yes", "35.2%", ""]
         assert [option.id for option in pane.query_one("#model-list").options] == \
             ["lm", "classifier", "tabular", "collab", "collab-nn"]
         await pilot.press("up", "enter")  # tabular
         assert await wait_until(pilot, lambda: "29,640" in str(totals.render()))
-        assert table_rows(app)[0][:3] == ["TabularModel", "[2, 2]", "29,640"]
+        assert table_rows(app)[0][:3] == ["▾ TabularModel", "[2, 2]", "29,640"]
         await pilot.press("p")  # the small preset
         assert await wait_until(pilot, lambda: "small sizes" in str(app.query_one("#model-title").render())
                                 and "29,640" not in str(totals.render()))
@@ -144,7 +146,7 @@ async def test_a_model_file_dropped_into_models_shows_up_and_errors_are_shown(ru
         assert options[-2:] == ["broken.Bad", "mine.Tiny"]
         await pilot.press("end", "enter")
         assert await wait_until(pilot, lambda: "total parameters: 8" in str(totals.render()))
-        assert table_rows(app)[1] == ["  fc: Linear(3, 2)", "[4, 2]", "8", "yes"]
+        assert table_rows(app)[1] == ["    fc: Linear(3, 2)", "[4, 2]", "8", "yes", "100.0%", ""]
         await pilot.press("up", "enter")
         assert await wait_until(pilot, lambda: "this file is broken" in str(totals.render()))
         assert "could not build" in str(app.query_one("#model-title").render())

@@ -10,11 +10,15 @@ class RecipeConfig:
     Its own fields shape fastai's one-cycle schedule, the same for every recipe: the lr starts at
     lr/div, peaks after `pct_start` of the steps, and momentum runs `moms` (high, low, high);
     moms=None keeps the recipe's own (the AWD-LSTM's are lower, as in fastai's text learners).
+    `activation_stats_every` = N > 0 records activation statistics (mean, std, share near zero,
+    histogram per layer: fastai's ActivationStats with_hist) every N training batches, as
+    "activations" events; 0, the default, records none (l4tui/train/activation_stats.py).
     """
 
     div: float = 25.0
     pct_start: float = 0.25
     moms: tuple[float, float, float] | None = None
+    activation_stats_every: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -44,6 +48,9 @@ class RecipeConfig:
             problems.append("pct_start must be between 0 and 1")
         if self.moms is not None and (len(self.moms) != 3 or not all(0 <= m < 1 for m in self.moms)):
             problems.append("moms must be three numbers from 0 to below 1, e.g. 0.95,0.85,0.95")
+        every = self.activation_stats_every
+        if isinstance(every, bool) or not isinstance(every, int) or every < 0:
+            problems.append("activation_stats_every must be a whole number: 0 (off) or N (every N batches)")
         problems += self.extra_problems()
         if problems:
             raise ValueError("; ".join(problems))

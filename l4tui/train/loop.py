@@ -8,7 +8,8 @@ geometrically over the layer groups as fastai's `slice(lo, hi)` (so `(lr / 2.6**
 
 Inside a stage: AdamW with decoupled weight decay, fastai's one-cycle schedule (lr warms up then
 anneals; momentum moves the other way), optional gradient clipping, optional AR/TAR for the
-AWD-LSTM. Events go to the run's log: throttled batch events, an event per epoch.
+AWD-LSTM. Events go to the run's log: throttled batch events, an event per epoch, and with
+`Task.activation_stats` an "activations" event every N training batches (activation_stats.py).
 """
 
 import math
@@ -62,6 +63,7 @@ class Task:
     fp16: bool = False  # mixed precision (float16 autocast + gradient scaling); CUDA only
     wrap: object = None  # DistributedDataParallel for runs over several processes (see worker.py)
     device_stats: object = dict  # () -> figures for each batch event (GPU memory on CUDA; see device.py)
+    activation_stats: object = None  # an ActivationStats (activation_stats.py): "activations" events; None: off
 
 
 HIGHER_IS_BETTER = {"accuracy", "valid_accuracy"}
@@ -161,12 +163,16 @@ def _fit_stage(task, stage, stage_index, optimizer, events, should_stop, on_epoc
                 lr, mom = one_cycle(pct, lr_max, div=task.div, pct_start=task.pct_start,
                                     moms=task.moms)
                 group["lr"], group["betas"] = lr, (mom, 0.99)
+            step = global_epoch * iters_per_epoch + batch  # training batches before this one, over the run
+            recording = task.activation_stats is not None and task.activation_stats.start_batch(step)
             with torch.autocast("cuda", dtype=torch.float16, enabled=use_fp16):
                 preds = forward(*inputs)
                 loss = task.loss_func(preds, target)
                 if task.regularizer is not None:
                     loss = loss + task.regularizer.penalty()
             value = loss.item()  # the one wait for the device per batch: the smoothed loss needs it anyway
+            if recording:  # its figures were computed during the forward pass: fetching them waits no more
+                task.activation_stats.write(events, epoch=global_epoch, batch=batch, iter=step + 1)
             if not math.isfinite(value):
                 raise TrainingError(
                     f"the loss became {value} at epoch {global_epoch + 1}, batch {batch + 1}: the learning "

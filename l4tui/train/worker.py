@@ -142,6 +142,11 @@ def run(run_dir: Path, resume: bool = False) -> int:
             found = lr_find(task, events, should_stop=stop_requested.is_set)
             events.write("end", state="finished", metrics=found)
             return 0
+        every = getattr(config, "activation_stats_every", 0)
+        if every and rank == 0:  # rank 0 alone writes events: the others would compute figures for nothing
+            from l4tui.train.activation_stats import ActivationStats
+
+            task.activation_stats = ActivationStats(task.model, every)
         state = None
         if resume:
             state = load_checkpoint(run_dir / "checkpoints" / "last.pt")
@@ -172,6 +177,8 @@ def run(run_dir: Path, resume: bool = False) -> int:
     finally:
         if task is not None and task.regularizer is not None:
             task.regularizer.remove()
+        if task is not None and task.activation_stats is not None:
+            task.activation_stats.remove()
         events.close()
         if world > 1:
             import torch.distributed as dist

@@ -18,6 +18,7 @@ from l4tui.ui.code_pane import CodePane
 from l4tui.ui.code_view import SEQUENCE_HELP, CodeView
 from l4tui.ui.data_pane import DataPane
 from l4tui.ui.help_screen import HelpScreen
+from l4tui.ui.model_layers import LayersTab, ParametersTab
 from l4tui.ui.model_pane import ModelPane
 from l4tui.ui.priority import lower_this_thread, make_launcher
 
@@ -68,7 +69,7 @@ class L4App(App):
             with TabPane("2 Data & training", id="data"):
                 yield DataPane(self.runs_dir, id="data-pane")
             with TabPane("3 Model", id="model"):
-                yield ModelPane(self.workspace, id="model-pane")
+                yield ModelPane(self.workspace, self.runs_dir, id="model-pane")
         yield Footer(show_command_palette=False)  # Ctrl-K still opens it; the room goes to our keys
 
     def on_ready(self) -> None:
@@ -77,9 +78,11 @@ class L4App(App):
         self.query_one(DataPane).start()
 
     def action_show_pane(self, pane: str) -> None:
-        self.query_one(TabbedContent).active = pane
+        self.query_one("#panes", TabbedContent).active = pane
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.tabbed_content.id != "panes":
+            return  # the Model pane's own tabs
         pane = event.pane.id
         if pane == "model":
             self.query_one(ModelPane).ensure_loaded()
@@ -92,5 +95,7 @@ class L4App(App):
             ("Data & training", DataPane.BINDINGS + [("Enter", "Watch the selected run")]),
             ("Launch form", [("Tab / Shift-Tab", "Next / previous field"), ("Ctrl-S, Enter", "Start the run"),
                              ("Ctrl-L", "Run lr_find and fill in its suggestion"), ("Esc", "Cancel")]),
-            ("Model", ModelPane.BINDINGS + [("Enter", "Build the model chosen in the list")]),
+            ("Model", ModelPane.BINDINGS + LayersTab.BINDINGS + ParametersTab.BINDINGS + [
+                ("Enter", "In the lists: build the model, load the weights; in a box: run it"),
+                ("Tab", "Move between the lists, the tabs and their tables")]),
         ]))

@@ -1,0 +1,228 @@
+"""The Model pane's Layers and Parameters tabs.
+
+Layers: the summary table, in the spirit of torchinfo, folded and unfolded with Enter.
+Parameters: the layer under the Layers tab's cursor, tensor by tensor, with a histogram of the
+highlighted one; and `g`: the gradient norm of every layer after one backward pass.
+"""
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from l4tui.inspect.summary import layer_label, trainable_text
+from l4tui.ui.heat import bars
+
+
+def qualified_names(rows) -> list[str]:
+    """Each summary row's qualified module name ("" for the model): the names down its path."""
+    path: list[str] = []
+    names = []
+    for row in rows:
+        path = path[:max(row.depth - 1, 0)] + ([row.name] if row.depth else [])
+        names.append(".".join(path))
+    return names
+
+
+def parents_of(rows) -> list[int | None]:
+    """The index of each row's parent row (None for the model)."""
+    stack: list[int] = []
+    parents = []
+    for index, row in enumerate(rows):
+        stack = stack[:row.depth]
+        parents.append(stack[-1] if stack else None)
+        stack.append(index)
+    return parents
+
+
+class LayersTab(Vertical):
+    BINDINGS = [Binding("enter", "fold", "Fold", id="layers.fold", tooltip="Fold or unfold the layer's children")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.summary = None
+        self.names: list[str] = []
+        self.parents: list[int | None] = []
+        self.folded: set[int] = set()
+        self.groups: dict[str, int] = {}
+
+    def compose(self) -> ComposeResult:
+        yield DataTable(id="model-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="model-totals", markup=False)
+
+    def on_mount(self) -> None:
+        table = self.query_one("#model-table", DataTable)
+        for label, key in (("Layer (type)", "layer"), ("Output shape", "shape"), ("Params", "params"),
+                           ("Trains", "trains"), ("Share", "share"), ("Group", "group")):
+            table.add_column(label, key=key)
+
+    def show_error(self, message: str) -> None:
+        self.summary = None
+        self.query_one("#model-table", DataTable).clear()
+        self.query_one("#model-totals", Static).update(message)
+
+    def show(self, subject, summary) -> None:
+        from l4tui.inspect.parameters import layer_groups_of
+
+        self.summary = summary
+        self.names = qualified_names(summary.rows)
+        self.parents = parents_of(summary.rows)
+        self.folded = set()
+        self.groups = layer_groups_of(subject.model)
+        self.fill()
+        groups = f" · {max(self.groups.values()) + 1} layer groups (freeze_to counts them)" if self.groups else ""
+        self.query_one("#model-totals", Static).update(
+            f"total parameters: {summary.total_params:,} · trainable: {summary.trainable_params:,}{groups}")
+
+    def hidden(self, index: int) -> bool:
+        parent = self.parents[index]
+        while parent is not None:
+            if parent in self.folded:
+                return True
+            parent = self.parents[parent]
+        return False
+
+    def fill(self) -> None:
+        table = self.query_one("#model-table", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        total = self.summary.total_params or 1
+        has_children = {p for p in self.parents if p is not None}
+        for index, row in enumerate(self.summary.rows):
+            if self.hidden(index):
+                continue
+            mark = ("▸ " if index in self.folded else "▾ ") if index in has_children else "  "
+            group = self.groups.get(self.names[index])
+            table.add_row("  " * row.depth + mark + layer_label(row), row.output_shape, f"{row.params:,}",
+                          trainable_text(row), f"{row.params / total:.1%}" if row.params else "",
+                          "" if group is None else str(group), key=str(index))
+        table.move_cursor(row=min(cursor, table.row_count - 1))
+
+    def action_fold(self) -> None:
+        table = self.query_one("#model-table", DataTable)
+        if self.summary is None or table.row_count == 0:
+            return
+        index = int(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value)
+        if index not in set(self.parents):
+            return
+        self.folded ^= {index}
+        self.fill()
+
+    @on(DataTable.RowSelected, "#model-table")
+    def _selected(self) -> None:  # Enter in the table (the table takes Enter before our binding)
+        self.action_fold()
+
+    @on(DataTable.RowHighlighted, "#model-table")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if self.summary is not None and event.row_key is not None and event.row_key.value is not None:
+            from l4tui.ui.model_pane import ModelPane
+
+            self.query_ancestor(ModelPane).layer_selected(self.names[int(event.row_key.value)])
+
+
+class ParametersTab(Vertical):
+    BINDINGS = [Binding("g", "gradients", "Gradients", id="params.gradients",
+                        tooltip="One forward and backward pass on the example batch: each layer's gradient norm")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.subject = None
+        self.infos = []
+        self.module_name = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="params-head", markup=False)
+        yield DataTable(id="params-table", cursor_type="row")
+        yield Static("", id="params-hist")
+        yield Static("g: the gradient norm of every layer after one backward pass on the example batch",
+                     id="grads-head", markup=False)
+        yield DataTable(id="grads-table", cursor_type="row")
+
+    def on_mount(self) -> None:
+        self.query_one("#params-table", DataTable).add_columns(
+            "tensor", "shape", "mean", "std", "min", "max", "|x|<1e-3", "trains", "tied to")
+        self.query_one("#grads-table", DataTable).add_columns("layer", "gradient norm", "", "trains")
+
+    def show(self, subject, module_name: str) -> None:
+        if subject is not self.subject:
+            self.query_one("#grads-table", DataTable).clear()
+        self.subject, self.module_name = subject, module_name
+        self.load()
+
+    @work(exclusive=True, group="params")
+    async def load(self) -> None:
+        from l4tui.inspect.parameters import module_parameters
+        from l4tui.ui.model_pane import ModelPane
+
+        subject, name = self.subject, self.module_name
+        pane = self.query_ancestor(ModelPane)
+        self.infos = await pane.on_model(module_parameters, subject.model, name)
+        module = dict(subject.model.named_modules(remove_duplicate=False))[name]
+        count = sum(info.stats.numel for info in self.infos)
+        self.query_one("#params-head", Static).update(
+            f"{name or 'the model'} ({type(module).__name__}): {len(self.infos)} tensors of its own, {count:,} numbers"
+            + ("" if self.infos else " — its children hold the parameters: pick one in Layers"))
+        table = self.query_one("#params-table", DataTable)
+        table.clear()
+        for info in self.infos:
+            s = info.stats
+            table.add_row(info.name, "×".join(map(str, s.shape)), number(s.mean), number(s.std), number(s.min),
+                          number(s.max), f"{s.near_zero_share:.1%}", "yes" if info.requires_grad else "frozen",
+                          ", ".join(info.tied_to))
+        self.show_histogram(0)
+
+    def show_histogram(self, index: int) -> None:
+        hist = self.query_one("#params-hist", Static)
+        if not self.infos:
+            hist.update("")
+            return
+        info = self.infos[min(index, len(self.infos) - 1)]
+        s = info.stats
+        width = max(10, (self.size.width or 60) - 4)
+        text = Text(f"{info.name}: histogram of its {s.numel:,} numbers\n", style="bold")
+        text.append(bars(s.counts, width) + "\n", style="cyan")
+        if s.edges:
+            low, high = number(s.edges[0]), number(s.edges[-1])
+            text.append(low + " " * max(1, min(width, len(s.counts)) - len(low) - len(high)) + high, style="dim")
+        hist.update(text)
+
+    @on(DataTable.RowHighlighted, "#params-table")
+    def _tensor(self, event: DataTable.RowHighlighted) -> None:
+        self.show_histogram(event.cursor_row)
+
+    @work(exclusive=True, group="grads")
+    async def action_gradients(self) -> None:
+        from l4tui.inspect.parameters import default_loss, default_target, gradient_norms
+        from l4tui.ui.model_pane import ModelPane
+
+        subject = self.subject
+        if subject is None:
+            return
+        head = self.query_one("#grads-head", Static)
+        head.update("a forward and a backward pass on the example batch ...")
+        pane = self.query_ancestor(ModelPane)
+
+        def run():
+            target = default_target(subject.name, subject.model, subject.example)
+            return gradient_norms(subject.model, subject.example, target, default_loss(subject.name))
+
+        try:
+            gradients = await pane.on_model(run)
+        except Exception as error:  # a user's model may not take its own example backwards
+            head.update(f"no gradients: {type(error).__name__}: {error}")
+            return
+        head.update(f"gradient norms after one backward pass (loss {gradients.loss:.4f}); a frozen layer's is 0")
+        table = self.query_one("#grads-table", DataTable)
+        table.clear()
+        top = max((m.norm for m in gradients.modules), default=0.0) or 1.0
+        for module in gradients.modules:
+            table.add_row(module.module or "(model)", f"{module.norm:.4g}", "█" * round(12 * module.norm / top),
+                          "frozen" if module.frozen else "yes")
+
+
+def number(value) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.4g}"

@@ -1,0 +1,178 @@
+"""The Model pane driven as a learner drives it: layers, parameters, activations and predictions,
+fresh weights and a run's checkpoints."""
+
+import math
+
+import torch
+from textual.widgets import OptionList, Static, TabbedContent
+
+from conftest import REPO, wait_until
+from fake_runs import write_fake_run
+from l4tui.inspect.activations import any_hooks_left
+from l4tui.inspect.subject import sample_ratings
+from l4tui.modelfiles import load_model_file
+from l4tui.ui.app import L4App
+from l4tui.ui.model_pane import ModelPane
+
+
+def shown(app, selector) -> str:
+    return str(app.query_one(selector, Static).render())
+
+
+def rows(app, selector):
+    table = app.query_one(selector)
+    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def open_pane(pilot, app):
+    await pilot.press("3")
+    pane = app.query_one(ModelPane)
+    assert await wait_until(pilot, lambda: pane.subject is not None and app.query_one("#act-table").row_count > 0)
+    return pane
+
+
+async def test_collab_prediction_is_the_dot_product_plus_biases_through_the_sigmoid(runs_dir):
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = await open_pane(pilot, app)
+        await pilot.press("right_square_bracket", "right_square_bracket")  # Layers, Parameters, Activations
+        assert app.query_one("#model-tabs", TabbedContent).active == "tab-acts"
+        box = app.query_one("#act-input")
+        box.value = "13, 50"  # user 13 and movie 50 of the bundled sample
+        box.focus()
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: "user 13 and" in shown(app, "#act-output"))
+        model = pane.subject.model
+        users, items = pane.subject.users, pane.subject.items
+        u, i = users.index(13) + 1, items.index(50) + 1
+        by_hand = (model.u_weight.weight[u] @ model.i_weight.weight[i] + model.u_bias.weight[u, 0]
+                   + model.i_bias.weight[i, 0]).item()
+        predicted = 1 / (1 + math.exp(-by_hand)) * 5.5
+        output = shown(app, "#act-output")
+        assert f"predicted rating {predicted:.3f}" in output
+        assert f"= {by_hand:+.4f}" in output
+        assert not any_hooks_left(model)
+        # The layers' outputs: the four embeddings, then the model's own.
+        names = [r[0] for r in rows(app, "#act-table")]
+        assert names[0] == "(model)" and set(names[1:]) == {"u_weight", "i_weight", "u_bias", "i_bias"}
+        # A user the model never saw: a message, not a crash.
+        box.value = "99999, 50"
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: "cold-start" in shown(app, "#act-status"))
+        box.value = ""
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: "separated by a comma" in shown(app, "#act-status"))
+        assert app.is_running
+
+
+async def test_parameters_follow_the_layer_and_gradients_are_zero_when_frozen(runs_dir):
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = await open_pane(pilot, app)
+        app.query_one("#model-tabs", TabbedContent).active = "tab-layers"
+        table = app.query_one("#model-table")
+        table.focus()
+        await pilot.press("down")  # u_weight
+        assert await wait_until(pilot, lambda: shown(app, "#params-head").startswith("u_weight (Embedding)"))
+        [weight] = rows(app, "#params-table")
+        stats = pane.subject.model.u_weight.weight
+        assert weight[:2] == ["weight", "944×50"] and weight[2] == f"{stats.mean().item():.4g}"
+        assert "histogram of its 47,200 numbers" in shown(app, "#params-hist")
+        # Freeze the movie biases by hand: one backward pass gives them a gradient norm of 0.
+        pane.subject.model.i_bias.weight.requires_grad_(False)
+        app.query_one("#model-tabs", TabbedContent).active = "tab-params"
+        await pilot.pause()
+        app.query_one("#params-table").focus()
+        await pilot.press("g")
+        assert await wait_until(pilot, lambda: app.query_one("#grads-table").row_count == 4)
+        norms = {r[0]: r for r in rows(app, "#grads-table")}
+        assert norms["i_bias"][1] == "0" and norms["i_bias"][3] == "frozen"
+        assert float(norms["u_weight"][1]) > 0 and norms["u_weight"][3] == "yes"
+        assert pane.subject.model.u_weight.weight.grad is None  # the model is left as found
+        # Folding: Enter on the model's row hides its children.
+        app.query_one("#model-tabs", TabbedContent).active = "tab-layers"
+        await pilot.pause()
+        table.focus()
+        await pilot.press("up", "enter")
+        assert table.row_count == 1 and rows(app, "#model-table")[0][0].startswith("▸")
+
+
+async def test_language_model_activations_over_time_and_bad_input(runs_dir):
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = await open_pane(pilot, app)
+        await pilot.press("p")  # the small preset: fast
+        options = app.query_one("#model-list", OptionList)
+        options.focus()
+        options.highlighted = 0
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: pane.subject is not None and pane.subject.name == "lm"
+                                and "next word" in shown(app, "#act-output"))
+        table = rows(app, "#act-table")
+        lstm = next(r for r in table if r[0] == "0.rnns.0.module")
+        n_tokens = len(pane.subject.vocab.numericalize(__import__("l4tui.data.tokenizer", fromlist=["x"]).tokenize(
+            "my favourite actor is Tom")))
+        assert lstm[1] == f"1×{n_tokens}×64"  # the small preset's hidden size, one step per token
+        decoder = next(r for r in table if r[0] == "1.decoder")
+        assert decoder[1] == f"1×{n_tokens}×60000"
+        assert not any_hooks_left(pane.subject.model)
+        # The heat map of an LSTM: its hidden units over the time steps.
+        app.query_one("#model-tabs", TabbedContent).active = "tab-acts"
+        grid = app.query_one("#act-table")
+        grid.focus()
+        grid.move_cursor(row=[r[0] for r in table].index("0.rnns.0.module"))
+        await pilot.pause()
+        assert "hidden units (rows) over" in shown(app, "#act-heatmap")
+        box = app.query_one("#act-input")
+        box.value = "   "
+        box.focus()
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: "type a sentence" in shown(app, "#act-status"))
+        # The Generate tab belongs to the language model.
+        tabs = app.query_one("#model-tabs", TabbedContent)
+        assert tabs.get_tab("tab-generate").display and not tabs.get_tab("tab-interpret").display
+
+
+async def test_tabular_row_form_and_a_runs_checkpoints(runs_dir):
+    # A collab run with two epochs of weights, written as the training worker writes them.
+    collab = load_model_file("collab")
+    ratings = sample_ratings()
+    users = sorted(set(ratings.table["user"].tolist()))
+    items = sorted(set(ratings.table["item"].tolist()))
+    run_dir = write_fake_run(runs_dir, "20260101-000000-collab-ab12", epochs=2)
+    (run_dir / "checkpoints").mkdir()
+    for epoch in (1, 2):
+        torch.manual_seed(epoch)
+        model = collab.EmbeddingDotBias(8, len(users) + 1, len(items) + 1, y_range=(0.0, 5.5))
+        torch.save({"model": model.state_dict(), "family": "collab", "stage": 0, "epoch": epoch - 1,
+                    "config": {"y_range": [0.0, 5.5], "n_factors": 8}, "users": users, "items": items},
+                   run_dir / "checkpoints" / f"epoch-00{epoch}.pt")
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = await open_pane(pilot, app)
+        weights = app.query_one("#weights-list", OptionList)
+        labels = [str(option.prompt) for option in weights.options]
+        assert labels[0] == "fresh (lesson)" and labels[1:] == ["ab12 epoch 1", "ab12 epoch 2"]
+        weights.focus()
+        weights.highlighted = 2
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: pane.subject.weights == "20260101-000000-collab-ab12 · epoch 2")
+        assert torch.equal(pane.subject.model.u_weight.weight, model.u_weight.weight)
+        assert "epoch 2" in shown(app, "#model-title")
+        assert await wait_until(pilot, lambda: "Lowest biases" in shown(app, "#interp-biases"))
+        assert await wait_until(pilot, lambda: "Most similar to" in shown(app, "#interp-similar"))
+        # The tabular model: a row typed in a form; a word in a continuous column is refused.
+        options = app.query_one("#model-list", OptionList)
+        options.focus()
+        options.highlighted = 2
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: pane.subject.name == "tabular"
+                                and "prediction:" in shown(app, "#act-output"))
+        assert "salary is" in shown(app, "#act-output")
+        age = next(i for i, name in enumerate(app.query_one("ActivationsTab").form_names) if name == "age")
+        field = app.query_one(f"#act-field-{age}")
+        field.value = "forty"
+        field.focus()
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: "age is a continuous column: 'forty' is not a number"
+                                in shown(app, "#act-status"))
