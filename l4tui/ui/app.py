@@ -18,7 +18,7 @@ from l4tui.ui.code_pane import CodePane
 from l4tui.ui.code_view import SEQUENCE_HELP, CodeView
 from l4tui.ui.data_pane import DataPane
 from l4tui.ui.help_screen import HelpScreen
-from l4tui.ui.model_layers import LayersTab, ParametersTab
+from l4tui.ui.model_layers import LayersTab
 from l4tui.ui.model_pane import ModelPane
 from l4tui.ui.priority import lower_this_thread, make_launcher
 
@@ -95,7 +95,7 @@ class L4App(App):
             ("Data & training", DataPane.BINDINGS + [("Enter", "Watch the selected run")]),
             ("Launch form", [("Tab / Shift-Tab", "Next / previous field"), ("Ctrl-S, Enter", "Start the run"),
                              ("Ctrl-L", "Run lr_find and fill in its suggestion"), ("Esc", "Cancel")]),
-            ("Model", ModelPane.BINDINGS + LayersTab.BINDINGS + ParametersTab.BINDINGS + [
+            ("Model", ModelPane.BINDINGS + LayersTab.BINDINGS + [
                 ("Enter", "In the lists: build the model, load the weights; in a box: run it"),
                 ("Tab", "Move between the lists, the tabs and their tables")]),
         ]))

@@ -123,8 +123,7 @@ class LayersTab(Vertical):
 
 
 class ParametersTab(Vertical):
-    BINDINGS = [Binding("g", "gradients", "Gradients", id="params.gradients",
-                        tooltip="One forward and backward pass on the example batch: each layer's gradient norm")]
+    """The selected layer's tensors; `g` (a key of the whole pane) adds the gradient norms."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -44,6 +44,8 @@ class ModelPane(Vertical):
         Binding("right_square_bracket", "next_tab(1)", "Next tab", id="model.next_tab",
                 tooltip="Layers, Parameters, Activations ... ([ goes back)"),
         Binding("left_square_bracket", "next_tab(-1)", "Previous tab", show=False, id="model.previous_tab"),
+        Binding("g", "gradients", "Gradients", id="model.gradients",
+                tooltip="One forward and backward pass on the example batch: each layer's gradient norm"),
     ]
 
     def __init__(self, workspace, runs_dir=None, **kwargs) -> None:
@@ -155,6 +157,10 @@ class ModelPane(Vertical):
         shown = [pane.id for pane in tabs.query(TabPane) if tabs.get_tab(pane.id).display]
         if tabs.active in shown:
             tabs.active = shown[(shown.index(tabs.active) + step) % len(shown)]
+
+    def action_gradients(self) -> None:
+        self.query_one("#model-tabs", TabbedContent).active = "tab-params"
+        self.query_one(ParametersTab).action_gradients()
 
     def action_reload(self) -> None:
         if self.current is not None:
