@@ -1,7 +1,7 @@
 """Epoch times of our training loop: against a plain PyTorch loop, with the app watching, and against fastai.
 
     python bench/train.py [--families collab,tabular,lm,classifier] [--epochs 3] [--quick]
-                          [--watcher app|poll|none] [--threads N] [--activation-stats N]
+                          [--watcher app|poll|none] [--threads N] [--activation-stats N[,N...]]
 
 For each family the recipe's `prepare_*` builds its Task (device cpu), on data of the sizes of
 the fastai anchors (generated, deterministically, in a temp folder: a MovieLens-100k-sized u.data,
@@ -29,13 +29,14 @@ Epoch times are medians over the timed epochs and include the validation pass (a
 `time` column does); the train pass alone is timed too. The output says how busy other
 processes kept the CPUs meanwhile (on a shared machine that is the main noise).
 
-`--activation-stats N` measures something else, alone: what recording activation statistics
-every N training batches (the `activation_stats_every` option; l4tui/train/activation_stats.py)
-adds to an epoch of our loop. Two Tasks of the recipe, prepared from the same seed, one with the
-recorder and one without, each run as one-epoch fits (the recipe's last stage, one epoch at a
-time, the same batches) taking turns, which goes first alternating by round: 1 warm-up round +
---epochs timed rounds. The overhead is the median, over the rounds, of (on - off) / off, for the
-whole epoch (train + validation) and for the train pass alone; the events' size is shown too.
+`--activation-stats N[,N...]` measures something else, alone: what recording activation
+statistics every N training batches (the `activation_stats_every` option;
+l4tui/train/activation_stats.py) adds to an epoch of our loop. One Task of the recipe without the
+recorder and one with it for each N, all prepared from the same seed, each run as one-epoch fits
+(the recipe's last stage, one epoch at a time, the same batches) taking turns, each round
+starting one further along the order: 1 warm-up round + --epochs timed rounds. The overhead is
+the median, over the rounds, of (on - off) / off, for the whole epoch (train + validation, wall
+clock), for the train pass alone, and for this process's CPU time; the events' size is shown too.
 
 fastai 2.8 anchors, measured on this 2-core machine kind: collab_learner (50 factors, bs 64)
 47 s an epoch on MovieLens 100k's 80,000 training ratings; tabular_learner ([200,100], bs 64)
@@ -93,6 +94,14 @@ class OthersCPU:
             return None
         wall = (end[0] - self.start[0]) * (os.cpu_count() or 1)
         return max(0.0, (end[1] - self.start[1]) - (end[2] - self.start[2])) / max(wall, 1e-9)
+
+
+def int_list(text: str) -> list[int]:
+    """`25,50` -> [25, 50], for argparse."""
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
 
 
 def log(message: str) -> None:
@@ -306,77 +315,89 @@ def measure_loops(family: str, config_dict: dict, tmp: Path) -> dict:
 # ---- activation statistics: off and on, in turns ---------------------------------------------
 
 
-def measure_activation_stats(family: str, config_dict: dict, tmp: Path, every: int, rounds: int) -> dict:
-    """Our loop without and with an ActivationStats recorder (every `every` batches): one-epoch
-    fits of the recipe's last stage taking turns (off first in even rounds, on first in odd
-    ones); round 0 is a warm-up. Both Tasks come from the same seed and see the same batches."""
+def measure_activation_stats(family: str, config_dict: dict, tmp: Path, everies: list[int], rounds: int) -> dict:
+    """Our loop without and with an ActivationStats recorder (every N batches, for each N of
+    `everies`): one Task each, prepared from the same seed, trained by one-epoch fits of the
+    recipe's last stage in turns; each round starts one further along the order (off, N1, N2 ...),
+    so no mode always goes first. Round 0 is a warm-up."""
     import torch
 
     from l4tui.train.activation_stats import ActivationStats
-    from l4tui.train.events import EventReader, EventWriter
+    from l4tui.train.events import EventWriter
     from l4tui.train.loop import Stage, fit
     from l4tui.train.recipes import RECIPES
 
     config_class, prepare = RECIPES[family]
     config = config_class.from_dict(config_dict)
     config.validate()
-    tasks, writers = {}, {}
-    for mode in ("off", "on"):
+    modes = [0, *everies]  # 0: off
+    tasks, writers, dirs = {}, {}, {}
+    for every in modes:
         torch.manual_seed(config.seed)
         task = prepare(config, "cpu")
         last = task.stages[-1]
         task.stages = [Stage(1, last.lr, freeze_to=last.freeze_to, name=last.name)]
         task.train = TimedBatches(task.train)
-        tasks[mode] = task
-        log_dir = tmp / f"stats-{family}-{mode}"
-        log_dir.mkdir(parents=True, exist_ok=True)
-        writers[mode] = RecordingEvents(EventWriter(log_dir))
-    recorder = tasks["on"].activation_stats = ActivationStats(tasks["on"].model, every)
-    epoch_s, train_s = {"off": [], "on": []}, {"off": [], "on": []}
+        if every:
+            task.activation_stats = ActivationStats(task.model, every)
+        tasks[every] = task
+        dirs[every] = tmp / f"stats-{family}-{every}"
+        dirs[every].mkdir(parents=True, exist_ok=True)
+        writers[every] = RecordingEvents(EventWriter(dirs[every]))
+    epoch_s, train_s, cpu_s = ({every: [] for every in modes} for _ in range(3))
     try:
         for round_ in range(rounds + 1):
-            for mode in (("off", "on") if round_ % 2 == 0 else ("on", "off")):
-                fit(tasks[mode], writers[mode])
+            for every in modes[round_ % len(modes):] + modes[:round_ % len(modes)]:
+                cpu_started = time.process_time()
+                fit(tasks[every], writers[every])
                 if round_:
-                    epoch_s[mode].append(writers[mode].epochs[-1]["epoch_seconds"])
-                    train_s[mode].append(tasks[mode].train.seconds[0])
+                    epoch_s[every].append(writers[every].epochs[-1]["epoch_seconds"])
+                    train_s[every].append(tasks[every].train.seconds[0])
+                    cpu_s[every].append(time.process_time() - cpu_started)
     finally:
-        recorder.remove()
-        for mode in ("off", "on"):
-            writers[mode].close()
-            if tasks[mode].regularizer is not None:
-                tasks[mode].regularizer.remove()
-    lines = (tmp / f"stats-{family}-on" / "events.jsonl").read_text().splitlines()
-    recorded = [line for line in lines if '"type":"activations"' in line]
-    events = [e for e in EventReader(tmp / f"stats-{family}-on").read_new() if e.get("type") == "activations"]
-    return {
-        "batches": tasks["on"].train.n_batches(0), "every": every,
-        "records_per_epoch": len(recorded) / (rounds + 1), "layers": len(events[-1]["layers"]) if events else 0,
-        "bytes_per_record": statistics.mean(len(line) + 1 for line in recorded) if recorded else 0,
-        "epoch_s": epoch_s, "train_s": train_s,
-        "epoch_overhead": statistics.median((on - off) / off for off, on in zip(epoch_s["off"], epoch_s["on"])),
-        "train_overhead": statistics.median((on - off) / off for off, on in zip(train_s["off"], train_s["on"])),
-    }
+        for every in modes:
+            writers[every].close()
+            for hooks in (tasks[every].activation_stats, tasks[every].regularizer):
+                if hooks is not None:
+                    hooks.remove()
+    result = {"batches": tasks[0].train.n_batches(0), "epoch_s": epoch_s, "train_s": train_s, "cpu_s": cpu_s,
+              "modes": {}}
+    for every in everies:
+        recorded = [line for line in (dirs[every] / "events.jsonl").read_text().splitlines()
+                    if '"type":"activations"' in line]
+        result["modes"][every] = {
+            "records_per_epoch": len(recorded) / (rounds + 1),
+            "layers": len(json.loads(recorded[-1])["layers"]) if recorded else 0,
+            "bytes_per_record": statistics.mean(len(line) + 1 for line in recorded) if recorded else 0,
+            **{f"{name}_overhead": statistics.median((on - off) / off for off, on in zip(times[0], times[every]))
+               for name, times in (("epoch", epoch_s), ("train", train_s), ("cpu", cpu_s))},
+        }
+    return result
 
 
 def report_activation_stats(measured: dict, args, threads: int, total_s: float) -> None:
-    print(f"activation statistics every {args.activation_stats} training batches, off and on: our loop, "
-          f"one-epoch fits in turns (which goes first alternating), 1 warm-up + {args.epochs} timed rounds; "
+    print(f"activation statistics every N training batches (N = {args.activation_stats}) against none: our loop, "
+          f"one-epoch fits in turns (each round starting one further along), 1 warm-up + {args.epochs} timed rounds; "
           f"device cpu, torch threads {threads}" + ("; --quick: small data" if args.quick else ""))
-    headers = ["family", "batches", "records/epoch", "layers", "bytes/record", "off epoch s", "on epoch s",
-               "epoch +%", "off train s", "on train s", "train +%"]
+    headers = ["family", "batches", "N", "records/epoch", "layers", "bytes/record", "off epoch s", "on epoch s",
+               "epoch +%", "train +%", "off CPU s", "on CPU s", "CPU +%"]
     rows = []
     for family, m in measured.items():
-        rows.append([family, m["batches"], f"{m['records_per_epoch']:.1f}", m["layers"], f"{m['bytes_per_record']:,.0f}",
-                     f"{statistics.median(m['epoch_s']['off']):.3f}", f"{statistics.median(m['epoch_s']['on']):.3f}",
-                     f"{100 * m['epoch_overhead']:+.1f}", f"{statistics.median(m['train_s']['off']):.3f}",
-                     f"{statistics.median(m['train_s']['on']):.3f}", f"{100 * m['train_overhead']:+.1f}"])
+        for every, mode in m["modes"].items():
+            rows.append([family, m["batches"], every, f"{mode['records_per_epoch']:.1f}", mode["layers"],
+                         f"{mode['bytes_per_record']:,.0f}", f"{statistics.median(m['epoch_s'][0]):.3f}",
+                         f"{statistics.median(m['epoch_s'][every]):.3f}", f"{100 * mode['epoch_overhead']:+.1f}",
+                         f"{100 * mode['train_overhead']:+.1f}", f"{statistics.median(m['cpu_s'][0]):.3f}",
+                         f"{statistics.median(m['cpu_s'][every]):.3f}", f"{100 * mode['cpu_overhead']:+.1f}"])
     print(table(headers, rows))
-    print("(+%: the median over the rounds of (on - off) / off; the requirement is under 5% an epoch)")
-    print("each timed round, epoch s (off / on):")
+    print("(+%: the median over the rounds of (on - off) / off: epoch = train + validation, wall clock; train = the "
+          "train pass alone; CPU = this process's CPU time for the epoch's fit, less sensitive to other processes "
+          "than the wall clock; the requirement is under 5% an epoch)")
+    print("each timed round, epoch s (off / N ...), then CPU s:")
     for family, m in measured.items():
-        pairs = " ".join(f"{off:.3f}/{on:.3f}" for off, on in zip(m["epoch_s"]["off"], m["epoch_s"]["on"]))
-        print(f"  {family:<10} {pairs}{others_note(m['others'])}")
+        for key in ("epoch_s", "cpu_s"):
+            turns = " ".join("/".join(f"{s:.3f}" for s in times) for times in zip(*m[key].values()))
+            print(f"  {family if key == 'epoch_s' else '':<10} {turns}{others_note(m['others']) if key == 'cpu_s' else ''}")
     print()
     print(f"total bench time: {total_s:.0f} s")
 
@@ -731,7 +752,7 @@ def main() -> None:
                         help="who watches the detached run: the real app (default), a plain poller, or no runs at all")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads for both loops and the runs (default: torch's own default)")
-    parser.add_argument("--activation-stats", type=int, default=None, metavar="N",
+    parser.add_argument("--activation-stats", type=int_list, default=None, metavar="N[,N...]",
                         help="instead: time our loop without and with activation statistics every N batches")
     args = parser.parse_args()
     families = [f.strip() for f in args.families.split(",") if f.strip()]
@@ -741,8 +762,8 @@ def main() -> None:
     args.epochs = args.epochs if args.epochs is not None else (1 if args.quick else 3)
     if args.epochs < 1:
         parser.error("--epochs must be at least 1")
-    if args.activation_stats is not None and args.activation_stats < 1:
-        parser.error("--activation-stats must be at least 1")
+    if args.activation_stats is not None and (not args.activation_stats or min(args.activation_stats) < 1):
+        parser.error("--activation-stats takes numbers of batches, each at least 1: 25 or 25,50")
 
     started = time.time()
     # Runs are started from the repo root (its models/ are the workspace), with it importable.
@@ -775,13 +796,13 @@ def run_activation_stats(args, families: list[str], tmp: Path, measured: dict, s
     data = make_data(tmp, families, args.quick)
     for family in families:
         config_dict = {"data": data[family], "device": "cpu"}
-        log(f"{family}: activation statistics off and on, in turns ...")
+        log(f"{family}: activation statistics off and every {args.activation_stats} batches, in turns ...")
         others = OthersCPU()
         m = measure_activation_stats(family, config_dict, tmp, args.activation_stats, args.epochs)
         m["others"] = others.share()
-        log(f"{family}: {statistics.median(m['epoch_s']['off']):.3f} s/epoch off, "
-            f"{statistics.median(m['epoch_s']['on']):.3f} on ({100 * m['epoch_overhead']:+.1f}%) "
-            f"({time.time() - started:.0f} s so far)")
+        log(f"{family}: {statistics.median(m['epoch_s'][0]):.3f} s/epoch off, "
+            + ", ".join(f"every {every}: {100 * mode['epoch_overhead']:+.1f}%" for every, mode in m["modes"].items())
+            + f" ({time.time() - started:.0f} s so far)")
         measured[family] = m
 
 

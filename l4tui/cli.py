@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, help="random seed (the same seed gives the same run on CPU)")
     train.add_argument("--activation-stats-every", type=int, metavar="N",
                        help="record each layer's activation statistics and histogram every N training batches "
-                            "(fastai's ActivationStats; default 0: off)")
+                            "(fastai's ActivationStats; e.g. 50; default 0: off)")
     train.add_argument("--device", help="auto (CUDA if there is one), cpu, cuda, cuda:1 ...")
     train.add_argument("--gpus", type=int, default=1, metavar="N",
                        help="train over N processes with DistributedDataParallel through torchrun "

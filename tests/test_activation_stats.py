@@ -109,15 +109,29 @@ def test_histograms_count_every_element_and_calls_merge(monkeypatch, small):
     recorder.start_batch(0)
     with torch.no_grad():
         outputs = torch.cat([o.reshape(-1) for o in model(a, b)]).double().numpy()
-    outputs[0] = float("inf")  # past the last edge: counted in the top bin
     [record] = recorder.collect()
     assert record["n"] == outputs.size == 47 * 300 and sum(record["hist"]) == outputs.size
-    expected = np.histogram(np.abs(outputs[1:]), bins=[0, 1e-3, 1e-3 * 10 ** 0.25])[0]
-    assert record["hist"][MIDDLE] == expected[0] and record["hist"][MIDDLE + 1] + record["hist"][MIDDLE - 1] == expected[1]
-    with torch.no_grad():
-        again = torch.cat([o.reshape(-1) for o in model(a, b)]).double().numpy()
-    assert record["mean"] == pytest.approx(again.mean(), rel=1e-3)
-    assert record["std"] == pytest.approx(again.std(), rel=1e-3)
+    assert record["mean"] == pytest.approx(outputs.mean(), rel=1e-3)
+    assert record["std"] == pytest.approx(outputs.std(), rel=1e-3)
+    edges = bin_edges(BIN_SPEC)  # every bin's count, against numpy's histogram of |x| over the reader's edges
+    side = np.histogram(np.abs(outputs), bins=[0, *edges[MIDDLE + 1:-1], np.inf])[0]
+    negative = np.histogram(np.abs(outputs[outputs < 0]), bins=[0, *edges[MIDDLE + 1:-1], np.inf])[0]
+    assert record["hist"][MIDDLE] == side[0]
+    assert [a + b for a, b in zip(record["hist"][MIDDLE + 1:], record["hist"][MIDDLE - 1::-1])] == side[1:].tolist()
+    assert record["hist"][MIDDLE - 1::-1] == negative[1:].tolist()
+
+
+@pytest.mark.parametrize("small", [1 << 15, 0])
+def test_zeros_denormals_infinities_and_nan(monkeypatch, small):
+    monkeypatch.setattr(activation_stats, "SMALL", small)
+    model = nn.Sequential(nn.ReLU())
+    recorder = ActivationStats(model, 1)
+    recorder.start_batch(0)
+    model(torch.tensor([0.0, 1e-40, -5.0, 1e6, float("inf"), float("nan")]))
+    [record] = recorder.collect()
+    # 0, 1e-40 and ReLU(-5) in the middle bin; 1e6, inf and NaN in the top one
+    assert {i: c for i, c in enumerate(record["hist"]) if c} == {MIDDLE: 3, BIN_SPEC["n"] - 1: 3}
+    assert record["near_zero"] == 0.5 and math.isnan(record["mean"]) and math.isnan(record["std"])
 
 
 def test_records_only_every_n_batches_and_hooks_only_then():

@@ -34,10 +34,12 @@ def test_recipes_shown_in_order():
 
 def test_fields_in_order_with_the_recipes_defaults():
     names = {family: [s.name for s in fields_for(family)] for family in FAMILIES}
-    assert names["collab"] == ["data", "epochs", "lr", "wd", "bs", "n_factors", "device"]
-    assert names["tabular"] == ["data", "epochs", "lr", "wd", "bs", "layers", "device"]
-    assert names["lm"] == ["data", "preset", "epochs", "lr", "wd", "bs", "drop_mult", "device"]
-    assert names["classifier"] == ["data", "preset", "encoder", "epochs", "lr", "wd", "bs", "drop_mult", "device"]
+    last = ["activation_stats_every", "device"]
+    assert names["collab"] == ["data", "epochs", "lr", "wd", "bs", "n_factors", *last]
+    assert names["tabular"] == ["data", "epochs", "lr", "wd", "bs", "layers", *last]
+    assert names["lm"] == ["data", "preset", "epochs", "lr", "wd", "bs", "drop_mult", *last]
+    assert names["classifier"] == ["data", "preset", "encoder", "epochs", "lr", "wd", "bs", "drop_mult", *last]
+    assert spec("collab", "activation_stats_every").default == "0"  # off unless asked for
     assert spec("collab", "lr").default == "0.005"
     assert spec("tabular", "layers").default == "200,100"
     assert spec("tabular", "layers").kind == "int_list"

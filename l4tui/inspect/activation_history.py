@@ -84,15 +84,17 @@ def read_activation_history(run_dir) -> ActivationHistory:
     for event in events:
         if event.get("type") != "activations" or not isinstance(event.get("layers"), list):
             continue
-        step = event.get("iter", 0)
-        while records and records[-1].get("iter", 0) >= step:  # resumed from an earlier checkpoint
+        step = event.get("iter")
+        if not isinstance(step, int):
+            continue
+        while records and records[-1]["iter"] >= step:  # resumed from an earlier checkpoint
             records.pop()
         records.append(event)
     n_steps = len(records)
     bins = next((r["bins"] for r in reversed(records) if isinstance(r.get("bins"), dict)), {})
     n_bins = int(bins.get("n") or max((len(layer.get("hist") or []) for r in records for layer in r["layers"]),
                                       default=0))
-    history = ActivationHistory(steps=np.array([r.get("iter", 0) for r in records], dtype=np.int64),
+    history = ActivationHistory(steps=np.array([r["iter"] for r in records], dtype=np.int64),
                                 epochs=np.array([r.get("epoch", 0) for r in records], dtype=np.int64), bins=bins)
     for column, record in enumerate(records):
         for layer in record["layers"]:
@@ -108,7 +110,10 @@ def read_activation_history(run_dir) -> ActivationHistory:
                 _number(layer.get("mean")), _number(layer.get("std")), _number(layer.get("near_zero")))
             hist = layer.get("hist")
             if isinstance(hist, list) and len(hist) == n_bins:
-                entry.hist[:, column] = hist
+                try:
+                    entry.hist[:, column] = hist
+                except (TypeError, ValueError):  # not numbers: the column stays NaN
+                    pass
     return history
 
 

@@ -64,14 +64,17 @@ FIELDS = {
     "drop_mult": ("Dropout multiplier", "float", "scales all five AWD-LSTM dropouts"),
     "n_factors": ("Factors", "int", "latent factors per user and per item"),
     "layers": ("Layers", "int_list", "hidden layer sizes, separated by commas"),
+    "activation_stats_every": ("Activation stats", "int",
+                               "every N batches, record each layer's activations for the Model pane's Training "
+                               "tab (0: off; 50 costs under 5%)"),
     "device": ("Device", "choice", "where to train: auto takes CUDA when there is one"),
 }
 # The fields each recipe's form shows, in order.
 FAMILY_FIELDS = {
-    "collab": ["data", "epochs", "lr", "wd", "bs", "n_factors", "device"],
-    "tabular": ["data", "epochs", "lr", "wd", "bs", "layers", "device"],
-    "lm": ["data", "preset", "epochs", "lr", "wd", "bs", "drop_mult", "device"],
-    "classifier": ["data", "preset", "encoder", "epochs", "lr", "wd", "bs", "drop_mult", "device"],
+    "collab": ["data", "epochs", "lr", "wd", "bs", "n_factors", "activation_stats_every", "device"],
+    "tabular": ["data", "epochs", "lr", "wd", "bs", "layers", "activation_stats_every", "device"],
+    "lm": ["data", "preset", "epochs", "lr", "wd", "bs", "drop_mult", "activation_stats_every", "device"],
+    "classifier": ["data", "preset", "encoder", "epochs", "lr", "wd", "bs", "drop_mult", "activation_stats_every", "device"],
 }
 # Where a recipe gives a field a meaning of its own.
 FAMILY_HELP = {
@@ -89,6 +92,7 @@ RULES = {
     "lr": (lambda v: v > 0, "must be positive"),
     "wd": (lambda v: v >= 0, "must not be negative"),
     "drop_mult": (lambda v: v >= 0, "must not be negative"),
+    "activation_stats_every": (lambda v: v >= 0, "must not be negative (0 is off)"),
 }
 SIZES_HINT = "sizes separated by commas, e.g. 200,100"
 
