@@ -120,7 +120,7 @@ def _names_by_tensor(model) -> dict[int, list[str]]:
     return names
 
 
-def module_parameters(model, module_name: str = "") -> list[ParamInfo]:
+def module_parameters(model, module_name: str = "", bins: int = 20) -> list[ParamInfo]:
     """The parameters `model`'s module `module_name` holds itself (not its children's), each with
     its numbers, whether it trains, and its other names if it is tied. "" is the model itself."""
     modules = _named_modules(model)
@@ -132,7 +132,7 @@ def module_parameters(model, module_name: str = "") -> list[ParamInfo]:
     for name, param in modules[module_name].named_parameters(recurse=False):
         qualified = prefix + name
         tied = [other for other in names.get(id(param), []) if other != qualified]
-        infos.append(ParamInfo(name, qualified, tensor_stats(param), param.requires_grad, tied))
+        infos.append(ParamInfo(name, qualified, tensor_stats(param, bins=bins), param.requires_grad, tied))
     return infos
 
 

@@ -15,6 +15,8 @@ from textual.widgets import DataTable, Static
 from l4tui.inspect.summary import layer_label, trainable_text
 from l4tui.ui.heat import bars
 
+HISTOGRAM_BINS = 60  # squeezed to the width of the pane when it is narrower
+
 
 def qualified_names(rows) -> list[str]:
     """Each summary row's qualified module name ("" for the model): the names down its path."""
@@ -157,11 +159,12 @@ class ParametersTab(Vertical):
 
         subject, name = self.subject, self.module_name
         pane = self.query_ancestor(ModelPane)
-        self.infos = await pane.on_model(module_parameters, subject.model, name)
+        self.infos = await pane.on_model(module_parameters, subject.model, name, HISTOGRAM_BINS)
         module = dict(subject.model.named_modules(remove_duplicate=False))[name]
         count = sum(info.stats.numel for info in self.infos)
         self.query_one("#params-head", Static).update(
-            f"{name or 'the model'} ({type(module).__name__}): {len(self.infos)} tensors of its own, {count:,} numbers"
+            f"{name or 'the model'} ({type(module).__name__}): {len(self.infos)} tensor{'' if len(self.infos) == 1 else 's'} "
+            f"of its own, {count:,} numbers"
             + ("" if self.infos else " — its children hold the parameters: pick one in Layers"))
         table = self.query_one("#params-table", DataTable)
         table.clear()
