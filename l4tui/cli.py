@@ -408,7 +408,9 @@ def cmd_summary(args) -> int:
         raise
     except Exception as error:  # a user's model that can't be built or run: say why, no traceback
         raise ValueError(f"could not build {entry.name}: {type(error).__name__}: {error}") from None
-    print("\n".join(summary_lines(summary)))
+    from l4tui.inspect.parameters import layer_groups_of
+
+    print("\n".join(summary_lines(summary, groups=layer_groups_of(built.model))))
     return 0
 
 

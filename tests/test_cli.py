@@ -23,7 +23,7 @@ def test_summary_prints_the_layer_table_and_total():
     out = l4tui("summary", "collab").stdout.splitlines()
     assert out[0].split()[:4] == ["Layer", "(type)", "Output", "shape"]
     row = next(line for line in out if "u_weight" in line).split()
-    assert row == ["u_weight:", "Embedding(944,", "50)", "[2,", "50]", "47,200", "yes"]
+    assert row == ["u_weight:", "Embedding(944,", "50)", "[2,", "50]", "47,200", "yes", "35.2%"]  # no layer groups
     assert out[-1] == "total parameters: 133,977"
 
 
@@ -37,6 +37,9 @@ def test_summary_sizes_come_from_the_options():
     assert out.splitlines()[-1] == f"total parameters: {expected:,}"
     small = l4tui("summary", "lm", "--preset", "small", "--vocab-size", "1000").stdout
     assert "Embedding(1000, 32" in small
+    # The AWD-LSTM's layer groups, as the Model pane shows them: one per LSTM, then embedding and decoder.
+    group_of = {line.split()[0]: line.split()[-1] for line in small.splitlines() if line.startswith("    ")}
+    assert group_of["decoder:"] == "3" and "layer groups: 4" in small
 
 
 def test_summary_rejects_unknown_models_and_bad_sizes():

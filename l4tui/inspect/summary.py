@@ -106,16 +106,38 @@ def layer_label(row: LayerRow) -> str:
     return f"{label}({extra})" if extra and len(extra) <= 48 else label
 
 
-def summary_lines(summary: ModelSummary, width: int = 52) -> list[str]:
-    """The table as text, as `l4tui summary` prints it, ending with `total parameters: N`."""
-    lines = [f"{'Layer (type)':<{width}} {'Output shape':<18} {'Param #':>12}  Trainable",
-             "-" * (width + 44)]
-    for row in summary.rows:
+def qualified_names(rows: list[LayerRow]) -> list[str]:
+    """Each row's qualified module name ("" for the model): the attribute names down its path."""
+    path: list[str] = []
+    names = []
+    for row in rows:
+        path = path[:max(row.depth - 1, 0)] + ([row.name] if row.depth else [])
+        names.append(".".join(path))
+    return names
+
+
+def share_text(row: LayerRow, summary: ModelSummary) -> str:
+    return f"{row.params / (summary.total_params or 1):.1%}" if row.params else ""
+
+
+def summary_lines(summary: ModelSummary, width: int = 52, groups: dict[str, int] | None = None) -> list[str]:
+    """The table as text, as `l4tui summary` prints it, ending with `total parameters: N`.
+    `groups`: qualified module name -> layer group (parameters.layer_groups_of), for the Group column."""
+    groups = groups or {}
+    names = qualified_names(summary.rows)
+    rule = "-" * (width + 60)
+    lines = [f"{'Layer (type)':<{width}} {'Output shape':<18} {'Param #':>12}  {'Trainable':<9}  {'Share':>6}  Group",
+             rule]
+    for name, row in zip(names, summary.rows):
         label = "  " * row.depth + layer_label(row)
         if len(label) > width:
             label = label[:width - 1] + "…"
-        lines.append(f"{label:<{width}} {row.output_shape:<18} {row.params:>12,}  {trainable_text(row)}")
-    lines.append("-" * (width + 44))
+        group = groups.get(name)
+        lines.append(f"{label:<{width}} {row.output_shape:<18} {row.params:>12,}  {trainable_text(row):<9}  "
+                     f"{share_text(row, summary):>6}  {'' if group is None else group}".rstrip())
+    lines.append(rule)
+    if groups:
+        lines.append(f"layer groups: {max(groups.values()) + 1} (freeze_to and discriminative learning rates use them)")
     lines.append(f"trainable parameters: {summary.trainable_params:,}")
     lines.append(f"total parameters: {summary.total_params:,}")
     return lines

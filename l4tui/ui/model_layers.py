@@ -12,20 +12,10 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from l4tui.inspect.summary import layer_label, trainable_text
+from l4tui.inspect.summary import layer_label, qualified_names, share_text, trainable_text
 from l4tui.ui.heat import bars
 
 HISTOGRAM_BINS = 60  # squeezed to the width of the pane when it is narrower
-
-
-def qualified_names(rows) -> list[str]:
-    """Each summary row's qualified module name ("" for the model): the names down its path."""
-    path: list[str] = []
-    names = []
-    for row in rows:
-        path = path[:max(row.depth - 1, 0)] + ([row.name] if row.depth else [])
-        names.append(".".join(path))
-    return names
 
 
 def parents_of(rows) -> list[int | None]:
@@ -90,7 +80,6 @@ class LayersTab(Vertical):
         table = self.query_one("#model-table", DataTable)
         cursor = table.cursor_row
         table.clear()
-        total = self.summary.total_params or 1
         has_children = {p for p in self.parents if p is not None}
         for index, row in enumerate(self.summary.rows):
             if self.hidden(index):
@@ -98,7 +87,7 @@ class LayersTab(Vertical):
             mark = ("▸ " if index in self.folded else "▾ ") if index in has_children else "  "
             group = self.groups.get(self.names[index])
             table.add_row("  " * row.depth + mark + layer_label(row), row.output_shape, f"{row.params:,}",
-                          trainable_text(row), f"{row.params / total:.1%}" if row.params else "",
+                          trainable_text(row), share_text(row, self.summary),
                           "" if group is None else str(group), key=str(index))
         table.move_cursor(row=min(cursor, table.row_count - 1))
 
