@@ -1,4 +1,4 @@
-"""Numbers drawn with terminal cells: heat maps (one coloured cell per number) and histogram bars.
+"""Numbers drawn with terminal cells: heat maps (one coloured cell per number) and histograms.
 
 Terminals over SSH draw colours and block characters well and pixels not at all, so a heat map
 is a grid of cells whose background goes from dark to bright, and a histogram is a row of
@@ -52,18 +52,20 @@ def heat_text(grid: np.ndarray, cell: str = "  ", symmetric: bool = False) -> Te
     return out
 
 
-def bars(counts, width: int | None = None) -> str:
-    """A histogram as one line of block characters, the tallest bar full height. `width`:
-    squeeze (sum neighbouring bins) to at most this many characters."""
+def bar_rows(counts, width: int | None = None, height: int = 4) -> list[str]:
+    """A histogram `height` lines tall, top line first: each column is a bar of block characters
+    with 8 steps a line, so a peaked histogram still shows its shoulders."""
     counts = np.asarray(counts, dtype=float)
     if width is not None and len(counts) > width > 0:
         edges = np.linspace(0, len(counts), width + 1).astype(int)
         counts = np.array([counts[a:b].sum() for a, b in zip(edges[:-1], edges[1:])])
     top = counts.max() if counts.size else 0
-    if not top:
-        return BLOCKS[0] * len(counts)
-    levels = np.ceil(counts / top * (len(BLOCKS) - 1)).astype(int)
-    return "".join(BLOCKS[level] for level in levels)
+    eighths = np.ceil(counts / top * 8 * height).astype(int) if top else np.zeros(len(counts), int)
+    rows = []
+    for line in range(height - 1, -1, -1):  # the top line first
+        filled = np.clip(eighths - 8 * line, 0, 8)
+        rows.append("".join(BLOCKS[n] for n in filled))
+    return rows
 
 
 def shrink(grid: np.ndarray, max_rows: int, max_cols: int) -> np.ndarray:

@@ -13,9 +13,10 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from l4tui.inspect.summary import layer_label, qualified_names, share_text, trainable_text
-from l4tui.ui.heat import bars
+from l4tui.ui.heat import bar_rows
 
 HISTOGRAM_BINS = 60  # squeezed to the width of the pane when it is narrower
+HISTOGRAM_LINES = 4
 
 
 def parents_of(rows) -> list[int | None]:
@@ -173,7 +174,7 @@ class ParametersTab(Vertical):
         s = info.stats
         width = max(10, (self.size.width or 60) - 4)
         text = Text(f"{info.name}: histogram of its {s.numel:,} numbers\n", style="bold")
-        text.append(bars(s.counts, width) + "\n", style="cyan")
+        text.append("\n".join(bar_rows(s.counts, width, HISTOGRAM_LINES)) + "\n", style="cyan")
         if s.edges:
             low, high = number(s.edges[0]), number(s.edges[-1])
             text.append(low + " " * max(1, min(width, len(s.counts)) - len(low) - len(high)) + high, style="dim")

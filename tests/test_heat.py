@@ -1,0 +1,23 @@
+"""Numbers drawn with terminal cells: histogram bars and heat maps."""
+
+import numpy as np
+
+from l4tui.ui.heat import BLOCKS, bar_rows, heat_text, shrink
+
+
+def test_bar_rows_stack_eighths_from_the_bottom():
+    top, bottom = bar_rows([0, 1, 2, 4], height=2)  # 4 is 16 eighths: two full cells
+    assert bottom == " " + BLOCKS[4] + BLOCKS[8] + BLOCKS[8]
+    assert top == "   " + BLOCKS[8]
+    assert bar_rows([0, 0], height=3) == ["  "] * 3
+    assert bar_rows([1, 1, 2, 2], width=2, height=1) == [BLOCKS[4] + BLOCKS[8]]  # neighbouring bins summed
+
+
+def test_shrink_averages_blocks_and_heat_text_draws_a_cell_per_number():
+    grid = np.arange(16, dtype=float).reshape(4, 4)
+    small = shrink(grid, 2, 2)
+    assert small.tolist() == [[2.5, 4.5], [10.5, 12.5]]
+    text = heat_text(small, cell="  ")
+    assert text.plain == "    \n    "  # two rows of two 2-character cells
+    colours = {str(span.style.bgcolor) for span in text.spans}
+    assert len(colours) == 4  # four different values, four colours
