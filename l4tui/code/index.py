@@ -12,6 +12,7 @@ Results are cached per file on disk, keyed on the file's path, mtime and size, s
 app again reads the cache and rescans only what changed.
 """
 
+import errno
 import hashlib
 import keyword
 import marshal
@@ -266,28 +267,50 @@ def iter_source_files(root: Path) -> Iterator[Path]:
         yield Path(path_text)
 
 
-def _walk(root: str) -> Iterator[str]:
+Skipped = list  # of (path, why), filled by the walk and the scan when a caller wants to say so
+
+
+def _walk(root: str, skipped: Skipped | None = None) -> Iterator[str]:
     if os.path.isfile(root):
         yield root
     else:
-        yield from _walk_folder(root)
+        yield from _walk_folder(root, skipped)
 
 
-def _walk_folder(folder: str) -> Iterator[str]:
+def _why(error: OSError) -> str:
+    if error.errno == errno.ELOOP:
+        return "a symbolic link loop"
+    if isinstance(error, PermissionError):
+        return "permission denied"
+    return error.strerror or type(error).__name__
+
+
+def _walk_folder(folder: str, skipped: Skipped | None = None) -> Iterator[str]:
     try:
         with os.scandir(folder) as entries:
             entries = sorted(entries, key=lambda e: e.name)
-    except OSError:
-        return  # unreadable or gone: nothing to index there
+    except OSError as error:  # unreadable or gone: nothing to index there
+        if skipped is not None:
+            skipped.append((folder, f"can't read the folder: {_why(error)}"))
+        return
     for entry in entries:
         name = entry.name
         try:
             if entry.is_dir(follow_symlinks=False):  # never a linked folder: no loops
                 if not name.startswith(".") and name not in SKIP_DIRS:
-                    yield from _walk_folder(entry.path)
-            elif name.endswith(SOURCE_SUFFIXES) and entry.is_file():
-                yield entry.path
-        except OSError:
+                    yield from _walk_folder(entry.path, skipped)
+            elif name.endswith(SOURCE_SUFFIXES):
+                if entry.is_file():
+                    yield entry.path
+                elif skipped is not None:
+                    os.stat(entry.path)  # says why: a loop, a broken link ...
+                    skipped.append((entry.path, "not a regular file"))
+            elif skipped is not None and entry.is_symlink() and not name.startswith(".") and entry.is_dir():
+                skipped.append((entry.path, "a link to a folder: links are not followed"))
+        except OSError as error:
+            if skipped is not None:
+                skipped.append((entry.path, "a broken link" if isinstance(error, FileNotFoundError)
+                                else _why(error)))
             continue
 
 
@@ -430,12 +453,16 @@ def _write_cache(path: Path, entries: dict) -> None:
         pass  # a read-only home or a full disk only costs the next start a rescan
 
 
-def _scan_file(path: str) -> list[Row]:
+def _scan_file(path: str) -> list[Row] | str:
+    """The file's rows, or why it can't be indexed (a str: unreadable, binary)."""
     try:
         with open(path, "rb") as f:
-            return scan_rows(f.read())
-    except OSError:
-        return []
+            data = f.read()
+    except OSError as error:
+        return f"can't read it: {_why(error)}"
+    if b"\0" in data[:8192]:
+        return "a binary file (it has NUL bytes), not Python source"
+    return scan_rows(data)
 
 
 POOL_MIN_FILES = 400  # below this, starting workers (~50 ms) costs more than it saves
@@ -511,6 +538,7 @@ def build_index(
     cache_dir: Path | None | bool = None,
     processes: int | None = None,
     progress: Progress | None = None,
+    skipped: Skipped | None = None,
 ) -> SymbolIndex:
     """Scan every source file under `roots` into a SymbolIndex.
 
@@ -520,6 +548,8 @@ def build_index(
     for a few hundred files or more; nothing is forked, so this is safe to call from a thread
     of the app.
     `progress(done, total)` is called now and then with counts of files, from this thread.
+    `skipped`: a list that gets (path, why) for each file or folder left out (unreadable, a
+    link loop, binary), for a caller that reports them; nothing is said otherwise.
     """
     if cache_dir is None:
         cache_dir = default_cache_dir()
@@ -539,7 +569,7 @@ def build_index(
         cache_path = _cache_file(Path(cache_dir), root) if cache_dir is not False else None
         cached = _read_cache(cache_path) if cache_path is not None else {}
         entries = {}
-        for path in _walk(root):
+        for path in _walk(root, skipped):
             try:
                 st = os.stat(path)
                 stamp = (st.st_mtime_ns, st.st_size)
@@ -570,6 +600,10 @@ def build_index(
         for path, (mtime, size, rows) in entries.items():
             if rows is None:
                 rows = scanned[path]
+                if isinstance(rows, str):  # not indexed: said so, and tried again next time
+                    if skipped is not None:
+                        skipped.append((path, rows))
+                    rows, mtime, size = [], 0, 0
                 entries[path] = (mtime, size, rows)
             index.add(Path(path), rows)
         if cache_path is not None and changed:

@@ -1,5 +1,6 @@
 """Reading source files for the viewer, and splitting pygments tokens into lines."""
 
+import errno
 from pathlib import Path
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -20,7 +21,11 @@ def read_source(path: Path) -> str:
         raise SourceError(f"{path} does not exist") from None
     except IsADirectoryError:
         raise SourceError(f"{path} is a folder") from None
+    except PermissionError:
+        raise SourceError(f"can't read {path}: permission denied (see ls -l {path})") from None
     except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise SourceError(f"{path} is a symbolic link loop: it leads back to itself; fix or remove it") from None
         raise SourceError(f"can't read {path}: {error.strerror}") from None
     if b"\0" in data[:8192]:
         raise SourceError(f"{path.name} is a binary file")

@@ -8,6 +8,7 @@ m class member (a method), v variable (class attributes too, with their `class:`
 """
 
 import bisect
+import errno
 import os
 import re
 import secrets
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, TextIO
 
 from l4tui.code.index import Symbol, build_index
+from l4tui.textcut import clip
 
 PATTERN_LENGTH_LIMIT = 96  # as Universal Ctags: longer lines are cut and lose their `$`
 
@@ -310,8 +312,13 @@ def tags_main(paths: list[str], output: str | None) -> int:
         roots = []
         for text in paths:
             root = Path(text)
-            if not root.exists():
-                raise ValueError(f"{text}: no such file or folder")
+            try:
+                os.stat(root)
+            except FileNotFoundError:
+                raise ValueError(f"{clip(text)}: no such file or folder") from None
+            except OSError as error:
+                why = "a symbolic link loop" if error.errno == errno.ELOOP else error.strerror
+                raise ValueError(f"{clip(text)}: {why}") from None
             if root.is_file() and root.suffix not in (".py", ".pyi"):
                 raise ValueError(f"{text}: not a Python file (.py or .pyi)")
             roots.append(root)
@@ -323,13 +330,18 @@ def tags_main(paths: list[str], output: str | None) -> int:
     if target != "-" and not Path(target).absolute().parent.is_dir():
         raise ValueError(f"{target}: the folder {Path(target).absolute().parent} does not exist")
 
-    index = build_index(roots)
+    skipped: list[tuple[str, str]] = []
+    index = build_index(roots, skipped=skipped)
+    for path, why in skipped:
+        print(clip(f"l4tui: skipped {path}: {why}", 400), file=sys.stderr)
     if target == "-":
         count = write_tags(index, sys.stdout, base=cwd)
         where = "standard output"
     else:
         count = write_tags(index, Path(target))
         where = target
-    files = len(index.files())
-    print(f"wrote {count} tags from {files} file{'s' if files != 1 else ''} to {where}", file=sys.stderr)
-    return 0
+    left = {Path(path) for path, _ in skipped}
+    files = sum(1 for path in index.files() if path not in left)
+    left_out = f" ({len(skipped)} skipped, listed above)" if skipped else ""
+    print(f"wrote {count} tags from {files} file{'s' if files != 1 else ''} to {where}{left_out}", file=sys.stderr)
+    return 1 if skipped and not files else 0

@@ -25,10 +25,12 @@ from l4tui.code.index import build_index, default_roots
 from l4tui.code.fuzzy import fuzzy_rank
 from l4tui.code.jumplist import JumpList
 from l4tui.code.location import Location
-from l4tui.code.navigator import Definition, Navigator, SerialThread, in_background, keep_out_of_gc
+from l4tui.code.navigator import (LOOKUP_TIMEOUT_S, Definition, Navigator, SerialThread, in_background,
+                                  keep_out_of_gc)
 from l4tui.code.source import SourceError
 from l4tui.code.tagstack import TagStack
 from l4tui.code.tags import TagsFile, find_tags_file
+from l4tui.textcut import clip
 from l4tui.ui.code_view import CodeView
 from l4tui.ui.doc_screen import DocScreen
 from l4tui.ui.picker import PickerScreen, PickItem
@@ -38,6 +40,7 @@ WARM_AFTER_S = 0.5  # a file's names are looked up once the user has stayed on i
 PREFETCH_FILES = 12  # of the files the open file's names lead to, how many are made ready to show
 SKIP_DIRS = {"__pycache__", "node_modules", ".git", ".venv", "venv", "runs", ".mypy_cache", ".pytest_cache"}
 MAX_WORKSPACE_FILES = 20_000
+FAILED = object()  # what _ask_jedi answers when jedi failed or gave up (None can be an answer)
 
 
 class ModelsTree(DirectoryTree):
@@ -321,17 +324,17 @@ class CodePane(Vertical):
         origin, word = self._name_at_cursor()
         if not word:
             return
+        qualifier = view.qualifier_at_cursor()
         self.set_status(f"looking up {word} ...")
         definitions: list[Definition] = []
         if origin.path.suffix in (".py", ".pyi"):
-            try:
-                definitions = await asyncio.wrap_future(
-                    self.navigator.goto(view.source, origin.path, origin.line, origin.column))
-            except Exception as error:  # jedi can fail on odd code; say so, keep going
-                self.set_status(f"jedi could not look {word} up ({error}); trying the tags", error=True)
+            definitions = await self._ask_jedi(self.navigator.goto, word, "look up", origin)
+            if definitions is FAILED:
+                return  # failed or too slow, and said so: guessing by name would offer other files' names
         items = self._definition_items(definitions)
         if not items:  # what vim would find: a tags file, else our own index of definitions
-            items = await asyncio.to_thread(self._items_by_name, word)
+            items = await asyncio.to_thread(self._items_by_name, word, qualifier)
+        self._show_status()  # "looking up ..." is over, whatever comes next
         if not items:
             compiled = [d for d in definitions if d.location is None]
             if compiled:
@@ -353,6 +356,23 @@ class CodePane(Vertical):
         self.app.push_screen(PickerScreen(f"{len(items)} definitions of {word} (:tselect) — Enter jumps",
                                           items), chosen)
 
+    async def _ask_jedi(self, request, word: str, doing: str, origin: Location):
+        """`request(source, path, line, column)` on the jedi thread, within LOOKUP_TIMEOUT_S.
+
+        FAILED, with a message in the status line, when jedi fails or takes too long (the request
+        goes on in the background; its answer is dropped)."""
+        try:
+            return await asyncio.wait_for(
+                asyncio.wrap_future(request(self.view.source, origin.path, origin.line, origin.column)),
+                LOOKUP_TIMEOUT_S)
+        except (asyncio.TimeoutError, TimeoutError):
+            self.set_status(f"jedi took over {LOOKUP_TIMEOUT_S:.0f} s to {doing} {word}: gave up; try again "
+                            f"in a moment, or :tag {word} to look it up by name", error=True)
+        except Exception as error:  # jedi can fail on odd code
+            self.set_status(clip(f"jedi could not {doing} {word}: {type(error).__name__}: {error}; "
+                                 f":tag {word} looks it up by name"), error=True)
+        return FAILED
+
     def _definition_items(self, definitions: list[Definition]) -> list[PickItem]:
         items = []
         # In file and line order, as a reader expects a list of places (jedi's order is its own).
@@ -369,11 +389,19 @@ class CodePane(Vertical):
                                   f"{kind}  {self.short(definition.location.path)}:{definition.location.line}"))
         return items
 
-    def _items_by_name(self, name: str) -> list[PickItem]:
-        """Definitions of `name` in an existing tags file (vim's), else in our index."""
+    def _items_by_name(self, name: str, qualifier: str = "") -> list[PickItem]:
+        """Definitions of `name` in an existing tags file (vim's), else in our index.
+
+        For an attribute (`nn.Embedding`: qualifier "nn"), only the definitions that could be
+        that attribute: in a file or class whose path or scope names the qualifier's last part.
+        `models/tabular.py`'s own `class Embedding` is not `nn.Embedding`."""
         symbols = self._tags_lookup(name)
         if not symbols and self.index is not None and self.index.done() and not self.index.exception():
             symbols = self.index.result().find(name)
+        if qualifier and qualifier.split(".")[-1] not in ("self", "cls"):
+            last = qualifier.split(".")[-1]
+            symbols = [s for s in symbols if last in Path(s.path).with_suffix("").parts
+                       or last == getattr(s, "scope", "").split(".")[-1]]
         return [self._symbol_item(symbol) for symbol in symbols]
 
     def _tags_lookup(self, name: str) -> list:
@@ -467,11 +495,8 @@ class CodePane(Vertical):
         if not word:
             return
         self.set_status(f"finding references of {word} ...")
-        try:
-            references = await asyncio.wrap_future(
-                self.navigator.references(view.source, origin.path, origin.line, origin.column))
-        except Exception as error:
-            self.set_status(f"jedi could not find references of {word}: {error}", error=True)
+        references = await self._ask_jedi(self.navigator.references, word, "find the references of", origin)
+        if references is FAILED:
             return
         self._show_status()
         if not references:
@@ -494,12 +519,11 @@ class CodePane(Vertical):
         origin, word = self._name_at_cursor()
         if not word:
             return
-        try:
-            help = await asyncio.wrap_future(
-                self.navigator.help(view.source, origin.path, origin.line, origin.column))
-        except Exception as error:
-            self.set_status(f"jedi could not describe {word}: {error}", error=True)
+        self.set_status(f"looking up the help of {word} ...")
+        help = await self._ask_jedi(self.navigator.help, word, "describe", origin)
+        if help is FAILED:
             return
+        self._show_status()
         if help is None:
             self.set_status(f"E149: Sorry, no help for {word}", error=True)
             return

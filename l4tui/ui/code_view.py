@@ -181,6 +181,15 @@ class CodeView(ScrollView, can_focus=True):
         span = self._word_span()
         return self.lines[self.cursor_line][span[0]:span[1]] if span else ""
 
+    def qualifier_at_cursor(self) -> str:
+        """The dotted name before the word at the cursor: "nn" for `nn.Embedding`, "" for none."""
+        span = self._word_span()
+        if not span:
+            return ""
+        before = self.lines[self.cursor_line][:span[0]]
+        match = re.search(r"([A-Za-z_][A-Za-z0-9_]*(?:\s*\.\s*[A-Za-z_][A-Za-z0-9_]*)*)\s*\.\s*$", before)
+        return re.sub(r"\s+", "", match.group(1)) if match else ""
+
     def _word_span(self) -> tuple[int, int] | None:
         text = self.lines[self.cursor_line] if self.lines else ""
         for match in IDENTIFIER.finditer(text):
