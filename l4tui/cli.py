@@ -461,23 +461,35 @@ def cmd_tokenize(args) -> int:
 
 def cmd_goto(args) -> int:
     """`l4tui goto` / `l4tui refs`: the Code pane's navigation, for scripts and other editors."""
+    from concurrent.futures import TimeoutError as Timeout
+
     from l4tui.code.location import parse_place
-    from l4tui.code.navigator import Navigator
+    from l4tui.code.navigator import LOOKUP_TIMEOUT_S, Navigator
     from l4tui.code.source import SourceError, read_source
     from l4tui.paths import workspace_root
+    from l4tui.textcut import clip
 
     place = parse_place(args.place, need_column=True)
-    path = place.path.resolve()
     try:
-        source = read_source(path)
+        source = read_source(place.path)  # before resolving: a link loop gets its own message
     except SourceError as error:
         raise ValueError(str(error)) from None
+    path = place.path.resolve()
     lines = source.splitlines()
     if place.line > len(lines) or place.column > len(lines[place.line - 1]):
         raise ValueError(f"{args.place} is past the end of {'the file' if place.line > len(lines) else 'the line'}")
     navigator = Navigator(workspace_root(path.parent))
+    ask = navigator.goto if args.command == "goto" else navigator.references
+    try:
+        answers = ask(source, path, place.line, place.column).result(timeout=LOOKUP_TIMEOUT_S)
+    except Timeout:
+        print(clip(f"l4tui: jedi took over {LOOKUP_TIMEOUT_S:.0f} s on {args.place}: gave up"), file=sys.stderr)
+        return 1
+    except Exception as error:  # jedi failing on odd code: one line, not its traceback
+        print(clip(f"l4tui: jedi failed on {args.place}: {type(error).__name__}: {error}"), file=sys.stderr)
+        return 1
     if args.command == "goto":
-        definitions = navigator.goto(source, path, place.line, place.column).result()
+        definitions = answers
         found = False
         for definition in definitions:
             if definition.location is None:
@@ -494,7 +506,7 @@ def cmd_goto(args) -> int:
         if not definitions:
             print("l4tui: no definition found", file=sys.stderr)
         return 0 if found else 1
-    references = navigator.references(source, path, place.line, place.column).result()
+    references = answers
     for reference in references:
         print(f"{reference.location}: {reference.text}")
     if not references:
