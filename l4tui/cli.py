@@ -51,8 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--preset", choices=["small", "lesson"], help="lm, classifier: model sizes")
     train.add_argument("--drop-mult", type=float, help="lm, classifier: scales all AWD-LSTM dropouts")
     train.add_argument("--bptt", type=int, help="lm, classifier: tokens per window")
-    train.add_argument("--encoder", help="classifier: the language model run to take the encoder and vocab from")
+    train.add_argument("--encoder", help="classifier: the language model run (or .pt file) to take the encoder "
+                                         "and vocab from")
     train.add_argument("--pretrained", help="lm: start from this run's (or .pt file's) weights")
+    train.add_argument("--y-range", type=float_list, metavar="LOW,HIGH",
+                       help="collab: the range the model predicts (default 0,5.5); every rating must lie in it "
+                            "(write --y-range=-5,5 when LOW is negative)")
     train.add_argument("--div", type=float, help="one cycle: start at lr/div (default 25)")
     train.add_argument("--pct-start", type=float, help="one cycle: share of the steps spent warming up (0.25)")
     train.add_argument("--moms", type=float_list, metavar="HI,LO,HI",
@@ -201,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 TRAIN_OPTIONS = ["data", "epochs", "lr", "wd", "bs", "n_factors", "layers", "y_name", "preset", "drop_mult", "bptt",
-                 "encoder", "pretrained", "div", "pct_start", "moms", "seed", "device", "fp16",
+                 "encoder", "pretrained", "y_range", "div", "pct_start", "moms", "seed", "device", "fp16",
                  "activation_stats_every"]
 
 
@@ -227,13 +231,12 @@ def cmd_train(args, runs: Path) -> int:
         path = resolve(config["data"])  # check it now, so a bad path is reported here, not in the run's log
         detect_format(path)
         config["data"] = str(path)
-    if "encoder" in config:
-        from l4tui.train.runs import find_run
+    for name in ("encoder", "pretrained"):
+        if config.get(name):
+            from l4tui.train.text import find_checkpoint
 
-        run_dir = find_run(runs, config["encoder"])
-        if run_dir is None:
-            raise ValueError(f"no run {config['encoder']!r} in {runs} to take the encoder from")
-        config["encoder"] = run_dir.name
+            # A run id stays one (the run finds it beside itself); a .pt file becomes an absolute path.
+            _, config[name] = find_checkpoint(config[name], runs)
     run_dir = start_run(args.family, config, runs, mode="lr_find" if args.lr_find else "train",
                         processes=args.gpus)
     print(f"started run {run_dir.name} in {run_dir}")

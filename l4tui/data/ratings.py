@@ -15,9 +15,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from l4tui.data.errors import DataError, sniff_text_file
+from l4tui.data.errors import DataError, header_text, sniff_text_file
+from l4tui.textcut import clip
 
 RATING_COLUMNS = ["user", "item", "rating", "timestamp"]
+# Ratings stay float64 here, so the data check sees what the file says (1e39 is not float32's
+# inf); the recipe makes its float32 tensor once the check has passed.
+RATING_DTYPES = {"user": "int64", "item": "int64", "rating": "float64", "timestamp": "int64"}
 
 
 class RatingsError(DataError):
@@ -32,6 +36,11 @@ class Ratings:
     table: pd.DataFrame
     titles: dict[int, str]
     format: str = "MovieLens 100k u.data"
+    header_lines: int = 0  # lines above the first rating, so messages can name a rating's line
+
+    def line_of(self, row: int) -> int:
+        """The file's line (from 1) of the rating at position `row`."""
+        return row + 1 + self.header_lines
 
     @property
     def n_users(self) -> int:
@@ -59,13 +68,14 @@ def load_ratings(path) -> Ratings:
     path = Path(path)
     if path.is_dir():
         for name in ("u.data", "ratings.csv"):
-            if (path / name).is_file():
+            # Also a u.data that is there but is no file (a folder, a dangling link): say so.
+            if (path / name).exists() or (path / name).is_symlink():
                 path = path / name
                 break
         else:
             raise RatingsError(path, "No ratings file in this folder",
                                "expected u.data (MovieLens 100k) or ratings.csv (newer MovieLens)")
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         raise RatingsError(path, "No ratings file there", "check the path")
     if path.suffix == ".csv":
         return _load_ratings_csv(path)
@@ -86,7 +96,7 @@ def _numbers(table: pd.DataFrame, path: Path, columns: dict[str, str], header_li
         bad = numbers.isna()
         if bad.any():
             row = int(np.argmax(bad.to_numpy()))
-            raise RatingsError(path, f"{column} is not a number: {table[column].iloc[row]!r}",
+            raise RatingsError(path, f"{column} is not a number: {clip(repr(table[column].iloc[row]))}",
                                "every line needs numbers there", line=row + 1 + header_lines)
         table[column] = numbers.astype(dtype)
 
@@ -96,14 +106,13 @@ def _load_u_data(data_file: Path) -> Ratings:
     try:
         table = pd.read_csv(data_file, sep="\t", header=None, encoding="latin-1", dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, ValueError) as error:
-        first_line = str(error).splitlines()[0]
-        raise RatingsError(data_file, f"is not tab-separated ratings: {first_line}",
+        raise RatingsError(data_file, f"is not tab-separated ratings: {clip(str(error))}",
                            "each line: user<TAB>item<TAB>rating<TAB>timestamp") from None
     if table.shape[1] != 4:
         raise RatingsError(data_file, f"expected 4 tab-separated columns (user, item, rating, timestamp), "
                                       f"found {table.shape[1]}", "is the delimiter a tab?", line=1)
     table.columns = RATING_COLUMNS
-    _numbers(table, data_file, {"user": "int64", "item": "int64", "rating": "float32", "timestamp": "int64"}, 0)
+    _numbers(table, data_file, RATING_DTYPES, 0)
     return Ratings(data_file, table, _load_u_item(data_file.with_name("u.item")), "MovieLens 100k u.data")
 
 
@@ -128,19 +137,19 @@ def _load_ratings_csv(path: Path) -> Ratings:
     except UnicodeDecodeError as error:
         raise RatingsError(path, f"is not UTF-8 (byte {error.start})", "convert it to UTF-8") from None
     except (pd.errors.ParserError, ValueError) as error:
-        raise RatingsError(path, f"is not a well-formed CSV: {str(error).splitlines()[0]}",
+        raise RatingsError(path, f"is not a well-formed CSV: {clip(str(error))}",
                            "every line needs as many cells as the header") from None
     renames = {"userId": "user", "movieId": "item"}
     missing = [c for c in ("userId", "movieId", "rating") if c not in table.columns]
     if missing:
-        raise RatingsError(path, f"has no column {missing[0]!r} (the header has {', '.join(table.columns)})",
+        raise RatingsError(path, f"has no column {missing[0]!r} ({header_text(table.columns)})",
                            "the newer MovieLens header is userId,movieId,rating,timestamp", line=1)
     table = table.rename(columns=renames)
     if "timestamp" not in table.columns:
         table["timestamp"] = "0"
     table = table[RATING_COLUMNS].copy()
-    _numbers(table, path, {"user": "int64", "item": "int64", "rating": "float32", "timestamp": "int64"}, 1)
-    return Ratings(path, table, _load_movies_csv(path.with_name("movies.csv")), "MovieLens ratings.csv")
+    _numbers(table, path, RATING_DTYPES, 1)
+    return Ratings(path, table, _load_movies_csv(path.with_name("movies.csv")), "MovieLens ratings.csv", 1)
 
 
 def _load_movies_csv(path: Path) -> dict[int, str]:

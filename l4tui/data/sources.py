@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 from l4tui.data.errors import DataError
+from l4tui.textcut import clip
 from l4tui.paths import datasets_dir
 
 BUNDLED = {  # name -> (family, path inside datasets/); names unlike the downloads' (fastai's)
@@ -166,10 +167,25 @@ def _describe_table(path: Path, kind: str, y_name: str | None) -> list[str]:
                 else "continuous" if column in data.cont_names else "unused")
         values = frame[column]
         detail = (f"{values.nunique():,} categories" if role in ("categorical", "label")
-                  else f"mean {values.mean():.4g}, range {values.min():.4g}..{values.max():.4g}"
-                  if role == "continuous" else f"{values.nunique():,} distinct values")
-        lines.append(f"  {column:<16} {role:<12} missing {int(values.isna().sum()):>6,}  {detail}")
+                  else _numbers_detail(data, values) if role == "continuous"
+                  else f"{values.nunique():,} distinct values")
+        lines.append(f"  {clip(str(column), 16):<16} {role:<12} missing {int(values.isna().sum()):>6,}  {detail}")
     counts = frame[data.y_name].value_counts()
     lines.append("labels")
-    lines += [f"  {label!s:<12} {_bar(count, counts.max()):<40} {count:,}" for label, count in counts.items()]
+    lines += [f"  {clip(str(label), 40):<12} {_bar(count, counts.max()):<40} {count:,}"
+              for label, count in counts.items()]
     return lines
+
+
+def _numbers_detail(data, values) -> str:
+    """A continuous column's mean and range; or, when it holds text (a string column under pandas
+    3, object under pandas 2), the first cell that is not a number, which training refuses."""
+    import numpy as np
+    import pandas as pd
+
+    numbers = pd.to_numeric(values, errors="coerce")
+    text = (numbers.isna() & values.notna() & (values.astype(str).str.strip() != "")).to_numpy()
+    if text.any():
+        row = int(np.argmax(text))
+        return f"text, not numbers: {clip(repr(values.iloc[row]), 40)} at line {data.line_of(row)}"
+    return f"mean {numbers.mean():.4g}, range {numbers.min():.4g}..{numbers.max():.4g}"

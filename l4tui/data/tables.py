@@ -11,7 +11,8 @@
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from l4tui.data.errors import DataError, sniff_text_file
+from l4tui.data.errors import DataError, header_text, sniff_text_file, unreadable
+from l4tui.textcut import clip
 
 ADULT_COLUMNS = ["age", "workclass", "fnlwgt", "education", "education-num", "marital-status", "occupation",
                  "relationship", "race", "sex", "capital-gain", "capital-loss", "hours-per-week",
@@ -30,6 +31,11 @@ class TableDataset:
     cat_names: list[str] = field(default_factory=list)
     cont_names: list[str] = field(default_factory=list)
     y_name: str = ""
+    first_row_line: int = 2  # the file's line of the row labelled 0 (after the header)
+
+    def line_of(self, position: int) -> int:
+        """The file's line (from 1) of the row at `position` (its label counts the rows read)."""
+        return int(self.frame.index[position]) + self.first_row_line
 
 
 def _read_csv(path, **kwargs):
@@ -40,8 +46,10 @@ def _read_csv(path, **kwargs):
     except UnicodeDecodeError as error:
         raise DataError(path, f"is not UTF-8 (byte {error.start})", "convert it: iconv -f latin1 -t utf-8") from None
     except pd.errors.ParserError as error:
-        text = str(error).splitlines()[0]
-        raise DataError(path, f"is not a well-formed CSV: {text}", "every line needs as many cells as the header") from None
+        raise DataError(path, f"is not a well-formed CSV: {clip(str(error))}",
+                        "every line needs as many cells as the header") from None
+    except OSError as error:
+        raise unreadable(path, error) from None
     except pd.errors.EmptyDataError:
         raise DataError(path, "is empty", "expected a CSV with a header line") from None
 
@@ -66,7 +74,7 @@ def load_adult_csv(path) -> TableDataset:
     frame = _read_csv(path, skipinitialspace=False)
     missing = [c for c in ADULT_CAT_NAMES + ADULT_CONT_NAMES + [ADULT_Y_NAME] if c not in frame.columns]
     if missing:
-        raise DataError(path, f"has no column {missing[0]!r} (the header has {', '.join(map(str, frame.columns))})",
+        raise DataError(path, f"has no column {missing[0]!r} ({header_text(frame.columns)})",
                         "adult.csv's header starts age,workclass,fnlwgt,...,salary", line=1)
     _strip_categories(frame, list(frame.columns))
     return TableDataset(path, "adult.csv (fastai)", frame, list(ADULT_CAT_NAMES), list(ADULT_CONT_NAMES),
@@ -79,8 +87,11 @@ def load_adult_uci(path) -> TableDataset:
 
     path = Path(path)
     sniff_text_file(path, "UCI's adult.data or adult.test")
-    with open(path, encoding="utf-8", errors="replace") as f:
-        first = f.readline()
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            first = f.readline(1000)
+    except OSError as error:
+        raise unreadable(path, error) from None
     skip = 1 if first.startswith("|") else 0  # adult.test's "|1x3 Cross validator"
     frame = _read_csv(path, header=None, names=ADULT_COLUMNS, skiprows=skip, skipinitialspace=True,
                       na_values=["?"], skip_blank_lines=True, comment="|")
@@ -95,7 +106,7 @@ def load_adult_uci(path) -> TableDataset:
         raise DataError(path, "age is not a number", "is this really adult.data?", line=line)
     _strip_categories(frame, ADULT_CAT_NAMES)
     return TableDataset(path, "adult.data (UCI, no header)", frame, list(ADULT_CAT_NAMES), list(ADULT_CONT_NAMES),
-                        ADULT_Y_NAME)
+                        ADULT_Y_NAME, first_row_line=1 + skip)
 
 
 def load_table_csv(path, y_name: str, cat_names=None, cont_names=None) -> TableDataset:
@@ -106,7 +117,7 @@ def load_table_csv(path, y_name: str, cat_names=None, cont_names=None) -> TableD
     columns = [str(c) for c in frame.columns]
     for name in [y_name, *(cat_names or []), *(cont_names or [])]:
         if name not in columns:
-            raise DataError(path, f"has no column {name!r} (the header has {', '.join(columns)})",
+            raise DataError(path, f"has no column {clip(repr(name))} ({header_text(columns)})",
                             "name a column of the header", line=1)
     rest = [c for c in columns if c != y_name]
     if cat_names is None:

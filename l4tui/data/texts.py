@@ -11,7 +11,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from l4tui.data.errors import DataError, sniff_text_file
+from l4tui.data.errors import DataError, header_text, sniff_text_file, unreadable
+from l4tui.textcut import clip
 
 UNLABELLED = ""  # the label of aclImdb's unsup reviews
 
@@ -29,32 +30,54 @@ class TextDataset:
 
 
 def load_texts_csv(path, text_col: str = "text", label_col: str = "label", valid_col: str = "is_valid") -> TextDataset:
-    """fastai's texts.csv; or any CSV with a text column (label and is_valid are optional)."""
+    """fastai's texts.csv; or any CSV with a text column (label and is_valid are optional).
+
+    Quotes are read strictly: a quote that is never closed would make the rest of the file one
+    text, and text after a closing quote means the quoting is off; both are reported with the
+    line where the row starts.
+    """
     path = Path(path)
     sniff_text_file(path, "a CSV of texts with a header line (label,text,is_valid)")
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # reviews can be long
     dataset = TextDataset(source=path, format="texts CSV (label,text,is_valid)")
+    line = 1
     try:
         with open(path, encoding="utf-8", newline="") as f:
-            reader = csv.DictReader(f)
+            reader = csv.DictReader(f, strict=True)
             columns = reader.fieldnames or []
             if text_col not in columns:
-                raise DataError(path, f"no column {text_col!r}; the header has {', '.join(columns) or 'nothing'}",
+                raise DataError(path, f"no column {text_col!r}; {header_text(columns)}",
                                 "name the text column, or use fastai's header label,text,is_valid", line=1)
-            for line, row in enumerate(reader, start=2):
+            line = reader.line_num + 1
+            for row in reader:
                 text = row.get(text_col)
                 if text is None:
                     raise DataError(path, "the row has fewer cells than the header", "check the quoting", line=line)
                 dataset.texts.append(text)
                 dataset.labels.append((row.get(label_col) or UNLABELLED).strip())
                 dataset.is_valid.append(_truthy(row.get(valid_col)))
+                line = reader.line_num + 1
     except UnicodeDecodeError as error:
         raise DataError(path, f"is not UTF-8 (byte {error.start})", "convert it: iconv -f latin1 -t utf-8") from None
     except csv.Error as error:
-        raise DataError(path, f"is not a valid CSV: {error}", "check the quoting of the text column") from None
+        raise DataError(path, _quote_problem(str(error)), QUOTING, line=line) from None
+    except OSError as error:
+        raise unreadable(path, error) from None
     if not dataset.texts:
         raise DataError(path, "has a header but no rows", "add some texts")
     return dataset
+
+
+QUOTING = 'a text with commas, quotes or line breaks goes in "...", its own quotes doubled ("")'
+
+
+def _quote_problem(error: str) -> str:
+    """The csv module's words, said as what is wrong with the row that starts on the line named."""
+    if "unexpected end of data" in error:
+        return "a quote opened in this row is never closed (the rest of the file would be one text)"
+    if "expected after" in error:
+        return "a quoted cell goes on after its closing quote"
+    return f"is not a valid CSV: {clip(error)}"
 
 
 def _truthy(value) -> bool:
@@ -83,6 +106,8 @@ def load_imdb_folder(path, include_unsup: bool = True) -> TextDataset:
                 text = file.read_text(encoding="utf-8")
             except UnicodeDecodeError as error:
                 raise DataError(file, f"is not UTF-8 (byte {error.start})", "re-extract the archive") from None
+            except OSError as error:
+                raise unreadable(file, error) from None
             dataset.texts.append(text)
             dataset.labels.append(UNLABELLED if label == "unsup" else label)
             dataset.is_valid.append(split == "test")

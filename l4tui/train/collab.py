@@ -27,11 +27,27 @@ class CollabConfig(RecipeConfig):
 
     def extra_problems(self) -> list[str]:
         problems = []
+        if len(self.y_range) != 2 or not self.y_range[0] < self.y_range[1]:
+            problems.append("y_range must be two numbers LOW,HIGH with LOW below HIGH, e.g. 0,5.5")
         if self.n_factors < 1:
             problems.append("n_factors must be at least 1")
         if not 0 < self.valid_pct < 1:
             problems.append("valid_pct must be between 0 and 1")
         return problems
+
+
+def load_checked_ratings(config: CollabConfig):
+    """The ratings and their split (train_idx, valid_idx), once the data check has passed: the
+    one check, made by start_run before the run exists and by the run itself."""
+    from l4tui.data.checks import check_ratings, check_split
+    from l4tui.data.sources import resolve
+
+    ratings = load_ratings(resolve(config.data))
+    check_ratings(ratings, config.y_range)
+    train_idx, valid_idx = split_valid(len(ratings.table), config.valid_pct, config.seed)
+    check_split(ratings.source, ("rating", "ratings"), len(train_idx), len(valid_idx), config.bs,
+                f"valid_pct {config.valid_pct:g} of them, rounded")
+    return ratings, train_idx, valid_idx
 
 
 def prepare_collab(config: CollabConfig, device: str, workspace=None):
@@ -42,13 +58,11 @@ def prepare_collab(config: CollabConfig, device: str, workspace=None):
     import torch
     import torch.nn.functional as F
 
-    from l4tui.data.sources import resolve
     from l4tui.modelfiles import load_model_file
     from l4tui.train.batches import TensorBatches
     from l4tui.train.loop import Stage, Task
 
-    ratings = load_ratings(resolve(config.data))
-    train_idx, valid_idx = split_valid(len(ratings.table), config.valid_pct, config.seed)
+    ratings, train_idx, valid_idx = load_checked_ratings(config)
     # Ids are indexed from the training rows only, as fastai's Categorify is fitted; a user or
     # item seen only in the validation rows gets #na# (index 0), as it would in real use.
     maps = {"user": IdMap(ratings.table["user"].to_numpy()[train_idx]),

@@ -329,7 +329,9 @@ def command_line(family: str, config: dict, mode: str = "train") -> str:
             words.append("--fp16")
             continue
         option = "--y" if name == "y_name" else "--" + name.replace("_", "-")
-        words += [option, shlex.quote(as_text(value))]
+        text = as_text(value)
+        # argparse takes "-3,5.5" after a space for an option of its own: join such a value with "=".
+        words += [f"{option}={shlex.quote(text)}"] if text.startswith("-") else [option, shlex.quote(text)]
     if mode == "lr_find":
         words.append("--lr-find")
     return " ".join(words)

@@ -14,16 +14,19 @@ RECIPES = {
 
 
 def check_data(family: str, config) -> None:
-    """Read the run's data before the run starts, so a bad file is reported to whoever started
-    it (the CLI, the app), not only in the run's log. Texts are only looked at, not tokenized."""
-    from l4tui.data.ratings import load_ratings
-    from l4tui.data.sources import resolve
-    from l4tui.train.tabular import load_table
-    from l4tui.train.text import _texts
+    """Check the run's data before the run starts, so a bad file is reported to whoever started
+    it (the CLI, the app) and no run folder is made for it. The run's own `prepare` loads its data
+    through the same functions, so the check is one (l4tui/data/checks.py says what it covers).
+    Texts are tokenized only when so few that a batch might not fill. A checkpoint named by a
+    file (--pretrained, --encoder) is looked at here; one named by a run id is looked up by the
+    CLI and the launch form, which know the runs folder."""
+    from l4tui.train.collab import load_checked_ratings
+    from l4tui.train.tabular import load_checked_table
+    from l4tui.train.text import find_checkpoint, load_checked_classifier_texts, load_checked_lm_texts
 
-    if family == "collab":
-        load_ratings(resolve(config.data))
-    elif family == "tabular":
-        load_table(config)
-    else:
-        _texts(config)
+    loaders = {"collab": load_checked_ratings, "tabular": load_checked_table,
+               "lm": load_checked_lm_texts, "classifier": load_checked_classifier_texts}
+    loaders[family](config)
+    checkpoint = getattr(config, "pretrained", "") or getattr(config, "encoder", "")
+    if checkpoint and ("/" in checkpoint or checkpoint.endswith(".pt")):
+        find_checkpoint(checkpoint, ".")

@@ -51,8 +51,28 @@ def load_table(config: TabularConfig):
     return table
 
 
-def prepare_tabular(config: TabularConfig, device: str, workspace=None):
+def valid_rows(n_rows: int, config: TabularConfig):
+    """True for the rows that validate: each with probability valid_pct, seeded."""
     import numpy as np
+
+    return np.random.default_rng(config.seed).random(n_rows) < config.valid_pct
+
+
+def load_checked_table(config: TabularConfig):
+    """The table and its validation rows, once the data check has passed: the one check, made by
+    start_run before the run exists and by the run itself."""
+    from l4tui.data.checks import check_label_split, check_split, check_table
+
+    table = load_table(config)
+    check_table(table)
+    valid = valid_rows(len(table.frame), config)
+    check_split(table.source, ("row", "rows"), int((~valid).sum()), int(valid.sum()), config.bs,
+                f"each row by chance {config.valid_pct:g}, seed {config.seed}")
+    check_label_split(table, valid)
+    return table, valid
+
+
+def prepare_tabular(config: TabularConfig, device: str, workspace=None):
     import torch
     import torch.nn.functional as F
 
@@ -61,9 +81,8 @@ def prepare_tabular(config: TabularConfig, device: str, workspace=None):
     from l4tui.train.batches import TensorBatches
     from l4tui.train.loop import Stage, Task
 
-    table = load_table(config)
+    table, valid = load_checked_table(config)
     frame = table.frame
-    valid = np.random.default_rng(config.seed).random(len(frame)) < config.valid_pct
     # FillMissing, Categorify and Normalize learn from the training rows only.
     processor = TabularProcessor(table.cat_names, table.cont_names, table.y_name).fit([frame[~valid]])
 

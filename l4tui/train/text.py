@@ -17,7 +17,9 @@ weights unless `pretrained` names a checkpoint (a run id, or a .pt file of fasta
 """
 
 from dataclasses import dataclass
+from pathlib import Path
 
+from l4tui.textcut import clip
 from l4tui.train.config import RecipeConfig
 
 PRESETS = {"small": dict(emb_sz=64, n_hid=128, n_layers=3), "lesson": dict(emb_sz=400, n_hid=1152, n_layers=3)}
@@ -104,24 +106,114 @@ def _texts(config):
     return load_texts_csv(path / "texts.csv" if path.is_dir() else path)
 
 
-def _load_checkpoint(name: str):
-    """A run's last checkpoint (by run id) or a checkpoint file."""
-    from pathlib import Path
+LM_VALID_PCT = 0.1  # the language model's share of texts held out to validate it
+CLASSIFIER_VALID_PCT = 0.2  # the classifier's, when the data has no is_valid column
 
-    import torch
 
-    from l4tui.paths import runs_dir
+def _held_out(n: int, share: float, seed: int):
+    import numpy as np
+
+    return np.random.default_rng(seed).random(n) < share
+
+
+def load_checked_lm_texts(config: LMConfig):
+    """The texts and which of them validate, once the data check has passed: the one check, made
+    by start_run before the run exists and by the run itself. Each split's stream must fill one
+    row per batch item; tokens are estimated from words (cheap), and counted exactly by
+    tokenizing only when the estimate is close, which it only is for a small corpus."""
+    from l4tui.data.checks import check_split, check_texts, check_tokens
+    from l4tui.data.tokenizer import tokenize_many
+
+    data = _texts(config)
+    check_texts(data)
+    valid = _held_out(len(data), LM_VALID_PCT, config.seed)
+    check_split(data.source, ("text", "texts"), int((~valid).sum()), int(valid.sum()), config.bs,
+                f"{LM_VALID_PCT:.0%} of them by chance, seed {config.seed}", drop_last=False)
+    for split, chosen in (("training", ~valid), ("validation", valid)):
+        texts = [text for text, keep in zip(data.texts, chosen) if keep]
+        n_tokens = sum(len(text.split()) + 1 for text in texts)  # + xxbos
+        if n_tokens < 4 * (config.bs + 1):
+            n_tokens = sum(len(tokens) for tokens in tokenize_many(texts))
+        check_tokens(data.source, split, n_tokens, config.bs)
+    return data, valid
+
+
+def load_checked_classifier_texts(config: ClassifierConfig):
+    """(data, the labelled texts' indices, classes, their labels as class ids, which validate),
+    once the data check has passed (see load_checked_lm_texts)."""
+    import numpy as np
+
+    from l4tui.data.checks import check_labels, check_split, check_texts
+
+    data = _texts(config)
+    check_texts(data)
+    labelled = [i for i, label in enumerate(data.labels) if label]
+    classes = sorted({data.labels[i] for i in labelled})
+    check_labels(data.source, classes)
+    labels = np.array([classes.index(data.labels[i]) for i in labelled])
+    valid = np.array([data.is_valid[i] for i in labelled])
+    how = "the texts marked is_valid"
+    if not valid.any():  # no validation flag in the data: hold out 20% at random
+        valid = _held_out(len(labelled), CLASSIFIER_VALID_PCT, config.seed)
+        how = f"no is_valid marks: {CLASSIFIER_VALID_PCT:.0%} of them by chance, seed {config.seed}"
+    check_split(data.source, ("labelled text", "labelled texts"), int((~valid).sum()), int(valid.sum()),
+                config.bs, how, drop_last=False)
+    return data, labelled, classes, labels, valid
+
+
+def find_checkpoint(name: str, runs_dir) -> tuple[Path, str]:
+    """(the checkpoint file, how a config names it) for `name`: a run id (its last.pt; named by
+    the run's id) or a .pt file (named by its absolute path). Raises ValueError with one line when
+    it is missing, unreadable or no checkpoint; the file is only looked at, not loaded."""
     from l4tui.train.runs import find_run
 
-    path = Path(name)
+    path = Path(name).expanduser()
+    looks_like_a_path = path.is_absolute() or "/" in name or path.suffix == ".pt"
+    if path.is_file() or looks_like_a_path:
+        if not path.exists() and not path.is_symlink():
+            raise ValueError(f"{clip(name)}: no such checkpoint file (give a .pt file or a run id)")
+        _sniff_checkpoint(path)
+        return path, str(path.resolve())
+    run_dir = find_run(Path(runs_dir), name) if Path(runs_dir).is_dir() else None
+    if run_dir is None:
+        raise ValueError(f"no run {clip(name)!r} in {runs_dir}, and no checkpoint file of that name "
+                         "(`l4tui runs` lists the runs)")
+    path = run_dir / "checkpoints" / "last.pt"
     if not path.is_file():
-        run_dir = find_run(runs_dir(), name)
-        if run_dir is None:
-            raise ValueError(f"no run or checkpoint file {name!r}")
-        path = run_dir / "checkpoints" / "last.pt"
-        if not path.is_file():
-            raise ValueError(f"run {run_dir.name} has no checkpoint yet")
-    return torch.load(path, map_location="cpu", weights_only=True)
+        raise ValueError(f"run {run_dir.name} has no checkpoint yet (it ended before its first epoch)")
+    _sniff_checkpoint(path)
+    return path, run_dir.name
+
+
+def _sniff_checkpoint(path) -> None:
+    """A file torch.save could have written: a zip holding a data.pkl (or an old-style pickle)."""
+    import zipfile
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+        if head.startswith(b"\x80"):
+            return  # torch's legacy format: a pickle
+        with zipfile.ZipFile(path) as archive:
+            if any(name.endswith("data.pkl") for name in archive.namelist()):
+                return
+    except IsADirectoryError:
+        raise ValueError(f"{path}: is a folder, not a checkpoint file") from None
+    except OSError as error:
+        raise ValueError(f"{path}: can't be read: {error.strerror or error}") from None
+    except zipfile.BadZipFile:
+        pass
+    raise ValueError(f"{path}: is not a checkpoint (torch's .pt format), or is cut short "
+                     "(give the .pt file a run saved)")
+
+
+def _load_checkpoint(name: str):
+    """A run's last checkpoint (by run id) or a checkpoint file; one line when it can't be."""
+    from l4tui.paths import runs_dir
+    from l4tui.train.checkpoints import load_checkpoint
+
+    path, _ = find_checkpoint(name, runs_dir())
+    return load_checkpoint(path)
 
 
 def prepare_lm(config: LMConfig, device: str, workspace=None):
@@ -137,10 +229,9 @@ def prepare_lm(config: LMConfig, device: str, workspace=None):
     from l4tui.train.batches import NumpyBatches
     from l4tui.train.loop import Stage, Task
 
-    data = _texts(config)
-    tokens = tokenize_many(data.texts)
     # The language model learns from every text, labelled or not; 10% of them, at random, check it.
-    valid = np.random.default_rng(config.seed).random(len(tokens)) < 0.1
+    data, valid = load_checked_lm_texts(config)
+    tokens = tokenize_many(data.texts)
     pretrained = _load_checkpoint(config.pretrained) if config.pretrained else None
     if pretrained is not None and "vocab" in pretrained:
         vocab = Vocab(pretrained["vocab"])
@@ -198,16 +289,8 @@ def prepare_classifier(config: ClassifierConfig, device: str, workspace=None):
     from l4tui.train.batches import NumpyBatches
     from l4tui.train.loop import Stage, Task
 
-    data = _texts(config)
-    labelled = [i for i, label in enumerate(data.labels) if label]
+    data, labelled, classes, labels, valid = load_checked_classifier_texts(config)
     texts = [data.texts[i] for i in labelled]
-    classes = sorted({data.labels[i] for i in labelled})
-    if len(classes) < 2:
-        raise ValueError(f"{data.source}: the classifier needs at least two labels, found {classes or 'none'}")
-    labels = np.array([classes.index(data.labels[i]) for i in labelled])
-    valid = np.array([data.is_valid[i] for i in labelled])
-    if not valid.any():  # no validation flag in the data: hold out 20% at random
-        valid = np.random.default_rng(config.seed).random(len(texts)) < 0.2
     tokens = tokenize_many(texts)
     encoder = _load_checkpoint(config.encoder) if config.encoder else None
     if encoder is not None:
