@@ -330,3 +330,12 @@ def test_the_equivalent_command_keeps_a_negative_y_range_one_argument():
     command = command_line("collab", {"y_range": (-3.5, 5.5)})
     assert command == "l4tui train collab --y-range=-3.5,5.5"
     assert build_parser().parse_args(command.split()[1:]).y_range == (-3.5, 5.5)
+
+
+def test_one_training_text_for_the_classifier(tmp_path):
+    # Its head's BatchNorm can't train on a batch of one: torch stopped the run on the first batch.
+    data = write(tmp_path / "texts.csv", "label,text,is_valid\npos,hello there,False\nneg,bye now,True\n")
+    message = refused("classifier", data)
+    assert "1 to train on" in message and "BatchNorm" in message
+    with pytest.raises(ValueError, match="bs must be at least 2"):
+        config("tabular", "bundled-adult", bs=1).validate()

@@ -22,12 +22,13 @@ def _leave(n: int) -> str:
 
 
 def check_split(path, unit: tuple[str, str], n_train: int, n_valid: int, bs: int, how: str,
-                drop_last: bool = True) -> None:
+                drop_last: bool = True, min_train: int = 1) -> None:
     """Enough items for both sides of the split and for one training batch.
 
     `unit`: what is counted, singular and plural ("rating", "ratings"); `how`: how the validation
     items are chosen, for the message. `drop_last`: training drops the short last batch (collab
-    and tabular, as fastai), so fewer than `bs` items make no batch at all.
+    and tabular, as fastai), so fewer than `bs` items make no batch at all. `min_train`: the
+    fewest training items a batch may hold (2 where the model has BatchNorm layers).
     """
     total = n_train + n_valid
     if total == 0:
@@ -37,6 +38,10 @@ def check_split(path, unit: tuple[str, str], n_train: int, n_valid: int, bs: int
                         f"add {unit[1]}")
     if n_train == 0:
         raise DataError(path, f"{_count(total, unit)} {_leave(total)} no {unit[1]} to train on ({how})",
+                        f"add {unit[1]} for training")
+    if n_train < min_train:
+        raise DataError(path, f"{_count(total, unit)} {_leave(total)} {n_train} to train on ({how}); "
+                              f"the model's BatchNorm layers need batches of {min_train} or more",
                         f"add {unit[1]} for training")
     if drop_last and n_train < bs:
         raise DataError(path, f"{_count(n_train, ('training ' + unit[0], 'training ' + unit[1]))} "

@@ -143,7 +143,7 @@ def _describe_texts(path: Path, kind: str) -> list[str]:
              f"longest {max(words, default=0):,}",
              f"missing  {empty:,} empty texts", "labels"]
     top = max(labels.values(), default=1)
-    lines += [f"  {label:<12} {_bar(count, top):<40} {count:,}" for label, count in sorted(labels.items())]
+    lines += [f"  {clip(label, 40):<12} {_bar(count, top):<40} {count:,}" for label, count in sorted(labels.items())]
     return lines
 
 

@@ -2,6 +2,10 @@
 
 from dataclasses import asdict, dataclass, fields
 
+# The lesson's tabular model and text classifier normalise each batch (BatchNorm), which a batch
+# of one can't be: torch stops the run on its first such batch.
+BATCHNORM_BS = "bs must be at least 2 (the model's BatchNorm layers need two items a batch)"
+
 
 @dataclass
 class RecipeConfig:

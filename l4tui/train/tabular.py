@@ -9,7 +9,7 @@
 from dataclasses import dataclass
 
 from l4tui.data.tables import ADULT_Y_NAME
-from l4tui.train.config import RecipeConfig
+from l4tui.train.config import BATCHNORM_BS, RecipeConfig
 
 
 @dataclass
@@ -29,7 +29,10 @@ class TabularConfig(RecipeConfig):
     fp16: bool = False  # mixed precision on CUDA (ignored on the CPU)
 
     def extra_problems(self) -> list[str]:
-        return ["layer sizes must be at least 1"] if any(n < 1 for n in self.layers) else []
+        problems = ["layer sizes must be at least 1"] if any(n < 1 for n in self.layers) else []
+        if self.bs == 1:  # (below 1 is the base check's)
+            problems.append(BATCHNORM_BS)
+        return problems
 
 
 def load_table(config: TabularConfig):

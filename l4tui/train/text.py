@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from l4tui.textcut import clip
-from l4tui.train.config import RecipeConfig
+from l4tui.train.config import BATCHNORM_BS, RecipeConfig
 
 PRESETS = {"small": dict(emb_sz=64, n_hid=128, n_layers=3), "lesson": dict(emb_sz=400, n_hid=1152, n_layers=3)}
 
@@ -66,7 +66,10 @@ class ClassifierConfig(RecipeConfig):
     fp16: bool = False  # mixed precision on CUDA (ignored on the CPU)
 
     def extra_problems(self) -> list[str]:
-        return [] if self.preset in PRESETS else [f"preset must be one of {', '.join(PRESETS)}"]
+        problems = [] if self.preset in PRESETS else [f"preset must be one of {', '.join(PRESETS)}"]
+        if self.bs == 1:  # (below 1 is the base check's)
+            problems.append(BATCHNORM_BS)
+        return problems
 
 
 class RNNRegularizer:
@@ -157,7 +160,7 @@ def load_checked_classifier_texts(config: ClassifierConfig):
         valid = _held_out(len(labelled), CLASSIFIER_VALID_PCT, config.seed)
         how = f"no is_valid marks: {CLASSIFIER_VALID_PCT:.0%} of them by chance, seed {config.seed}"
     check_split(data.source, ("labelled text", "labelled texts"), int((~valid).sum()), int(valid.sum()),
-                config.bs, how, drop_last=False)
+                config.bs, how, drop_last=False, min_train=2)  # the head's BatchNorm: two a batch
     return data, labelled, classes, labels, valid
 
 
