@@ -3,9 +3,10 @@ torch's or numpy's words (an empty list to concatenate, a reduction over nothing
 nonsense without a word (text read as missing numbers, ratings the model can never predict).
 
 One check, three callers: each recipe loads its data through one function that calls these
-(collab.load_checked_ratings, tabular.load_checked_table, text.load_checked_texts); the
-recipe's `prepare` (in the run's process) and recipes.check_data (in `start_run`, for the CLI
-and the launch form, before a run folder exists) both use it. Every message names the file, the
+(l4tui/train: collab.load_checked_ratings, tabular.load_checked_table,
+text.load_checked_lm_texts and load_checked_classifier_texts); the recipe's `prepare` (in the
+run's process) and recipes.check_data (in `start_run`, for the CLI and the launch form, before a
+run folder exists) both use it. Every message names the file, the
 column and the line where there is one, and what to do; quoted input is cut to ~200 characters.
 """
 
