@@ -5,6 +5,7 @@ path in one line (issue 17, items 6, 7 and 10)."""
 
 import os
 import pickle
+import re
 import shutil
 import subprocess
 import sys
@@ -315,3 +316,196 @@ def test_tags_on_a_path_that_loops_says_so(tmp_path, monkeypatch):
     result = l4tui("tags", "loop", cwd=tmp_path)
     assert result.returncode != 0
     assert result.stderr.strip() == "l4tui: error: loop: a symbolic link loop"
+
+
+# ---- item 7: keys in a burst ----------------------------------------------------------------------
+
+def key_event(key: str) -> events.Key:
+    """The event the terminal driver makes for `key` ("j", "/", "enter", "ctrl+p")."""
+    from textual.keys import _character_to_key
+
+    names = {"enter": "\r", "escape": "\x1b", "tab": "\t"}
+    if len(key) == 1:
+        return events.Key(key if key.isalnum() else _character_to_key(key), key)
+    return events.Key(key, names.get(key))
+
+
+async def burst(pilot, *keys: str) -> None:
+    """Every key at once, as a paste, a slow SSH link or `tmux send-keys` delivers them: all in
+    the app's queue before it handles the first (pilot.press lets the app settle between keys)."""
+    for key in keys:
+        event = key_event(key)
+        event.set_sender(pilot.app)
+        pilot.app._driver.send_message(event)
+    await pilot.pause()
+
+
+@pytest.fixture
+def editor_calls(monkeypatch):
+    """What `e` hands to the editor, instead of a real terminal hand-over."""
+    import contextlib
+
+    import l4tui.ui.code_pane as code_pane
+
+    calls = []
+    monkeypatch.setattr(code_pane.subprocess, "run", lambda command, *a, **k: calls.append(command))
+    monkeypatch.setattr(L4App, "suspend", lambda self: contextlib.nullcontext())
+    return calls
+
+
+def prompt_open(app) -> bool:
+    return app.query_one("#code-prompt-row").display
+
+
+@pytest.mark.parametrize("send", ["press", "burst"])
+async def test_a_search_typed_in_a_burst_searches(runs_dir, editor_calls, send):
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = app.query_one(CodeView)
+        assert await wait_until(pilot, lambda: view.path == COLLAB)
+        keys = [*"/Embedding(", "enter"]
+        await (pilot.press(*keys) if send == "press" else burst(pilot, *keys))
+        assert await wait_until(pilot, lambda: "Embedding(" in view.lines[view.cursor_line], timeout=5), \
+            (view.cursor_line, status(app))
+        assert view.pattern is not None and view.pattern.pattern in ("Embedding(", re.escape("Embedding("))
+        assert not prompt_open(app)
+        assert editor_calls == [], "the e of Embedding opened the editor"
+
+
+@pytest.mark.parametrize("send", ["press", "burst"])
+async def test_colon_number_in_a_burst_goes_to_the_line(runs_dir, editor_calls, send):
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = app.query_one(CodeView)
+        assert await wait_until(pilot, lambda: view.path == COLLAB)
+        keys = [":", "4", "0", "enter", "j"]
+        await (pilot.press(*keys) if send == "press" else burst(pilot, *keys))
+        assert await wait_until(pilot, lambda: view.cursor_line == 40, timeout=5), view.cursor_line
+        assert not prompt_open(app) and app.query_one("#code-prompt").value in ("", "40")
+        await burst(pilot, ":", "e", "d", "i", "t", " ", "m", "o", "d", "e", "l", "s", "/", "t", "a", "b",
+                    "u", "l", "a", "r", ".", "p", "y", "enter")
+        assert await wait_until(pilot, lambda: view.path == REPO / "models" / "tabular.py", timeout=10)
+        assert editor_calls == []
+
+
+async def test_keys_typed_while_a_file_opens_are_replayed_in_order(runs_dir, editor_calls, monkeypatch):
+    from l4tui.code.documents import Documents
+
+    slow = REPO / "models" / "tabular.py"
+    real_get = Documents.get
+
+    def get(self, path):
+        if Path(path) == slow:
+            time.sleep(0.5)
+        return real_get(self, path)
+
+    monkeypatch.setattr(Documents, "get", get)
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = app.query_one(CodeView)
+        assert await wait_until(pilot, lambda: view.path == COLLAB)
+        app.query_one(CodePane).open_location(Location(slow, 1, 0))
+        await burst(pilot, "G", "k", "k")  # typed while tabular.py is being read
+        assert await wait_until(pilot, lambda: view.path == slow, timeout=10)
+        assert await wait_until(pilot, lambda: view.cursor_line == len(view.lines) - 3, timeout=5), \
+            (view.cursor_line, len(view.lines))
+        # A search typed while a file opens goes to that file's prompt, not the editor.
+        app.query_one(CodePane).open_location(Location(COLLAB, 1, 0))
+        await burst(pilot, *"/forward", "enter")
+        assert await wait_until(pilot, lambda: view.path == COLLAB
+                                and "forward" in view.lines[view.cursor_line], timeout=10)
+        assert editor_calls == []
+
+
+async def test_a_finder_typed_in_a_burst_opens_what_was_typed(runs_dir, editor_calls):
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = app.query_one(CodeView)
+        assert await wait_until(pilot, lambda: view.path == COLLAB)
+        await burst(pilot, "ctrl+p", *"tabular.py", "enter")
+        assert await wait_until(pilot, lambda: view.path == REPO / "models" / "tabular.py", timeout=10), \
+            (view.path, app.screen)
+        assert editor_calls == []
+
+
+async def test_e_opens_the_editor_only_when_nothing_follows_it(runs_dir, editor_calls):
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = app.query_one(CodeView)
+        assert await wait_until(pilot, lambda: view.path == COLLAB)
+        await burst(pilot, *"Embed")  # a paste into the viewer, not a prompt
+        await pilot.pause(0.5)
+        assert editor_calls == []
+        assert "e" in status(app) and "editor" in status(app)
+        await pilot.press("e")  # on its own, as a user types it
+        assert await wait_until(pilot, lambda: len(editor_calls) == 1, timeout=5)
+        assert str(COLLAB) in editor_calls[0]
+
+
+TMUX = shutil.which("tmux")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
+@pytest.mark.parametrize("width, height", [(120, 40), (80, 24)])
+def test_bursts_in_the_real_app_under_tmux(tmp_path, width, height):
+    """The issue's reproduction, in a real terminal: `tmux send-keys "/Embedding(" Enter` searches
+    (the e never opens $EDITOR), `:12` Enter goes to line 12, and G typed right after a file is
+    asked for goes to that file's end."""
+    import shlex
+
+    marker = tmp_path / "EDITOR_RAN"
+    editor = tmp_path / "editor.sh"
+    editor.write_text(f"#!/bin/sh\necho \"$@\" > {shlex.quote(str(marker))}\n")
+    editor.chmod(0o755)
+    env = {"HOME": tmp_path, "XDG_CACHE_HOME": tmp_path / "cache", "L4TUI_RUNS": tmp_path / "runs",
+           "EDITOR": editor, "VISUAL": editor, "TERM": "xterm-256color"}
+    command = shlex.join(["env", *[f"{k}={v}" for k, v in env.items()], sys.executable, "-m", "l4tui"])
+    tmux = [TMUX, "-L", f"l4tui-test-{os.getpid()}"]  # a server of its own, never the user's
+    session = "burst"
+    subprocess.run([*tmux, "new-session", "-d", "-x", str(width), "-y", str(height), "-s", session, command],
+                   cwd=tmp_path, check=True)
+
+    def screen() -> str:
+        return subprocess.run([*tmux, "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
+
+    def send(*keys: str) -> None:
+        subprocess.run([*tmux, "send-keys", "-t", session, *keys], check=True)
+
+    from conftest import wait_for
+
+    try:
+        assert wait_for(lambda: "collab.py:1:1" in screen(), timeout=60), screen()
+        send("/Embedding(", "Enter")
+        assert wait_for(lambda: "collab.py:40:" in screen(), timeout=30), screen()
+        send(":12", "Enter")
+        assert wait_for(lambda: "collab.py:12:1" in screen(), timeout=30), screen()
+        send(":e models/tabular.py", "Enter", "G")
+        last = len((REPO / "models" / "tabular.py").read_text().splitlines())
+        assert wait_for(lambda: f"tabular.py:{last}:" in screen(), timeout=30), screen()
+        assert not marker.exists(), f"the editor ran: {marker.read_text()}"
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
+
+
+async def test_keys_typed_during_a_look_up_act_where_it_lands(runs_dir, editor_calls, monkeypatch):
+    """Ctrl-] then j: the j moves in the definition, as vim's typeahead does; q still quits at once."""
+    real_goto = Navigator._goto
+
+    def slow_goto(self, *args):
+        time.sleep(0.5)
+        return real_goto(self, *args)
+
+    monkeypatch.setattr(Navigator, "_goto", slow_goto)
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = app.query_one(CodeView)
+        assert await wait_until(pilot, lambda: view.path == COLLAB)
+        line = next(i for i, text in enumerate(view.lines) if "return sigmoid_range" in text)
+        view.move_to(line, view.lines[line].index("sigmoid_range"))
+        await burst(pilot, "ctrl+right_square_bracket", "j", "j")
+        define = next(i for i, text in enumerate(view.lines) if text.startswith("def sigmoid_range"))
+        assert await wait_until(pilot, lambda: view.cursor_line == define + 2, timeout=20), \
+            (view.cursor_line, define, status(app))
+        await burst(pilot, "g", "d", "q")  # q while the look-up runs
+        assert await wait_until(pilot, lambda: not app.is_running, timeout=2)

@@ -17,7 +17,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DirectoryTree, Input, Static
+from textual.widgets import DirectoryTree, Static
 
 from l4tui.code.documents import Documents
 from l4tui.code.editor import editor_command, editor_from_environment
@@ -33,6 +33,7 @@ from l4tui.code.tags import TagsFile, find_tags_file
 from l4tui.textcut import clip
 from l4tui.ui.code_view import CodeView
 from l4tui.ui.doc_screen import DocScreen
+from l4tui.ui.key_order import InOrderInput
 from l4tui.ui.picker import PickerScreen, PickItem
 
 DISK_CHECK_S = 2.0  # how often the open file's mtime is looked at
@@ -40,6 +41,7 @@ WARM_AFTER_S = 0.5  # a file's names are looked up once the user has stayed on i
 PREFETCH_FILES = 12  # of the files the open file's names lead to, how many are made ready to show
 SKIP_DIRS = {"__pycache__", "node_modules", ".git", ".venv", "venv", "runs", ".mypy_cache", ".pytest_cache"}
 MAX_WORKSPACE_FILES = 20_000
+EDIT_SETTLE_S = 0.1  # `e` waits this long for keys right behind it (a paste) before leaving the app
 FAILED = object()  # what _ask_jedi answers when jedi failed or gave up (None can be an answer)
 
 
@@ -75,20 +77,23 @@ def workspace_files(workspace: Path) -> list[Path]:
     return found
 
 
-class CommandLine(Input):
-    """vim's command line under the viewer: `/` and `?` search, `:` runs a command."""
+class CommandLine(InOrderInput):
+    """vim's command line under the viewer: `/` and `?` search, `:` runs a command.
+
+    Enter and Escape act at once (not through a message), so the keys typed right after them go
+    to the viewer, after the search or command has run."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", show=False, id="code.prompt_cancel")]
-
-    class Cancelled(Input.Changed):
-        pass
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.mode = ":"
 
     def action_cancel(self) -> None:
-        self.post_message(self.Cancelled(self, self.value))
+        self.query_ancestor(CodePane).close_prompt()
+
+    def enter_now(self) -> None:
+        self.query_ancestor(CodePane).submit_prompt(self.mode, self.value)
 
 
 class CodePane(Vertical):
@@ -134,6 +139,8 @@ class CodePane(Vertical):
         self._prefetched = 0
         self._crumbs = ""
         self._tags_file: list | None = None  # [TagsFile or None], looked for once
+        self._key_holds: dict[str, object] = {}  # worker group -> the viewer's hold on the keys
+        self._key_tickets: dict[str, int] = {}  # worker group -> the latest worker's ticket
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -190,32 +197,58 @@ class CodePane(Vertical):
             self.jumps.record(here)
         self._open(location)
 
-    @work(exclusive=True, group="open-file")
-    async def _open(self, location: Location) -> None:
-        """Show the file at `location`; reading and highlighting happen off the event loop."""
+    def _open(self, location: Location) -> None:
+        """Show the file at `location`. Keys typed while it is read wait, and act on it once it is
+        shown (the viewer holds them): `G` typed right after Enter goes to the new file's end."""
         view = self.view
         if view.path == location.path:
             view.move_to(location.line - 1, location.column, center=True)
             return
-        self.navigator.stop_warming()  # the last file's names: the user has moved on
-        if not self.documents.cached(location.path):
-            self.set_status(f"opening {self.short(location.path)} ...")
-        try:
-            document = await asyncio.to_thread(self.documents.get, location.path)
-        except SourceError as error:
-            self.app.notify(str(error), title="Can't open", severity="error")
-            self._show_status()
-            return
-        view.load(document, location.line - 1, location.column)
-        if not document.highlighted:
-            self._highlight(document)
-        self._warm_later(location)
-        # Focus the viewer, unless the user has moved to another pane meanwhile: focusing a
-        # widget in a hidden pane would switch back to it. (Focus can be None for a moment while
-        # panes switch, so what counts is whether this pane is shown.)
+        self._focus_viewer()  # so the keys typed meanwhile reach the viewer, which holds them
+        self._open_file(location, self._hold_keys_for("open-file"))
+
+    def _hold_keys_for(self, group: str) -> int:
+        """Hold the keys typed from now on until the latest worker of `group` has finished (it
+        calls `_keys_free`). An earlier worker of the group, replaced before it even started,
+        never releases them early. Returns the worker's ticket."""
+        if group not in self._key_holds:
+            self._key_holds[group] = self.view.hold_keys()
+        self._key_tickets[group] = ticket = self._key_tickets.get(group, 0) + 1
+        return ticket
+
+    def _keys_free(self, group: str, ticket: int | None) -> None:
+        if ticket is not None and self._key_tickets.get(group) == ticket and group in self._key_holds:
+            self.view.release_keys(self._key_holds.pop(group))
+
+    def _focus_viewer(self) -> None:
+        """Focus the viewer now, unless the user has moved to another pane or screen: focusing a
+        widget in a hidden pane would switch back to it. (Focus can be None for a moment while
+        panes switch, so what counts is whether this pane is shown.)"""
         shown = all(getattr(node, "display", True) for node in self.ancestors_with_self)
-        if shown and self.screen is self.app.screen:
-            view.focus()
+        if shown and self.screen is self.app.screen and not self.prompt_is_open():
+            self.screen.set_focus(self.view)
+
+    @work(exclusive=True, group="open-file")
+    async def _open_file(self, location: Location, ticket: int | None = None) -> None:
+        """Read, show and highlight the file; reading and highlighting happen off the event loop."""
+        view = self.view
+        try:
+            self.navigator.stop_warming()  # the last file's names: the user has moved on
+            if not self.documents.cached(location.path):
+                self.set_status(f"opening {self.short(location.path)} ...")
+            try:
+                document = await asyncio.to_thread(self.documents.get, location.path)
+            except SourceError as error:
+                self.app.notify(str(error), title="Can't open", severity="error")
+                self._show_status()
+                return
+            view.load(document, location.line - 1, location.column)
+            if not document.highlighted:
+                self._highlight(document)
+            self._warm_later(location)
+            self._focus_viewer()
+        finally:
+            self._keys_free("open-file", ticket)
 
     def _warm_later(self, location: Location) -> None:
         """Once the user stays on a file, look its names up and get the files they lead to
@@ -316,10 +349,18 @@ class CodePane(Vertical):
         return origin, word
 
     def action_goto_definition(self) -> None:
-        self.goto_definition()
+        self.goto_definition(self._hold_keys_for("goto"))
 
     @work(exclusive=True, group="goto")
-    async def goto_definition(self) -> None:
+    async def goto_definition(self, ticket: int | None = None) -> None:
+        """Ctrl-]. The keys typed during the look-up wait for its jump (vim's typeahead):
+        `Ctrl-] j` moves down in the definition, not in the file left."""
+        try:
+            await self._goto_definition()
+        finally:
+            self._keys_free("goto", ticket)
+
+    async def _goto_definition(self) -> None:
         view = self.view
         origin, word = self._name_at_cursor()
         if not word:
@@ -486,10 +527,16 @@ class CodePane(Vertical):
     # ---- references and help ------------------------------------------------------------------
 
     def action_references(self) -> None:
-        self.find_references()
+        self.find_references(self._hold_keys_for("goto"))
 
     @work(exclusive=True, group="goto")
-    async def find_references(self) -> None:
+    async def find_references(self, ticket: int | None = None) -> None:
+        try:
+            await self._find_references()
+        finally:
+            self._keys_free("goto", ticket)
+
+    async def _find_references(self) -> None:
         view = self.view
         origin, word = self._name_at_cursor()
         if not word:
@@ -511,10 +558,16 @@ class CodePane(Vertical):
                                           highlighted=here), self._go_to_item)
 
     def action_help(self) -> None:
-        self.show_help()
+        self.show_help(self._hold_keys_for("goto"))
 
     @work(exclusive=True, group="goto")
-    async def show_help(self) -> None:
+    async def show_help(self, ticket: int | None = None) -> None:
+        try:
+            await self._show_help()
+        finally:
+            self._keys_free("goto", ticket)
+
+    async def _show_help(self) -> None:
         view = self.view
         origin, word = self._name_at_cursor()
         if not word:
@@ -588,23 +641,21 @@ class CodePane(Vertical):
                               ":": "a line number, tags, jumps, Files, Tags, tag NAME, noh, e PATH, help, q"}[mode]
         self.query_one("#code-prompt-mode", Static).update(mode)
         self.query_one("#code-prompt-row").display = True
-        prompt.focus()
+        # The focus moves now, not later (Widget.focus waits its turn): the keys typed right
+        # after `/` are in the queue already, and they are the prompt's.
+        self.screen.set_focus(prompt)
 
-    def _close_prompt(self) -> None:
+    def prompt_is_open(self) -> bool:
+        return bool(self.query_one("#code-prompt-row").display)
+
+    def close_prompt(self) -> None:
         self.query_one("#code-prompt-row").display = False
-        self.view.focus()
+        self.screen.set_focus(self.view)
 
-    @on(CommandLine.Cancelled)
-    def _prompt_cancelled(self, event) -> None:
-        event.stop()
-        self._close_prompt()
-
-    @on(Input.Submitted, "#code-prompt")
-    def _prompt_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        mode = self.query_one(CommandLine).mode
-        text = event.value.strip()
-        self._close_prompt()
+    def submit_prompt(self, mode: str, text: str) -> None:
+        """Enter in the prompt: close it, then search or run the command, before the next key."""
+        text = text.strip()
+        self.close_prompt()
         if not text:
             return
         if mode in "/?":
@@ -627,7 +678,7 @@ class CodePane(Vertical):
         elif name in ("Tags", "symbols"):
             self.action_find_symbol()
         elif name in ("tag", "ta", "tselect", "ts") and argument:
-            self.tag_by_name(argument)
+            self.tag_by_name(argument, self._hold_keys_for("goto"))
         elif name in ("noh", "nohlsearch"):
             self.view.clear_search_highlight()
         elif name in ("e", "edit") and argument:
@@ -643,7 +694,13 @@ class CodePane(Vertical):
             self.set_status(f"E492: Not an editor command: {command}", error=True)
 
     @work(exclusive=True, group="goto")
-    async def tag_by_name(self, name: str) -> None:
+    async def tag_by_name(self, name: str, ticket: int | None = None) -> None:
+        try:
+            await self._tag_by_name(name)
+        finally:
+            self._keys_free("goto", ticket)
+
+    async def _tag_by_name(self, name: str) -> None:
         origin = self.current_location()
         items = await asyncio.to_thread(self._items_by_name, name)
         if not items or origin is None:
@@ -657,6 +714,23 @@ class CodePane(Vertical):
     # ---- the editor and the clipboard ---------------------------------------------------------
 
     def action_edit(self) -> None:
+        """`e` leaves the app, so it acts only on its own: not while keys typed before it wait
+        their turn, nor when more keys come right behind it (a paste into the viewer)."""
+        if self.current_location() is None:
+            return
+        view = self.view
+        if view.keys_pending() or self.prompt_is_open():
+            self._edit_refused()
+            return
+        seen = view.keys_seen
+        self.set_timer(EDIT_SETTLE_S, lambda: self._edit() if view.keys_seen == seen and not view.keys_pending()
+                       else self._edit_refused())
+
+    def _edit_refused(self) -> None:
+        self.set_status("e ignored: other keys came with it (a paste?); press e on its own to open the editor",
+                        error=True)
+
+    def _edit(self) -> None:
         here = self.current_location()
         if here is None:
             return

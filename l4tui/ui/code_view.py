@@ -26,6 +26,7 @@ from l4tui.code import motions
 from l4tui.code.documents import Document
 from l4tui.code.folds import FoldState, summary
 from l4tui.code.search import compile_pattern, matches_in_line, search
+from l4tui.ui.key_order import forward_key, has_focus_now, run_binding
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -124,6 +125,10 @@ class CodeView(ScrollView, can_focus=True):
         self.cursor_col = 0  # from 0
         self._wanted_col = 0  # the column up/down try to keep, as vim's curswant
         self._pending = ""  # the first key of a two-key sequence
+        self._holds: set[object] = set()  # reasons to hold keys: a file opening, a look-up
+        self._held: list[tuple[str, str | None]] = []  # keys typed meanwhile: (key, character)
+        self._replaying = False
+        self.keys_seen = 0  # every key taken, for "did another key come right after this one?"
         self._theme = None
         self.pattern: re.Pattern | None = None  # the last search, highlighted until :noh
         self.highlight_search = True
@@ -483,26 +488,77 @@ class CodeView(ScrollView, can_focus=True):
 
     # ---- keys ----------------------------------------------------------------------------
 
-    def on_key(self, event: events.Key) -> None:
-        """Two-key sequences (gg, gd, gr, zc ...); single keys are bindings."""
-        pending, self._pending = self._pending, ""
-        key = event.character or event.key
-        if pending:
-            target = SEQUENCES[pending].get(key)
-            if target is None:  # not a sequence: vim beeps and forgets the first key
-                event.stop()
-                event.prevent_default()
-                return
-            if target.startswith("request:"):
-                self.post_message(self.Request(target.split(":", 1)[1]))
-            else:
-                getattr(self, f"action_{target}")()
-        elif key in SEQUENCES:
-            self._pending = key
-        else:
-            return
+    # Every key is handled here, in the order typed (key_order.py says why): held while a file
+    # opens and replayed once it is shown, handed on when the focus has moved (to the prompt `/`
+    # opened), else a two-key sequence or the key's binding, run at once.
+
+    def hold_keys(self) -> object:
+        """Keep the keys typed from now on (a file is being read, a name looked up), to replay
+        them in order once `release_keys` has been called with every token handed out."""
+        token = object()
+        self._holds.add(token)
+        return token
+
+    def release_keys(self, token: object) -> None:
+        self._holds.discard(token)
+        if not self._holds and self._held and not self._replaying:
+            self.call_later(self._replay)
+
+    def keys_pending(self) -> bool:
+        """Keys typed but not yet acted on: held, or being replayed."""
+        return bool(self._holds or self._held or self._replaying)
+
+    async def on_key(self, event: events.Key) -> None:
         event.stop()
         event.prevent_default()
+        self.keys_seen += 1
+        # Quitting never waits behind a slow look-up; a `q` typed after other held keys may be
+        # text for a prompt they open, so it waits its turn. Ctrl-C is never text.
+        leaves = event.key in ("ctrl+c", "ctrl+q") or (event.key == "q" and not self._held)
+        if self.keys_pending() and not leaves:
+            self._held.append((event.key, event.character))
+            return
+        await self._handle_key(event.key, event.character)  # a key bound to nothing does nothing
+
+    def _request_now(self, action: str) -> None:
+        """gd, gr: the pane's action, run now (a message would let the next keys overtake it)."""
+        for node in self.ancestors:
+            method = getattr(node, f"action_{action}", None)
+            if method is not None:
+                method()
+                return
+        self.post_message(self.Request(action))
+
+    async def _replay(self) -> None:
+        self._replaying = True
+        try:
+            while self._held and not self._holds:
+                key, character = self._held.pop(0)
+                await self._handle_key(key, character)
+        finally:
+            self._replaying = False
+        if self._held and not self._holds:
+            self.call_later(self._replay)
+
+    async def _handle_key(self, key: str, character: str | None) -> bool:
+        if not has_focus_now(self):  # an earlier key moved the focus (/ opened the prompt): follow it
+            forward_key(self.app, key, character)
+            return True
+        pending, self._pending = self._pending, ""
+        typed = character or key
+        if pending:
+            target = SEQUENCES[pending].get(typed)
+            if target is None:  # not a sequence: vim beeps and forgets the first key
+                return True
+            if target.startswith("request:"):
+                self._request_now(target.split(":", 1)[1])
+            else:
+                getattr(self, f"action_{target}")()
+            return True
+        if typed in SEQUENCES:
+            self._pending = typed
+            return True
+        return await run_binding(self.app, key)
 
     def on_focus(self) -> None:
         self.refresh()

@@ -20,6 +20,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from l4tui.code.location import Location
+from l4tui.ui.key_order import InOrderInput, forward_key
 
 PREVIEW_CONTEXT = 3  # lines above the place; the rest of the preview's height goes below it
 
@@ -38,6 +39,13 @@ def _read_lines(path: Path, cache: dict) -> list[str] | None:
         except OSError:
             cache[path] = None
     return cache[path]
+
+
+class QueryInput(InOrderInput):
+    """The finder's query line: Enter chooses at once, from the results of what is typed."""
+
+    def enter_now(self) -> None:
+        self.screen.choose_now()
 
 
 class PickerScreen(ModalScreen[PickItem | None]):
@@ -61,28 +69,52 @@ class PickerScreen(ModalScreen[PickItem | None]):
         self.show_preview = preview
         self._file_cache: dict = {}
         self.preview_text = ""  # the lines the preview shows
+        self._early_keys: list | None = []  # keys that came before the screen could take them
+        self._shown_query: str | None = None  # the query whose results the list shows
+        self._chosen = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker-box"):
             yield Static(self.title_text, id="picker-title", markup=False)
             if self.search is not None:
-                yield Input(placeholder=self.placeholder, id="picker-query")
+                yield QueryInput(placeholder=self.placeholder, id="picker-query")
             yield OptionList(id="picker-list")
             if self.show_preview:
                 yield Static("", id="picker-preview")
 
     def on_mount(self) -> None:
         if self.search is not None:
-            self.query_one(Input).focus()
             self.run_search("")
+            focus = self.query_one(Input)
         else:
             self._show(self.items, self.initial)
-            self.query_one(OptionList).focus()
+            focus = self.query_one(OptionList)
+        # Focus now, then hand over the keys typed while the screen was being built (Ctrl-P and
+        # "tabular" in one burst), in order, ahead of any that come later.
+        self.set_focus(focus)
+        early, self._early_keys = self._early_keys, None
+        for key, character in early:
+            forward_key(self.app, key, character)
+
+    def take_key(self, key: str, character: str | None) -> None:
+        """A key for this screen before anything in it has the focus (key_order.forward_key)."""
+        if self._early_keys is not None:
+            self._early_keys.append((key, character))
+        else:
+            forward_key(self.app, key, character)
+
+    def on_key(self, event) -> None:
+        """Keys the app hands to the screen itself while it is still being built: kept for later."""
+        if self._early_keys is not None:
+            event.stop()
+            event.prevent_default()
+            self._early_keys.append((event.key, event.character))
 
     # ---- the list -----------------------------------------------------------------------
 
-    def _show(self, items: list[PickItem], highlighted: int = 0) -> None:
+    def _show(self, items: list[PickItem], highlighted: int = 0, query: str | None = None) -> None:
         self.items = items
+        self._shown_query = query
         options = self.query_one(OptionList)
         options.clear_options()
         options.add_options([Option(self._label(item)) for item in items])
@@ -112,10 +144,16 @@ class PickerScreen(ModalScreen[PickItem | None]):
     def _selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(self.items[event.option_index])
 
-    @on(Input.Submitted)
-    def _submitted(self) -> None:
+    def choose_now(self) -> None:
+        """Enter in the query: the highlighted item of what the query finds now. When the
+        ranking of the last keys typed has not come back yet, it is done here, so Enter typed
+        right after a query never picks from an older list."""
+        query = self.query_one(Input).value
+        if self.search is not None and query != self._shown_query:
+            self._show(self.search(query), query=query)
         index = self.query_one(OptionList).highlighted
         if self.items and index is not None:
+            self._chosen = True
             self.dismiss(self.items[index])
 
     def action_dismiss_none(self) -> None:
@@ -130,7 +168,13 @@ class PickerScreen(ModalScreen[PickItem | None]):
     @work(thread=True, exclusive=True, group="picker-search")
     def run_search(self, query: str) -> None:
         items = self.search(query)
-        self.app.call_from_thread(self._show, items)
+        self.app.call_from_thread(self._show_unless_stale, items, query)
+
+    def _show_unless_stale(self, items: list[PickItem], query: str) -> None:
+        if not self.is_attached or self._chosen:
+            return  # chosen already (Enter came before this ranking)
+        if self.query_one(Input).value == query:  # a later query's results may be shown already
+            self._show(items, query=query)
 
     # ---- the preview ----------------------------------------------------------------------
 
