@@ -6,14 +6,17 @@ a small example batch to run through it (for output shapes, activations, ...).
 A user's model is any top-level class in a models/*.py file of theirs that defines
 `example_input(self)`, returning what `forward` takes (a tensor or a tuple of them), and that
 can be built without arguments. It is found by reading the source; its file is imported only
-when the model is built.
+when the model is built, and tried in a child process first (l4tui/model_trial.py).
+
+The lesson's five come from the workspace's own models/awd_lstm.py, tabular.py and collab.py
+when it has them (the user's, on purpose), else from l4tui's bundled files.
 """
 
 import ast
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from l4tui.modelfiles import load_model_file, model_files
+from l4tui.modelfiles import ModelFileError, load_model_file, model_file_path, model_files, parse_model_file
 
 LESSON_FILES = {"awd_lstm", "tabular", "collab"}
 
@@ -82,10 +85,10 @@ def user_models(workspace: Path | None = None) -> list[ModelEntry]:
         if path.stem in LESSON_FILES:
             continue
         try:
-            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        except (OSError, SyntaxError, UnicodeDecodeError, ValueError) as error:
+            tree = parse_model_file(path)
+        except ModelFileError as error:
             # A broken file is still listed: choosing it says what is wrong with it.
-            entries.append(ModelEntry(f"{path.stem}.?", path.stem, f"{path.name}: {error}", user=True))
+            entries.append(ModelEntry(f"{path.stem}.?", path.stem, str(error), user=True))
             continue
         for node in tree.body:
             if isinstance(node, ast.ClassDef) and any(
@@ -93,6 +96,11 @@ def user_models(workspace: Path | None = None) -> list[ModelEntry]:
                 entries.append(ModelEntry(f"{path.stem}.{node.name}", path.stem, f"{node.name} ({path.name})",
                                           user=True, class_name=node.name))
     return entries
+
+
+def source_file(entry: ModelEntry, workspace: Path | None = None) -> Path:
+    """The file building `entry` imports (FileNotFoundError when there is none)."""
+    return model_file_path(entry.file, workspace)
 
 
 def all_models(workspace: Path | None = None) -> list[ModelEntry]:
@@ -124,7 +132,7 @@ def build_model(entry: ModelEntry, sizes: Sizes = Sizes(), workspace: Path | Non
     if entry.user and not entry.class_name:
         raise ValueError(entry.title)  # the file could not even be parsed; the title says why
     preset = PRESETS[sizes.preset]
-    module = load_model_file(entry.file, workspace)
+    module = load_model_file(entry.file, workspace, class_name=entry.class_name)
     n_factors = sizes.n_factors or preset["n_factors"]
     bs = batch_size
     if entry.user:

@@ -4,7 +4,9 @@ Start-up imports textual and our own light modules only; torch, pandas and jedi 
 workers after the first screen is drawn.
 """
 
+import os
 import sys
+import threading
 from pathlib import Path
 
 from textual.app import App, ComposeResult
@@ -23,6 +25,10 @@ from l4tui.ui.model_pane import ModelPane
 from l4tui.ui.priority import lower_this_thread, make_launcher
 
 UI_SWITCH_INTERVAL_S = 0.001
+# After the app has closed, the process gets this long to end by itself. A thread still busy
+# (a user's model file that never finishes importing, jedi on a huge file) would otherwise keep
+# it alive: asyncio and Python's exit wait for every worker thread.
+EXIT_GRACE_S = 1.0
 PANES = {"code": "#code-view", "data": "#runs-table", "model": "#model-list"}  # pane -> what gets focus
 
 
@@ -40,6 +46,9 @@ class L4App(App):
         Binding("3,f3", "show_pane('model')", "Model", id="app.pane_model", tooltip="Show the Model pane"),
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Show every key"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit (runs keep training)"),
+        # Ctrl-C quits too, as users reflexively expect over SSH (Textual's default only says how
+        # to quit); where a text box is focused, it copies the selection first.
+        Binding("ctrl+c", "quit", "Quit", show=False, id="app.quit_ctrl_c", tooltip="Quit (runs keep training)"),
     ]
 
     def __init__(self, runs_dir: Path | None = None, workspace: Path | None = None,
@@ -61,6 +70,18 @@ class L4App(App):
 
     def on_unmount(self) -> None:
         self.launcher.shutdown(wait=False)
+        if not self.is_headless:  # never in tests: they share the process with the test runner
+            threading.Thread(target=self._end_process_if_stuck, daemon=True, name="l4tui-exit").start()
+
+    def _end_process_if_stuck(self) -> None:
+        """`q` always ends the process: if a worker thread still holds it after the grace, end it."""
+        threading.Event().wait(EXIT_GRACE_S)
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(self.return_code or 0)
 
     def compose(self) -> ComposeResult:
         with TabbedContent(initial="code", id="panes"):
@@ -99,3 +120,12 @@ class L4App(App):
                 ("Enter", "In the lists: build the model, load the weights; in a box: run it"),
                 ("Tab", "Move between the lists, the tabs and their tables")]),
         ]))
+
+
+def run_app(app: L4App) -> int:
+    """Run the app in this terminal; its exit status: non-zero when it crashed, 130 on Ctrl-C."""
+    try:
+        app.run()
+    except KeyboardInterrupt:  # a SIGINT that reached us outside the app's raw mode
+        return 130
+    return app.return_code or 0

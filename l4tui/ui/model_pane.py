@@ -14,10 +14,16 @@ initialised, or a run's checkpoint epoch by epoch. On the right, tabs:
 Models are built, and every forward or backward pass runs, in a thread, one at a time (the
 AWD-LSTM keeps hidden state between calls): the pane stays responsive with the lesson-size LM.
 The numbers come from `l4tui.inspect`.
+
+Looking never runs the user's code. The models are listed by reading their files (in a thread:
+a folder may hold a huge file). On first show the pane builds the default model only when it
+comes from l4tui's own bundled file; a model from the user's models/ is built when they press
+Enter on it, and the title says which file that imports (it is tried in a child process first).
 """
 
 import asyncio
 import threading
+import time
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -26,13 +32,19 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
-from l4tui.inspect.catalog import ModelEntry, Sizes, all_models
+from l4tui.inspect.catalog import ModelEntry, Sizes, all_models, source_file
+from l4tui.modelfiles import describe_file, is_bundled
 from l4tui.ui.model_activations import ActivationsTab
 from l4tui.ui.model_layers import LayersTab, ParametersTab
 from l4tui.ui.model_lesson import GenerateTab, InterpretTab, TrainingTab
 
 DEFAULT_MODEL = "collab"
 FRESH = "fresh"
+BUSY_WAIT_S = 5.0  # a pass waits this long for the one before it, then says what holds the model
+
+
+class ModelBusy(RuntimeError):
+    """The model is still busy with an earlier pass (a build that never finishes, say)."""
 
 
 class ModelPane(Vertical):
@@ -60,6 +72,7 @@ class ModelPane(Vertical):
         self.subject = None
         self.summary = None
         self.model_lock = threading.Lock()  # one forward/backward pass at a time
+        self.busy_with = ("", 0.0)  # what holds model_lock, since when (time.monotonic)
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -85,18 +98,51 @@ class ModelPane(Vertical):
 
     def ensure_loaded(self) -> None:
         """Called when the pane is shown: list the models (again: files may have been added)."""
-        self.refresh_list()
-        if not self.loaded:
-            self.loaded = True
-            names = [e.name for e in self.entries]
-            self.query_one("#model-list", OptionList).highlighted = names.index(DEFAULT_MODEL)
-            self.choose(self.entries[names.index(DEFAULT_MODEL)])
-        else:
-            self.refresh_weights()
+        self.discover()
 
-    def refresh_list(self) -> None:
+    @work(exclusive=True, group="discover-models", thread=True)
+    def discover(self) -> None:
+        """Read the model files (never import them), off the event loop."""
         entries = all_models(self.workspace)
+        self.app.call_from_thread(self.show_entries, entries)
+
+    def show_entries(self, entries: list[ModelEntry]) -> None:
+        self.refresh_list(entries)
+        if self.loaded:
+            self.refresh_weights()
+            return
+        self.loaded = True
+        names = [e.name for e in self.entries]
+        default = self.entries[names.index(DEFAULT_MODEL)]
+        self.query_one("#model-list", OptionList).highlighted = names.index(DEFAULT_MODEL)
+        path = self.source_of(default)
+        if path is not None and is_bundled(path):
+            self.choose(default)  # l4tui's own file: showing it runs nothing of the user's
+        else:
+            self.offer(default, path)
+
+    def source_of(self, entry: ModelEntry):
+        try:
+            return source_file(entry, self.workspace)
+        except FileNotFoundError:
+            return None
+
+    def offer(self, entry: ModelEntry, path) -> None:
+        """Name the model and the file building it would import; build only on Enter (or r)."""
+        self.current = entry
+        self.refresh_weights()
+        title = self.query_one("#model-title", Static)
+        if path is None:
+            title.update(f"{entry.title} · no file {entry.file}.py in {self.workspace / 'models'} "
+                         "or l4tui's bundled models")
+            return
+        title.update(f"{entry.title} · not built · Enter builds it from {describe_file(path)}")
+        self.query_one(LayersTab).show_error(
+            f"Building imports {path}, which runs its code: it is tried in a separate process first.")
+
+    def refresh_list(self, entries: list[ModelEntry]) -> None:
         if [e.name for e in entries] == [e.name for e in self.entries]:
+            self.entries = entries  # same names; a title (a file's error) may have changed
             return
         self.entries = entries
         options = self.query_one("#model-list", OptionList)
@@ -175,24 +221,39 @@ class ModelPane(Vertical):
 
     # ---- building ---------------------------------------------------------------------------------
 
-    async def on_model(self, function, *args):
+    async def on_model(self, function, *args, what: str = "a pass"):
         """Run `function(*args)` in a thread, after any other pass on the model has ended."""
         def locked():
-            with self.model_lock:
+            if not self.model_lock.acquire(timeout=BUSY_WAIT_S):
+                holder, since = self.busy_with
+                raise ModelBusy(f"the model is still busy with {holder} ({time.monotonic() - since:.0f} s); "
+                                "wait, or quit with q (runs keep training) and start l4tui again")
+            self.busy_with = (what, time.monotonic())
+            try:
                 return function(*args)
+            finally:
+                self.model_lock.release()
         return await asyncio.to_thread(locked)
 
     @work(exclusive=True, group="build-model")
     async def build(self, entry: ModelEntry) -> None:
         title = self.query_one("#model-title", Static)
         weights = "fresh" if self.weights == FRESH else "checkpoint"
-        title.update(f"{entry.title} · {self.sizes.preset if weights == 'fresh' else ''} {weights} · building ...")
+        path = self.source_of(entry)
+        source = describe_file(path) if path is not None else f"models/{entry.file}.py"
+        trying = "" if path is None or is_bundled(path) else " (tried in a separate process first)"
+        title.update(f"{entry.title} · {self.sizes.preset if weights == 'fresh' else ''} {weights} · "
+                     f"building from {source}{trying} ...")
         try:
-            subject, summary = await self.on_model(self._build, entry, self.weights, self.sizes)
+            subject, summary = await self.on_model(self._build, entry, self.weights, self.sizes,
+                                                   what=f"building {entry.name} from {source}")
         except Exception as error:  # the user's model file or a checkpoint may be broken: say why
+            from l4tui.textcut import clip
+
             self.subject = self.summary = None
             title.update(f"{entry.title}: could not build it")
-            self.query_one(LayersTab).show_error(f"{type(error).__name__}: {error}")
+            message = str(error) if isinstance(error, (ModelBusy, ValueError)) else f"{type(error).__name__}: {error}"
+            self.query_one(LayersTab).show_error(clip(message, 600))
             return
         self.subject, self.summary = subject, summary
         sizes = f"{self.sizes.preset} sizes" if subject.weights == "fresh" else subject.weights
