@@ -509,3 +509,21 @@ async def test_keys_typed_during_a_look_up_act_where_it_lands(runs_dir, editor_c
             (view.cursor_line, define, status(app))
         await burst(pilot, "g", "d", "q")  # q while the look-up runs
         assert await wait_until(pilot, lambda: not app.is_running, timeout=2)
+
+
+async def test_keys_typed_after_K_go_to_the_help_it_opens(runs_dir):
+    from l4tui.ui.doc_screen import DocScreen
+
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = app.query_one(CodeView)
+        assert await wait_until(pilot, lambda: view.path == COLLAB)
+        line = next(i for i, text in enumerate(view.lines) if "nn.Embedding(n_users" in text)
+        view.move_to(line, view.lines[line].index("nn.Embedding") + 4)
+        await burst(pilot, "K", "j", "j")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, DocScreen), timeout=20)
+        box = app.screen.query_one("#doc-box")
+        assert await wait_until(pilot, lambda: box.scroll_y == 2, timeout=5), box.scroll_y
+        assert view.cursor_line == line, "the j's scrolled the help, not the file behind it"
+        await burst(pilot, "escape", "j")
+        assert await wait_until(pilot, lambda: view.cursor_line == line + 1, timeout=5)

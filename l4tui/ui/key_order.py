@@ -24,7 +24,11 @@ def forward_key(app, key: str, character: str | None) -> None:
     if take is not None:
         take(key, character)
         return
-    target._forward_event(events.Key(key, character))  # as the app forwards a key from the terminal
+    event = events.Key(key, character)
+    # Sent by the app, as a key from the terminal is: a key "sent" by a widget stops bubbling at
+    # that widget, and never reaches the app, which runs the bindings.
+    event.set_sender(app)
+    target._forward_event(event)
 
 
 def has_focus_now(widget) -> bool:
