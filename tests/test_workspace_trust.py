@@ -247,3 +247,19 @@ def wait(predicate, timeout):
             return True
         time.sleep(0.05)
     return False
+
+
+def test_the_symbol_index_skips_a_huge_file_even_when_an_old_cache_has_it(tmp_path, monkeypatch):
+    import l4tui.code.index as index
+
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "big.py").write_text("x = 1\n" * 400_000)  # 2.4 MB of top-level names
+    monkeypatch.setattr(index, "MAX_INDEX_BYTES", 100 * 1024**2)  # as before there was a limit
+    index.build_index([models], cache_dir=tmp_path / "cache", processes=1)
+    monkeypatch.setattr(index, "MAX_INDEX_BYTES", 1024**2)
+    skipped = []
+    found = index.build_index([models], cache_dir=tmp_path / "cache", processes=1, skipped=skipped)
+    assert [(Path(path).name, why) for path, why in skipped] == \
+        [("big.py", "2 MB, more than the 1 MB the index reads")]
+    assert len(found) == 0

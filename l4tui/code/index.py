@@ -453,9 +453,17 @@ def _write_cache(path: Path, entries: dict) -> None:
         pass  # a read-only home or a full disk only costs the next start a rescan
 
 
+# torch's biggest source is 1.4 MB (common_methods_invocations.py). A 20 MB .py is generated
+# data, not code to jump into: scanning it took ~1.4 GB and many seconds of a core.
+MAX_INDEX_BYTES = 8 * 1024 * 1024
+
+
 def _scan_file(path: str) -> list[Row] | str:
-    """The file's rows, or why it can't be indexed (a str: unreadable, binary)."""
+    """The file's rows, or why it can't be indexed (a str: unreadable, binary, too big)."""
     try:
+        size = os.stat(path).st_size
+        if size > MAX_INDEX_BYTES:
+            return f"{size / 1e6:.0f} MB, more than the {MAX_INDEX_BYTES // 2**20} MB the index reads"
         with open(path, "rb") as f:
             data = f.read()
     except OSError as error:
@@ -577,7 +585,7 @@ def build_index(
                 stamp = (0, 0)
             entry = cached.get(path)
             if (isinstance(entry, tuple) and len(entry) == 3 and isinstance(entry[2], list)
-                    and entry[0] == stamp[0] and entry[1] == stamp[1]):
+                    and entry[0] == stamp[0] and entry[1] == stamp[1] and stamp[1] <= MAX_INDEX_BYTES):
                 entries[path] = entry
             else:
                 entries[path] = (stamp[0], stamp[1], None)
