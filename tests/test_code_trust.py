@@ -236,8 +236,11 @@ def test_goto_and_refs_on_a_bad_path_say_so_in_one_line(tmp_path, command):
     (tmp_path / "a.py").symlink_to(tmp_path / "b.py")
     (tmp_path / "b.py").symlink_to(tmp_path / "a.py")
     (tmp_path / "folder.py").mkdir()
+    os.mkfifo(tmp_path / "pipe.py")  # reading it would wait for a writer forever
+    (tmp_path / "blob.py").write_bytes(b"x = 1\0\0")
     cases = {"loop.py": "symbolic link loop", "a.py": "symbolic link loop", "missing.py": "does not exist",
-             "folder.py": "is a folder"}
+             "folder.py": "is a folder", "pipe.py": "not a regular file", "/dev/zero": "not a regular file",
+             "blob.py": "binary"}
     for name, words in cases.items():
         result = l4tui(command, f"{name}:1:1", cwd=tmp_path)
         assert result.returncode != 0, name
@@ -251,14 +254,14 @@ def test_goto_on_an_unreadable_file_says_so(tmp_path, monkeypatch, capsys):
 
     target = tmp_path / "secret.py"
     target.write_text("x = 1\n")
-    real = Path.read_bytes
+    real = Path.open
 
-    def denied(self):
+    def denied(self, *args, **kwargs):
         if self == target:
             raise PermissionError(13, "Permission denied", str(self))
-        return real(self)
+        return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", denied)
+    monkeypatch.setattr(Path, "open", denied)
     assert cli.main(["goto", f"{target}:1:1"]) != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "permission denied" in err[0] and "secret.py" in err[0]

@@ -1,6 +1,7 @@
 """Reading source files for the viewer, and splitting pygments tokens into lines."""
 
 import errno
+import stat
 from pathlib import Path
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -13,10 +14,17 @@ class SourceError(ValueError):
 def read_source(path: Path) -> str:
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise SourceError(f"{path.name} is {size / 1e6:.0f} MB, too big to show")
-        data = path.read_bytes()
+        status = path.stat()
+        if stat.S_ISDIR(status.st_mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(status.st_mode):  # /dev/zero never ends, a pipe waits for a writer
+            raise SourceError(f"{path} is not a regular file (a device, a pipe or a socket)")
+        if status.st_size > MAX_BYTES:
+            raise SourceError(f"{path.name} is {status.st_size / 1e6:.0f} MB, too big to show")
+        with path.open("rb") as f:
+            data = f.read(MAX_BYTES + 1)  # a file still growing stops at the limit too
+        if len(data) > MAX_BYTES:
+            raise SourceError(f"{path.name} is over {MAX_BYTES / 1e6:.0f} MB, too big to show")
     except FileNotFoundError:
         raise SourceError(f"{path} does not exist") from None
     except IsADirectoryError:
