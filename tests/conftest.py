@@ -60,14 +60,13 @@ def small_ratings(tmp_path):
 
 def kill_run(run_dir: Path) -> None:
     """Stop a test's run process if it is still going (tests must not leave processes behind)."""
-    import json
     import signal
 
-    from l4tui.train.runs import process_alive
+    from l4tui.train.runs import process_alive, read_run_file
 
-    try:
-        pid = json.loads((run_dir / "run.json").read_text())["pid"]
+    try:  # read as the app reads it: a test's run.json may be a FIFO, garbage, or a wrong pid
+        pid = read_run_file(run_dir).get("pid")
         if process_alive(pid, run_dir.name):  # still this run's process, not a reused pid
             os.kill(pid, signal.SIGKILL)
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError):
         pass

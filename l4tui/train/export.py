@@ -3,11 +3,17 @@
 import csv
 from pathlib import Path
 
-from l4tui.train.events import EventReader
+from l4tui.train.events import EventReader, one_history
 
 
 def read_events(run_dir: Path) -> list[dict]:
-    return EventReader(run_dir).read_new()
+    """The run's sound events as one history (what a resume rewound left out); ValueError, one
+    line, when its log is not sound."""
+    reader = EventReader(run_dir)
+    events = reader.read_new()
+    if reader.problem:
+        raise ValueError(f"run {Path(run_dir).name} is invalid: {reader.problem}")
+    return one_history(events)
 
 
 def export_csv(run_dir: Path, out_dir: Path | None = None) -> list[Path]:

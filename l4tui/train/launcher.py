@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from l4tui.train.recipes import RECIPES, check_data
-from l4tui.train.runs import new_run_dir, write_run_file
+from l4tui.train.runs import new_run_dir, runs_dir_problem, write_run_file
 
 
 def _spawn(run_dir: Path, command: list[str]):
@@ -18,31 +18,40 @@ def _spawn(run_dir: Path, command: list[str]):
         )
 
 
-def resume_run(run_dir: Path) -> Path:
-    """Start the run's process again, continuing from its last checkpoint; the history is kept."""
+def resume_run(run_dir: Path, checkpoint: str | None = None) -> Path:
+    """Start the run's process again, continuing from its last checkpoint (or `checkpoint`, a
+    file of its checkpoints folder); the history is kept. The checkpoint is loaded and checked
+    first: a damaged one raises CheckpointError (a ValueError) offering a sound earlier one.
+    Returns the checkpoint it resumes from."""
+    from l4tui.train.checkpoints import resume_checkpoint
     from l4tui.train.runs import read_run, read_run_file
 
     info = read_run(run_dir)
+    if info.state == "invalid":
+        raise ValueError(f"run {info.id} is invalid: {info.error}")
     if info.state in ("running", "starting"):
         raise ValueError(f"run {info.id} is {info.state}; stop it first")
-    if info.state == "finished":
+    if info.state == "finished" and checkpoint is None:
         raise ValueError(f"run {info.id} finished; start a new run to train more")
-    if not (Path(run_dir) / "checkpoints" / "last.pt").is_file():
-        raise ValueError(f"run {info.id} has no checkpoint to resume from (it ended before its first epoch)")
+    if info.family not in RECIPES:
+        raise ValueError(f"run {info.id} is of an unknown family {info.family!r}; known: {', '.join(RECIPES)}")
+    path = resume_checkpoint(Path(run_dir), info.family, checkpoint)
     meta = read_run_file(run_dir)
     processes = int(meta.get("processes") or 1)
-    command = worker_command(Path(run_dir), processes, resume=True)
+    command = worker_command(Path(run_dir), processes, resume=True,
+                             checkpoint=path.name if checkpoint else None)
     process = _spawn(Path(run_dir), command)
     meta.update(pid=process.pid, command=command)
     from l4tui.train.runs import RUN_FILE, write_json_atomic
 
     write_json_atomic(Path(run_dir) / RUN_FILE, meta)
-    return Path(run_dir)
+    return path
 
 
-def worker_command(run_dir: Path, processes: int = 1, resume: bool = False) -> list[str]:
+def worker_command(run_dir: Path, processes: int = 1, resume: bool = False, checkpoint: str | None = None) -> list[str]:
     """The run's process: the worker itself, or torchrun starting `processes` of it (DDP)."""
     tail = ["-m", "l4tui.train.worker", str(run_dir)] + (["--resume"] if resume else [])
+    tail += ["--from", checkpoint] if checkpoint else []
     if processes > 1:
         return [sys.executable, "-m", "torch.distributed.run", "--standalone",
                 f"--nproc_per_node={processes}", *tail]
@@ -56,6 +65,9 @@ def start_run(family: str, config: dict, runs_dir: Path, mode: str = "train", pr
     """
     if family not in RECIPES:
         raise ValueError(f"unknown family {family!r}; known: {', '.join(RECIPES)}")
+    problem = runs_dir_problem(runs_dir, writing=True)  # before the data is read: it is quicker to say
+    if problem:
+        raise ValueError(problem)
     config_class, _ = RECIPES[family]
     checked = config_class.from_dict(config)
     checked.validate()

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass, field
 
+from l4tui.train.events import resume_point
+
 
 @dataclass
 class Progress:
@@ -23,6 +25,8 @@ class Progress:
     end: dict | None = None
     baseline_rmse: float | None = None
     first_batch: tuple[int, float] | None = None  # (iter, t) of the first batch event seen
+    # Where each epoch's points begin in the lists above, so a resume can rewind them (events.py).
+    _epoch_starts: dict[int, tuple[int, int, int]] = field(default_factory=dict, repr=False)
 
     def update(self, events: list[dict]) -> None:
         for event in events:
@@ -33,6 +37,10 @@ class Progress:
                 self.baseline_rmse = event.get("baseline_rmse")
                 self.mode = event.get("mode", self.mode)
             elif kind == "batch":
+                epoch = event.get("epoch")
+                if epoch is not None and epoch not in self._epoch_starts:
+                    self._epoch_starts[epoch] = (len(self.train_points), len(self.raw_points),
+                                                 len(self.schedule_points))
                 self.iteration = event.get("iter", self.iteration)
                 self.total_iters = event.get("total_iters", self.total_iters)
                 self.epoch = event.get("epoch", self.epoch)
@@ -59,8 +67,26 @@ class Progress:
                 self.end = event
             elif kind == "resume":  # started again: the earlier end no longer holds
                 self.end, self.first_batch = None, None
+                point = resume_point(event)
+                if point is not None:
+                    self._rewind(point)
             if t is not None:
                 self.last_t = t
+
+    def _rewind(self, from_epoch: int) -> None:
+        """Drop what the epochs from `from_epoch` on logged before the resume: they train again."""
+        self.epoch_rows = [row for row in self.epoch_rows if row.get("epoch", -1) < from_epoch]
+        later = [epoch for epoch in self._epoch_starts if epoch >= from_epoch]
+        if later:
+            train, raw, schedule = self._epoch_starts[min(later)]
+            del self.train_points[train:], self.raw_points[raw:], self.schedule_points[schedule:]
+            for epoch in later:
+                del self._epoch_starts[epoch]
+        self.epoch = from_epoch
+        kept = [points[-1][0] for points in (self.train_points, self.schedule_points) if points]
+        if self.epoch_rows:
+            kept.append(self.epoch_rows[-1].get("iter", 0))
+        self.iteration = max(kept, default=0)
 
     def best(self) -> tuple[str, float] | tuple[None, None]:
         """The key metric's best epoch so far (the lowest RMSE, the highest accuracy ...)."""

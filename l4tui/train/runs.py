@@ -11,6 +11,9 @@
 A run's state comes from the folder and the process, so it stays true after a crash or a kill:
 an `end` event says finished, failed or stopped; without one, the run is running while its
 process lives and died once it is gone.
+
+A run folder is untrusted input: a run whose run.json or events are not sound (run_fields.py)
+is listed as `invalid` with the reason, one line, and the other runs are unaffected.
 """
 
 import json
@@ -23,10 +26,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from l4tui.train.events import EventReader
+from l4tui.textcut import clip
+from l4tui.train.events import EventReader, resume_point
 from l4tui.train.progress import better, key_metric
+from l4tui.train.run_fields import check_run_file
+from l4tui.train.untrusted import read_regular, reason
 
 RUN_FILE = "run.json"
+MAX_RUN_FILE_BYTES = 1 << 20  # a run's description is a few hundred bytes; a huge one is not one
+CHOOSE_ANOTHER = "choose another with --runs DIR or $L4TUI_RUNS"
 
 
 @dataclass(frozen=True)
@@ -42,10 +50,10 @@ def list_checkpoints(run_dir: Path) -> list[CheckpointFile]:
     found = []
     for path in sorted(folder.glob("epoch-*.pt")):
         number = path.stem.removeprefix("epoch-")
-        if number.isdigit():
+        if number.isascii() and number.isdigit() and path.is_file():
             found.append(CheckpointFile(f"epoch {int(number)}", path, int(number)))
     for name in ("best", "last"):
-        if (folder / f"{name}.pt").exists():
+        if (folder / f"{name}.pt").is_file():
             found.append(CheckpointFile(name, folder / f"{name}.pt", None))
     return found
 
@@ -56,10 +64,38 @@ def write_json_atomic(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
+def runs_dir_problem(runs_dir: Path, writing: bool = False) -> str | None:
+    """Why the runs folder cannot be read (or, `writing`, have a run made in it), as one line;
+    None when it can. A folder that does not exist yet is fine while it could be made."""
+    runs_dir = Path(runs_dir)
+    if runs_dir.is_dir():
+        if not os.access(runs_dir, os.R_OK | os.X_OK):
+            return f"cannot read the runs folder {runs_dir}: permission denied; {CHOOSE_ANOTHER}"
+        if writing and not os.access(runs_dir, os.W_OK | os.X_OK):
+            return f"the runs folder {runs_dir} is not writable; {CHOOSE_ANOTHER}"
+        return None
+    if runs_dir.exists() or runs_dir.is_symlink():
+        return f"the runs folder {runs_dir} is not a folder; {CHOOSE_ANOTHER}"
+    parent = runs_dir.parent  # the nearest folder above that exists: the runs folder is made in it
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"the runs folder {runs_dir} cannot be made: {parent} is not a folder; {CHOOSE_ANOTHER}"
+    if writing and not os.access(parent, os.W_OK | os.X_OK):
+        return f"the runs folder {runs_dir} cannot be made: {parent} is not writable; {CHOOSE_ANOTHER}"
+    return None
+
+
 def new_run_dir(runs_dir: Path, family: str) -> Path:
+    problem = runs_dir_problem(runs_dir, writing=True)
+    if problem:
+        raise ValueError(problem)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     run_dir = Path(runs_dir) / f"{stamp}-{family}-{secrets.token_hex(2)}"
-    run_dir.mkdir(parents=True)
+    try:
+        run_dir.mkdir(parents=True)
+    except OSError as error:  # a read-only file system, a full disk ...
+        raise ValueError(f"cannot make a run folder in {runs_dir}: {reason(error)}; {CHOOSE_ANOTHER}") from None
     return run_dir
 
 
@@ -80,7 +116,7 @@ def write_run_file(run_dir: Path, family: str, config: dict, command: list[str],
 
 def process_alive(pid: int, run_id: str | None = None) -> bool:
     """Is `pid` alive, not a zombie, and (where /proc tells) still the process of this run?"""
-    if not pid or pid <= 0:
+    if isinstance(pid, bool) or not isinstance(pid, int) or not 0 < pid < 2 ** 31:
         return False
     try:
         os.kill(pid, 0)
@@ -120,6 +156,8 @@ class RunInfo:
     mode: str = "train"  # or "lr_find"
     best: tuple[str, float] | None = None  # the key metric's best epoch value so far
     last_t: float | None = None  # when the run last wrote an event
+    epoch_figures: list[dict] = field(default_factory=list, repr=False)  # each epoch event, for rewinds
+    run_file_ok: bool = True  # False: invalid because of run.json (which may be written again)
 
     @property
     def duration(self) -> float:
@@ -136,15 +174,23 @@ class RunInfo:
 
 
 def read_run_file(run_dir: Path) -> dict:
-    """run.json as a dict; raises ValueError when it is missing or unreadable."""
+    """run.json as a dict whose fields are sound; raises ValueError (one line) when it is missing,
+    unreadable, or a field is not what it must be."""
     try:
-        meta = json.loads((Path(run_dir) / RUN_FILE).read_text(encoding="utf-8"))
+        data = read_regular(Path(run_dir) / RUN_FILE, limit=MAX_RUN_FILE_BYTES + 1)
     except FileNotFoundError:
         raise ValueError(f"no {RUN_FILE}") from None
-    except (OSError, ValueError) as error:
-        raise ValueError(f"unreadable {RUN_FILE}: {error}") from None
-    if not isinstance(meta, dict):
-        raise ValueError(f"unreadable {RUN_FILE}: not a JSON object")
+    except OSError as error:
+        raise ValueError(clip(f"{RUN_FILE} unreadable: {reason(error)}")) from None
+    if len(data) > MAX_RUN_FILE_BYTES:
+        raise ValueError(f"{RUN_FILE} unreadable: larger than {MAX_RUN_FILE_BYTES >> 20} MB")
+    try:
+        meta = json.loads(data)
+    except (ValueError, RecursionError) as error:
+        raise ValueError(clip(f"{RUN_FILE} unreadable: {error}")) from None
+    problem = check_run_file(meta)
+    if problem:
+        raise ValueError(clip(f"{RUN_FILE}: {problem}"))
     return meta
 
 
@@ -156,52 +202,57 @@ def live_state(pid: int, run_id: str, started: float) -> str:
 
 
 def read_run_meta(run_dir: Path) -> RunInfo:
-    """What run.json says (state "unknown" until the events are read; "invalid" without run.json)."""
+    """What run.json says (state "unknown" until the events are read; "invalid" when run.json is
+    missing or not sound)."""
     run_dir = Path(run_dir)
     info = RunInfo(run_dir=run_dir, id=run_dir.name)
     try:
         meta = read_run_file(run_dir)
     except ValueError as error:
-        info.state, info.error = "invalid", str(error)
+        info.state, info.error, info.run_file_ok = "invalid", str(error), False
         return info
     info.family = str(meta.get("family", "?"))
     info.config = meta.get("config") or {}
-    info.pid = int(meta.get("pid") or 0)
+    info.pid = meta.get("pid") or 0
     info.started = float(meta.get("started") or 0.0)
     info.epochs = info.config.get("epochs")
     info.mode = str(meta.get("mode") or "train")
     return info
 
 
+def settle(info: RunInfo, reader: EventReader) -> None:
+    """The run's state once its events are in: invalid when its log is not sound, else from
+    its end event, else from its process."""
+    if reader.problem:
+        info.state, info.error = "invalid", reader.problem
+    elif info.ended is None:
+        info.state = live_state(info.pid, info.id, info.started)
+
+
 def read_run(run_dir: Path) -> RunInfo:
     info = read_run_meta(run_dir)
     if info.state == "invalid":
         return info
-    apply_events(info, EventReader(run_dir).read_new())
-    if info.ended is None:
-        info.state = live_state(info.pid, info.id, info.started)
+    reader = EventReader(run_dir)
+    apply_events(info, reader.read_new())
+    settle(info, reader)
     return info
 
 
 def apply_events(info: RunInfo, events: list[dict]) -> None:
-    """Fold events into a RunInfo: the latest epoch's metrics, and the end state if there is one."""
+    """Fold (sound) events into a RunInfo: the latest epoch's metrics, and the end state if there is one."""
     for event in events:
         kind = event.get("type")
-        if isinstance(event.get("t"), (int, float)):
+        if "t" in event:
             info.last_t = event["t"]
         if kind == "start":
             info.epochs = event.get("epochs", info.epochs)  # all stages' epochs (the classifier has four)
         elif kind == "epoch":
-            info.epoch = event.get("epoch")
-            info.epochs = event.get("epochs", info.epochs)
-            info.metrics = {k: v for k, v in event.items() if k not in ("t", "type")}
-            name, value = key_metric(info.metrics)
-            if name is not None and (info.best is None or info.best[0] != name
-                                     or better(name, value, info.best[1])):
-                info.best = (name, value)
+            info.epoch_figures.append({k: v for k, v in event.items() if k not in ("t", "type")})
+            _take_epoch(info, info.epoch_figures[-1])
         elif kind == "end":
             info.state = str(event.get("state", "finished"))
-            info.error = event.get("error")
+            info.error = clip(event["error"]) if event.get("error") else None  # the table's one line
             info.metrics = event.get("metrics") or info.metrics
             info.ended = event.get("t", 0.0)
             name, value = key_metric(info.metrics)
@@ -209,54 +260,77 @@ def apply_events(info: RunInfo, events: list[dict]) -> None:
                 info.best = (name, value)
         elif kind == "resume":  # the run was started again after its end: it has no end now
             info.state, info.error, info.ended = "unknown", None, None
+            point = resume_point(event)
+            if point is not None:  # the epochs from there train again: what they logged is undone
+                info.epoch_figures = [row for row in info.epoch_figures if row.get("epoch", -1) < point]
+                info.epoch, info.metrics, info.best = None, {}, None
+                for row in info.epoch_figures:
+                    _take_epoch(info, row)
+
+
+def _take_epoch(info: RunInfo, row: dict) -> None:
+    info.epoch = row.get("epoch")
+    info.epochs = row.get("epochs", info.epochs)
+    info.metrics = row
+    name, value = key_metric(row)
+    if name is not None and (info.best is None or info.best[0] != name or better(name, value, info.best[1])):
+        info.best = (name, value)
+
+
+def run_folders(runs_dir: Path) -> list[Path]:
+    """The run folders under `runs_dir` (none when it cannot be read: runs_dir_problem says why)."""
+    try:
+        return [d for d in Path(runs_dir).iterdir() if not d.name.startswith(".") and d.is_dir()]
+    except OSError:
+        return []
 
 
 def list_runs(runs_dir: Path) -> list[RunInfo]:
-    """Every run folder under `runs_dir`, newest first."""
-    runs_dir = Path(runs_dir)
-    if not runs_dir.is_dir():
-        return []
-    runs = [read_run(d) for d in runs_dir.iterdir() if d.is_dir() and not d.name.startswith(".")]
+    """Every run folder under `runs_dir`, newest first; an unsound one as `invalid`."""
+    runs = [read_run(d) for d in run_folders(runs_dir)]
     return sorted(runs, key=lambda r: (r.started, r.id), reverse=True)
 
 
 class RunsIndex:
     """The runs folder, kept up to date cheaply: each run's run.json is read once and its events
     file is tailed (only new bytes are read), so refreshing every second or two costs little even
-    with long runs. Runs started elsewhere (the CLI, another l4tui) appear on the next refresh."""
+    with long runs. Runs started elsewhere (the CLI, another l4tui) appear on the next refresh.
+    `problem` says why the folder cannot be read, when it cannot."""
 
     def __init__(self, runs_dir: Path):
         self.runs_dir = Path(runs_dir)
         self._runs: dict[str, RunInfo] = {}
         self._readers: dict[str, EventReader] = {}
+        self.problem: str | None = None
 
     def refresh(self) -> list[RunInfo]:
         """Every run, newest first, with the events written since the last call folded in."""
-        names = set()
-        if self.runs_dir.is_dir():
-            names = {d.name for d in self.runs_dir.iterdir() if d.is_dir() and not d.name.startswith(".")}
+        self.problem = runs_dir_problem(self.runs_dir)
+        names = {d.name for d in run_folders(self.runs_dir)}
         for gone in set(self._runs) - names:  # deleted
             del self._runs[gone]
             self._readers.pop(gone, None)
         for name in names:
             info = self._runs.get(name)
-            if info is None or info.state == "invalid":  # new, or run.json unreadable when last looked
+            if info is None or not info.run_file_ok:  # new, or run.json not sound when last looked
                 self._readers[name] = EventReader(self.runs_dir / name)
                 info = self._runs[name] = read_run_meta(self.runs_dir / name)
                 if info.state == "invalid":
                     continue
             elif info.pid == 0 and info.ended is None:  # the launcher writes the pid just after starting
                 info.pid = self._current_pid(info)
-            apply_events(info, self._readers[name].read_new())
-            if info.ended is None:  # no end event in effect: the process says
-                if info.pid and not process_alive(info.pid, info.id):
-                    info.pid = self._current_pid(info)  # resumed runs have a new process
-                info.state = live_state(info.pid, info.id, info.started)
+            reader = self._readers[name]
+            if reader.problem:  # an unsound log stays unsound: it is only appended to
+                continue
+            apply_events(info, reader.read_new())
+            if info.ended is None and not reader.problem and info.pid and not process_alive(info.pid, info.id):
+                info.pid = self._current_pid(info)  # resumed runs have a new process
+            settle(info, reader)
         return sorted(self._runs.values(), key=lambda r: (r.started, r.id), reverse=True)
 
     def _current_pid(self, info: RunInfo) -> int:
         try:
-            return int(read_run_file(info.run_dir).get("pid") or 0)
+            return read_run_file(info.run_dir).get("pid") or 0
         except ValueError:
             return info.pid
 
@@ -264,9 +338,11 @@ class RunsIndex:
 def find_run(runs_dir: Path, run_id: str) -> Path | None:
     """A run by id, or by a unique prefix of its id."""
     runs_dir = Path(runs_dir)
+    if not run_id or "/" in run_id or run_id in (".", ".."):
+        return None  # a run id names a folder inside the runs folder, nothing else
     if (runs_dir / run_id / RUN_FILE).exists():
         return runs_dir / run_id
-    matches = [d for d in runs_dir.glob(f"{run_id}*") if (d / RUN_FILE).exists()] if runs_dir.is_dir() else []
+    matches = [d for d in run_folders(runs_dir) if d.name.startswith(run_id) and (d / RUN_FILE).exists()]
     return matches[0] if len(matches) == 1 else None
 
 

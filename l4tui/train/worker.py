@@ -1,4 +1,4 @@
-"""The run process: `python -m l4tui.train.worker RUN_DIR [--resume]`.
+"""The run process: `python -m l4tui.train.worker RUN_DIR [--resume [--from CHECKPOINT]]`.
 
 It is started detached (its own session, no terminal) so it outlives the TUI or the shell that
 started it and the SSH link they came through. It reads its config from run.json, trains, and
@@ -6,10 +6,10 @@ reports everything through the run folder: events, checkpoints, stdout/stderr.
 
 Checkpoints (`checkpoints/last.pt` after every epoch, `best.pt` when the validation figure
 improves) hold the weights, the optimizer's state and where in the schedule the run is, so
-`--resume` continues exactly there. They load with `torch.load(..., weights_only=True)`.
+`--resume` continues exactly there (`--from epoch-003.pt`: from an earlier one, see
+checkpoints.py). They load with `torch.load(..., weights_only=True)`.
 """
 
-import json
 import math
 import os
 import signal
@@ -18,24 +18,11 @@ import threading
 import traceback
 from pathlib import Path
 
+from l4tui.train.checkpoints import (LAST, CheckpointError, load_checkpoint, load_for_resume,
+                                     save_checkpoint_atomic)
 from l4tui.train.events import EventWriter
 from l4tui.train.recipes import RECIPES
-from l4tui.train.runs import RUN_FILE
-
-
-def save_checkpoint_atomic(path: Path, payload: dict) -> None:
-    import torch
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)  # a reader sees the old checkpoint or the new one, never half of one
-
-
-def load_checkpoint(path: Path) -> dict:
-    import torch
-
-    return torch.load(path, map_location="cpu", weights_only=True)
+from l4tui.train.runs import read_run_file
 
 
 class Checkpointer:
@@ -56,6 +43,7 @@ class Checkpointer:
                    **self.task.extras}
         # Numbered over the whole run (stages one after another), from 1, as the app shows epochs.
         number = sum(s.epochs for s in self.task.stages[:stage]) + epoch + 1
+        payload["epoch_number"] = number
         save_checkpoint_atomic(self.folder / f"epoch-{number:03d}.pt", payload)
         payload["optimizer"] = optimizer.state_dict()
         save_checkpoint_atomic(self.folder / "last.pt", payload)
@@ -96,11 +84,23 @@ def start_distributed(config):
     return dist.get_rank(), world, f"cuda:{local_rank}" if cuda else "cpu"
 
 
-def run(run_dir: Path, resume: bool = False) -> int:
+def best_so_far(run_dir: Path, metric: str):
+    """The best figure of the run before a resume, from best.pt (None when it cannot be read)."""
+    path = run_dir / "checkpoints" / "best.pt"
+    if not path.is_file():
+        return None
+    try:
+        value = (load_checkpoint(path).get("results") or {}).get(metric)
+    except CheckpointError:
+        return None
+    return value if isinstance(value, (int, float)) else None
+
+
+def run(run_dir: Path, resume: bool = False, checkpoint: str = LAST) -> int:
     from l4tui.train.device import device_stats_reader, pick_device
     from l4tui.train.loop import StopTraining, fit
 
-    meta = json.loads((run_dir / RUN_FILE).read_text(encoding="utf-8"))
+    meta = read_run_file(run_dir)
     # Run ids in the config (a classifier's encoder, an LM's pretrained weights) name runs beside
     # this one, whatever runs folder the CLI or the app was given.
     os.environ["L4TUI_RUNS"] = str(Path(run_dir).resolve().parent)
@@ -149,20 +149,22 @@ def run(run_dir: Path, resume: bool = False) -> int:
             task.activation_stats = ActivationStats(task.model, every)
         state = None
         if resume:
-            state = load_checkpoint(run_dir / "checkpoints" / "last.pt")
+            state = load_for_resume(run_dir / "checkpoints" / checkpoint, family)
             task.model.load_state_dict(state["model"])
-            events.write("resume", stage=state["stage"], epoch=state["epoch"], device=device)
+            # Where the history rewinds to: the epochs from from_epoch on train again, and readers
+            # drop what they logged before (a killed epoch's batches; later epochs, from an earlier file).
+            from_epoch = sum(s.epochs for s in task.stages[:state["stage"]]) + state["epoch"] + 1
+            events.write("resume", stage=state["stage"], epoch=state["epoch"], from_epoch=from_epoch,
+                         checkpoint=checkpoint, device=device)
         else:
             events.write("start", device=device, epochs=sum(s.epochs for s in task.stages),
                          stages=[s.name for s in task.stages], processes=world, **task.start)
-        best = None
-        if resume and (run_dir / "checkpoints" / "best.pt").exists():
-            best = load_checkpoint(run_dir / "checkpoints" / "best.pt")["results"].get(task.best_metric)
+        best = best_so_far(run_dir, task.best_metric) if resume else None
         checkpointer = Checkpointer(run_dir, family, config, task, best)
         results = fit(task, events, should_stop=stop_requested.is_set,
                       on_epoch_end=checkpointer if rank == 0 else None,
                       resume=state and {"stage": state["stage"], "epoch": state["epoch"],
-                                        "optimizer": state["optimizer"]})
+                                        "optimizer": state.get("optimizer")})
         baselines = {k: v for k, v in task.start.items() if k.startswith(("baseline", "unigram"))}
         events.write("end", state="finished", metrics={**results, **baselines})
         return 0
@@ -187,5 +189,10 @@ def run(run_dir: Path, resume: bool = False) -> int:
                 dist.destroy_process_group()
 
 
+def main(argv: list[str]) -> int:
+    checkpoint = argv[argv.index("--from") + 1] if "--from" in argv[1:-1] else LAST
+    return run(Path(argv[0]), resume="--resume" in argv[1:], checkpoint=Path(checkpoint).name)
+
+
 if __name__ == "__main__":
-    sys.exit(run(Path(sys.argv[1]), resume="--resume" in sys.argv[2:]))
+    sys.exit(main(sys.argv[1:]))

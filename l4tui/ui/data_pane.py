@@ -16,7 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 
 from l4tui.train.progress import format_seconds
-from l4tui.train.runs import RunInfo, RunsIndex, stop_run
+from l4tui.train.runs import RunInfo, RunsIndex, runs_dir_problem, stop_run
 from l4tui.ui.confirm import ConfirmScreen
 from l4tui.ui.priority import in_launcher
 from l4tui.ui.run_monitor import RunMonitor
@@ -83,9 +83,17 @@ class DataPane(Vertical):
         self._row_keys: list[str] = []
         self._shown: dict[str, tuple] = {}  # each row's cells as the table shows them
         self._listed_at = 0.0  # when the runs folder was last looked at
+        self._listing = False  # a look at the runs folder is under way (a first look at long logs takes a while)
         self.launch_config: dict = {}  # the last form's values, to start from next time
 
+    DEFAULT_CSS = """
+    DataPane #runs-problem { display: none; height: auto; padding: 0 1; color: $error; }
+    DataPane #runs-problem.shown { display: block; }
+    """
+
     def compose(self) -> ComposeResult:
+        # Why the runs folder cannot be read or written (a file in its path, read-only ...), when so.
+        yield Static("", id="runs-problem", markup=False)
         with Horizontal():
             with Vertical(id="data-left"):
                 yield Static("Runs · n new · space mark · c compare", id="runs-title", markup=False)
@@ -109,6 +117,8 @@ class DataPane(Vertical):
     def _refresh_runs_when_due(self) -> None:
         """The runs list follows the folder every RUNS_POLL_S, or as seldom as the monitor's charts
         when it stretches them to keep the app within its CPU budget (run_monitor.py)."""
+        if self._listing:
+            return  # the look under way would be cancelled by a new one, and never finish on a slow machine
         if time.monotonic() - self._listed_at >= max(RUNS_POLL_S, self.monitor.redraw_s) - 0.1:
             self.refresh_runs()
 
@@ -125,9 +135,19 @@ class DataPane(Vertical):
     @work(exclusive=True, group="runs")
     async def refresh_runs(self, pick_watch: bool = False) -> None:
         self._listed_at = time.monotonic()
-        runs = await asyncio.to_thread(self.index.refresh)
+
+        def look() -> tuple[list[RunInfo], str | None]:
+            runs = self.index.refresh()
+            return runs, self.index.problem or runs_dir_problem(self.runs_dir, writing=True)
+
+        self._listing = True
+        try:
+            runs, problem = await asyncio.to_thread(look)
+        finally:
+            self._listing = False
         if not self.is_attached or not self.query("#runs-table"):  # the app closed meanwhile
             return
+        self._show_problem(problem)
         self.runs = {run.id: run for run in runs}
         self.marked = [run_id for run_id in self.marked if run_id in self.runs]
         table = self.query_one("#runs-table", DataTable)
@@ -153,6 +173,13 @@ class DataPane(Vertical):
         if pick_watch and runs and self.watched is None:
             running = [run for run in runs if run.state == "running"]
             self.watch_run((running or runs)[0].run_dir)
+
+    def _show_problem(self, problem: str | None) -> None:
+        line = self.query_one("#runs-problem", Static)
+        if problem != getattr(self, "_problem", None):
+            self._problem = problem
+            line.update(problem or "")
+            line.set_class(bool(problem), "shown")
 
     def _row(self, run: RunInfo) -> tuple[str, ...]:
         mark = MARK if run.id in self.marked else ""
@@ -241,17 +268,33 @@ class DataPane(Vertical):
         self.app.notify(f"Asked {self.watched.name} to stop: it checkpoints, then ends")
 
     @work(exclusive=True, group="launch")
-    async def action_resume(self) -> None:
+    async def action_resume(self, checkpoint: str | None = None) -> None:
+        """Resume the watched run from last.pt; when that is damaged, offer the sound earlier
+        checkpoint the launcher names (l4tui/train/checkpoints.py) and resume from it on a yes."""
+        from l4tui.train.checkpoints import CheckpointError
         from l4tui.train.launcher import resume_run
 
         if self.watched is None:
             return
+        run_dir = self.watched
         try:
-            await in_launcher(self.app.launcher, resume_run, self.watched)
+            await in_launcher(self.app.launcher, resume_run, run_dir, checkpoint)
+        except CheckpointError as error:
+            if error.offer and checkpoint is None:
+                question = f"{str(error).split('; resume from')[0]}. Resume from {error.offer} instead?"
+
+                def answered(yes: bool | None) -> None:
+                    if yes and self.watched == run_dir:
+                        self.action_resume(error.offer)
+
+                self.app.push_screen(ConfirmScreen(question), answered)
+            else:
+                self.app.notify(str(error), title="Could not resume", severity="warning")
+            return
         except (ValueError, OSError) as error:
             self.app.notify(str(error), title="Could not resume", severity="warning")
             return
-        self.app.notify(f"Resumed {self.watched.name}")
+        self.app.notify(f"Resumed {run_dir.name}" + (f" from {checkpoint}" if checkpoint else ""))
         self.refresh_runs()
 
     def action_mark(self) -> None:

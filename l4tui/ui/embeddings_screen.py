@@ -41,7 +41,7 @@ def load_titles(checkpoint: dict) -> dict | None:
 def load_tables(path: Path, titles: dict | None = None, titles_known: bool = False):
     """The embedding tables of one checkpoint file, and the movie titles used for them."""
     from l4tui.inspect.embeddings import embedding_tables
-    from l4tui.train.worker import load_checkpoint
+    from l4tui.train.checkpoints import load_checkpoint
 
     checkpoint = load_checkpoint(path)
     if not titles_known:

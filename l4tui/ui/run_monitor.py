@@ -66,6 +66,7 @@ class RunMonitor(Vertical):
         self._compare_metrics: list[str] = ["valid_loss"]  # the figures all compared runs have
         self._reader: EventReader | None = None
         self._meta: dict = {}
+        self._meta_problem: str | None = None  # why run.json is not sound, when it is not
         self._dirty = False
         self._roomy = False
         self._loading = False
@@ -210,13 +211,19 @@ class RunMonitor(Vertical):
 
     def _read_meta(self) -> None:
         try:
-            self._meta = read_run_file(self.run_dir)
-        except ValueError:
-            self._meta = {}
+            self._meta, self._meta_problem = read_run_file(self.run_dir), None
+        except ValueError as error:
+            self._meta, self._meta_problem = {}, str(error)
+
+    def _problem(self) -> str | None:
+        """Why the watched run is invalid (its run.json or its log is not sound), when it is."""
+        return self._meta_problem or (self._reader.problem if self._reader is not None else None)
 
     def state(self) -> str:
         if self.run_dir is None:
             return ""
+        if self._problem():
+            return "invalid"
         if self.progress.end:
             return str(self.progress.end.get("state"))
         if not self._meta.get("pid") or not self._alive():
@@ -272,6 +279,8 @@ class RunMonitor(Vertical):
     def _metrics_text(self, state: str) -> str:
         progress = self.progress
         end = progress.end or {}
+        if state == "invalid":
+            return f"invalid: {self._problem() or 'no run.json'}"
         if end.get("state") == "failed":
             lines = [f"failed: {end.get('error')}"]
             log = tail_lines(self.run_dir / "stderr.log", LOG_TAIL_LINES)

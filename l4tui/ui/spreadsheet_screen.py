@@ -38,7 +38,7 @@ def load_sheet(data: str | None):
 
 def load_trained(run_dir: Path, sheet):
     from l4tui.inspect.spreadsheet import from_checkpoint
-    from l4tui.train.worker import load_checkpoint
+    from l4tui.train.checkpoints import load_checkpoint
 
     folder = run_dir / "checkpoints"
     path = folder / "best.pt" if (folder / "best.pt").exists() else folder / "last.pt"
