@@ -86,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
         action.add_argument("run_id", help="a run id, or a unique prefix of one")
         if name == "show":
             action.add_argument("--json", action="store_true", help="as JSON")
+        if name == "resume":
+            action.add_argument("--from", dest="checkpoint", metavar="FILE",
+                                help="resume from this file of the run's checkpoints folder (best.pt, "
+                                     "epoch-003.pt) instead of last.pt; the epochs after it train again")
     export = runs_commands.add_parser("export", help="a run's events as CSV (and TensorBoard files)")
     export.add_argument("run_id", help="a run id, or a unique prefix of one")
     export.add_argument("--out", help="where to write (default: the run's export/ folder)")
@@ -170,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from l4tui.paths import runs_dir
 
-    runs = Path(args.runs).resolve() if args.runs else runs_dir()
+    # Not resolved: a link loop in the path is reported as the runs folder's problem, not a traceback.
+    runs = Path(os.path.abspath(args.runs)) if args.runs else runs_dir()
     try:
         if args.command is None:
             from l4tui.ui.app import L4App
@@ -258,6 +263,10 @@ def follow_run(run_dir: Path, poll_s: float = 0.2) -> int:
     try:
         while True:
             progress.update(reader.read_new())
+            if reader.problem:
+                print(f"\nl4tui: error: run {run_dir.name} is invalid: {reader.problem}", file=sys.stderr)
+                return 1
+            epochs_printed = min(epochs_printed, len(progress.epoch_rows))  # a resume rewound the history
             for row in progress.epoch_rows[epochs_printed:]:
                 if is_tty:
                     print("\r\033[K", end="")
@@ -299,19 +308,31 @@ def follow_run(run_dir: Path, poll_s: float = 0.2) -> int:
 
 
 def cmd_runs(args, runs: Path) -> int:
-    from l4tui.train.runs import find_run, list_runs, read_run, stop_run
+    from l4tui.textcut import clip
+    from l4tui.train.runs import find_run, list_runs, read_run, runs_dir_problem, stop_run
 
+    problem = runs_dir_problem(runs)
+    if problem:
+        raise ValueError(problem)
     if args.runs_command not in (None, "list"):
         run_dir = find_run(runs, args.run_id)
         if run_dir is None:
-            print(f"l4tui: error: no run {args.run_id!r} in {runs}", file=sys.stderr)
+            print(f"l4tui: error: no run {clip(repr(args.run_id), 80)} in {runs}", file=sys.stderr)
             return 2
+        info = read_run(run_dir)
+        if info.state == "invalid":  # a bad run folder: say why in one line, act on nothing
+            if args.runs_command == "show" and args.json:
+                import json
+
+                print(json.dumps(run_summary(info), indent=2, default=str))
+            print(f"l4tui: error: run {info.id} is invalid: {info.error}", file=sys.stderr)
+            return 1
         if args.runs_command == "follow":
             return follow_run(run_dir)
         if args.runs_command == "tail":
             return tail_run(run_dir)
         if args.runs_command == "show":
-            return show_run(read_run(run_dir), args.json)
+            return show_run(info, args.json)
         if args.runs_command == "export":
             from l4tui.train.export import export_csv, export_tensorboard
 
@@ -323,8 +344,9 @@ def cmd_runs(args, runs: Path) -> int:
         if args.runs_command == "resume":
             from l4tui.train.launcher import resume_run
 
-            resume_run(run_dir)
-            print(f"resumed run {run_dir.name}; follow it with: l4tui runs follow {run_dir.name}")
+            checkpoint = resume_run(run_dir, args.checkpoint)
+            where = f" from {checkpoint.name}" if args.checkpoint else ""
+            print(f"resumed run {run_dir.name}{where}; follow it with: l4tui runs follow {run_dir.name}")
             return 0
         if stop_run(run_dir):
             print(f"asked run {run_dir.name} to stop")
@@ -382,7 +404,11 @@ def tail_run(run_dir: Path, poll_s: float = 0.25) -> int:
     try:
         while True:
             ended = False
-            for event in reader.read_new():
+            events = reader.read_new()
+            if reader.problem:
+                print(f"l4tui: error: run {run_dir.name} is invalid: {reader.problem}", file=sys.stderr)
+                return 1
+            for event in events:
                 stamp = time.strftime("%H:%M:%S", time.localtime(event.get("t", 0)))
                 fields = {k: v for k, v in event.items() if k not in ("t", "type", "traceback", "metrics")}
                 print(f"{stamp} {event.get('type', '?'):<6} {format_metrics(fields)} "
