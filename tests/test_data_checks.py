@@ -339,3 +339,18 @@ def test_one_training_text_for_the_classifier(tmp_path):
     assert "1 to train on" in message and "BatchNorm" in message
     with pytest.raises(ValueError, match="bs must be at least 2"):
         config("tabular", "bundled-adult", bs=1).validate()
+
+
+def test_a_checkpoint_file_loads_in_the_run_and_a_bad_one_is_one_line(tmp_path):
+    import torch
+
+    from l4tui.train.text import _load_checkpoint
+
+    good = tmp_path / "lm.pt"
+    torch.save({"model": {"0.weight": torch.zeros(2)}, "vocab": ["xxunk", "the"]}, good)
+    assert _load_checkpoint(str(good))["vocab"] == ["xxunk", "the"]
+    check_data("lm", config("lm", "bundled-imdb", pretrained=str(good)))  # a sound file passes the check
+    bad = write(tmp_path / "bad.pt", "text\n")
+    with pytest.raises(ValueError) as caught:
+        _load_checkpoint(str(bad))
+    assert "\n" not in str(caught.value) and "weights_only" not in str(caught.value)
