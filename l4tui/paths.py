@@ -42,4 +42,6 @@ def default_ratings_dir() -> Path:
 
 def runs_dir() -> Path:
     """`./runs` by default (the PyTorch/TensorBoard convention); L4TUI_RUNS overrides it."""
-    return Path(os.environ.get("L4TUI_RUNS") or Path(os.getcwd()) / "runs").resolve()
+    # Made absolute, not resolved: a link loop in it is the runs folder's problem to report
+    # (runs.runs_dir_problem), not a traceback here.
+    return Path(os.path.abspath(os.environ.get("L4TUI_RUNS") or Path(os.getcwd()) / "runs"))

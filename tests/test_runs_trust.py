@@ -330,6 +330,33 @@ def test_resume_from_an_earlier_checkpoint_rewinds_the_history(died_run):
     assert info.epoch == 2 and info.state == "finished"
 
 
+async def test_r_in_the_app_offers_a_sound_checkpoint_when_last_pt_is_damaged(died_run):
+    from l4tui.ui.app import L4App
+    from l4tui.ui.confirm import ConfirmScreen
+
+    truncate(died_run / "checkpoints" / "last.pt")
+    app = L4App(runs_dir=died_run.parent, workspace=REPO)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("2")
+            monitor = app.query_one("#run-view")
+            assert await wait_until(pilot, lambda: monitor.run_dir == died_run, timeout=20)
+            await pilot.press("r")
+            assert await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), timeout=30)
+            question = str(app.screen.query_one("#confirm-question").render())
+            assert "last.pt cannot be loaded" in question and "weights_only" not in question
+            # The newest sound one: epoch-003.pt, or best.pt when it is as new (it has the optimizer's state).
+            offer = question.split("Resume from ")[1].removesuffix(" instead?")
+            assert offer in ("epoch-003.pt", "best.pt")
+            await pilot.press("y")
+            assert await wait_until(pilot, lambda: any(e["type"] == "resume"
+                                                       for e in EventReader(died_run).read_new()), timeout=60)
+    finally:
+        kill_run(died_run)
+    resume = next(e for e in EventReader(died_run).read_new() if e["type"] == "resume")
+    assert resume["checkpoint"] == offer and (offer == "best.pt" or resume["from_epoch"] == 3)
+
+
 def test_a_failed_runs_multi_line_error_is_one_line_in_the_table(runs_dir):
     write_fake_run(runs_dir, GOOD, steps=30)
     write_fake_run(runs_dir, BAD, steps=30, state="failed",
@@ -430,7 +457,10 @@ def test_readers_show_one_history_after_a_kill_and_a_resume(tmp_path):
 def unusable_runs_folders(tmp_path):
     a_file = tmp_path / "a-file"
     a_file.write_text("x")
-    return {"under a file": a_file / "runs", "a file": a_file, "/dev/null": "/dev/null/runs"}
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    return {"under a file": a_file / "runs", "a file": a_file, "/dev/null": "/dev/null/runs",
+            "a link loop": loop, "under a link loop": loop / "runs"}
 
 
 @pytest.mark.parametrize("how", ["--runs", "$L4TUI_RUNS", "./runs"])

@@ -78,6 +78,9 @@ def runs_dir_problem(runs_dir: Path, writing: bool = False) -> str | None:
         return f"the runs folder {runs_dir} is not a folder; {CHOOSE_ANOTHER}"
     parent = runs_dir.parent  # the nearest folder above that exists: the runs folder is made in it
     while not parent.exists() and parent != parent.parent:
+        if parent.is_symlink():
+            return f"the runs folder {runs_dir} cannot be made: {parent} is a link to nowhere (or a loop); " \
+                   f"{CHOOSE_ANOTHER}"
         parent = parent.parent
     if not parent.is_dir():
         return f"the runs folder {runs_dir} cannot be made: {parent} is not a folder; {CHOOSE_ANOTHER}"

@@ -280,12 +280,13 @@ class DataPane(Vertical):
         try:
             await in_launcher(self.app.launcher, resume_run, run_dir, checkpoint)
         except CheckpointError as error:
-            if error.offer and checkpoint is None:
-                question = f"{str(error).split('; resume from')[0]}. Resume from {error.offer} instead?"
+            offer = error.offer  # `error` is gone once the except block ends
+            if offer and checkpoint is None:
+                question = f"{str(error).split('; resume from')[0]}. Resume from {offer} instead?"
 
                 def answered(yes: bool | None) -> None:
                     if yes and self.watched == run_dir:
-                        self.action_resume(error.offer)
+                        self.action_resume(offer)
 
                 self.app.push_screen(ConfirmScreen(question), answered)
             else:
