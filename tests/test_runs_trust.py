@@ -113,6 +113,22 @@ def events_a_fifo(run_dir):
     os.mkfifo(run_dir / "events.jsonl")
 
 
+def run_json_dev_zero(run_dir):  # a read that never ends
+    (run_dir / "run.json").unlink()
+    (run_dir / "run.json").symlink_to("/dev/zero")
+
+
+def events_dev_zero(run_dir):
+    (run_dir / "events.jsonl").unlink()
+    (run_dir / "events.jsonl").symlink_to("/dev/zero")
+
+
+def run_json_huge(run_dir):
+    meta = json.loads((run_dir / "run.json").read_text())
+    meta["host"] = "x" * 2_000_000
+    (run_dir / "run.json").write_text(json.dumps(meta))
+
+
 def events_all_garbage(run_dir):
     (run_dir / "events.jsonl").write_bytes(b"\x00\xff garbage\n" * 50)
 
@@ -120,7 +136,7 @@ def events_all_garbage(run_dir):
 SPOILERS = [spoil_end_metrics, spoil_end_time, spoil_epoch_figure, spoil_huge_int,
             spoil_not_an_object_line, spoil_pid, spoil_huge_pid, spoil_started, spoil_config, spoil_config_data,
             run_json_not_an_object, run_json_binary, run_json_empty, run_json_a_folder, run_json_a_fifo,
-            events_a_folder, events_a_fifo, events_all_garbage]
+            events_a_folder, events_a_fifo, events_all_garbage, run_json_dev_zero, events_dev_zero, run_json_huge]
 
 
 def good_and_bad(runs_dir, spoil):
