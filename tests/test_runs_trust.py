@@ -300,6 +300,7 @@ def died_run(trained, runs_dir):
     return run_dir
 
 
+@pytest.mark.slow  # trains a real run (once, for the module)
 @pytest.mark.parametrize("damage", [truncate, as_text, empty], ids=lambda f: f.__name__)
 def test_a_damaged_last_checkpoint_is_named_before_resuming_and_a_good_one_offered(died_run, damage):
     damage(died_run / "checkpoints" / "last.pt")
@@ -315,6 +316,7 @@ def test_a_damaged_last_checkpoint_is_named_before_resuming_and_a_good_one_offer
     assert read_run(died_run).state == "died"
 
 
+@pytest.mark.slow  # trains a real run (once, for the module)
 def test_every_checkpoint_damaged_says_there_is_none_to_resume_from(died_run):
     for path in (died_run / "checkpoints").glob("*.pt"):
         as_text(path)
@@ -323,6 +325,7 @@ def test_every_checkpoint_damaged_says_there_is_none_to_resume_from(died_run):
     assert "no sound checkpoint" in result.stderr and "weights_only" not in result.stderr
 
 
+@pytest.mark.slow  # trains a real run (once, for the module)
 def test_resume_from_an_earlier_checkpoint_rewinds_the_history(died_run):
     as_text(died_run / "checkpoints" / "last.pt")
     try:
@@ -346,6 +349,7 @@ def test_resume_from_an_earlier_checkpoint_rewinds_the_history(died_run):
     assert info.epoch == 2 and info.state == "finished"
 
 
+@pytest.mark.slow  # trains a real run (once, for the module)
 async def test_r_in_the_app_offers_a_sound_checkpoint_when_last_pt_is_damaged(died_run):
     from l4tui.ui.app import L4App
     from l4tui.ui.confirm import ConfirmScreen
@@ -409,6 +413,36 @@ def test_the_writer_starts_on_a_fresh_line_after_a_torn_one(tmp_path):
     reader = EventReader(tmp_path)
     assert [e["type"] for e in reader.read_new()] == ["epoch", "resume"]
     assert reader.skipped_lines == 1  # the fragment, on a line of its own
+
+
+@pytest.mark.slow
+def test_a_resume_after_kill_9_reads_as_one_history(runs_dir):
+    from l4tui.train.progress import Progress
+
+    assert l4tui("train", "collab", "--epochs", "6", "--bs", "64", "--detach").returncode == 0
+    [run] = list_runs(runs_dir)
+
+    def mid_epoch() -> bool:  # an epoch checkpointed, and batches of the next one logged
+        events = EventReader(run.run_dir).read_new()
+        done = max((e["epoch"] for e in events if e["type"] == "epoch"), default=-1)
+        return done >= 0 and any(e["type"] == "batch" and e["epoch"] > done for e in events)
+
+    try:
+        assert wait_for(mid_epoch, timeout=120, interval=0.05)
+        kill_run(run.run_dir)  # kill -9
+        assert wait_for(lambda: read_run(run.run_dir).state == "died", timeout=10)
+        result = l4tui("runs", "resume", run.id)
+        assert result.returncode == 0, result.stderr
+        assert wait_for(lambda: read_run(run.run_dir).state == "finished", timeout=180)
+    finally:
+        kill_run(run.run_dir)
+    events = EventReader(run.run_dir).read_new()
+    progress = Progress()
+    progress.update(events)
+    iters = [i for i, _ in progress.train_points]
+    assert iters == sorted(iters) and len(set(iters)) == len(iters)  # no step back, nothing twice
+    assert [row["epoch"] for row in progress.epoch_rows] == list(range(6))
+    assert read_run(run.run_dir).epoch == 5
 
 
 def killed_and_resumed_events():
