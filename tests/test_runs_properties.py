@@ -195,3 +195,15 @@ def test_the_app_starts_with_any_runs_folder_and_lists_the_good_run(folders):
         runs_dir = Path(home) / "runs"
         write_runs(runs_dir, folders)
         asyncio.run(start(runs_dir))
+
+
+@settings(max_examples=400, deadline=None)
+@given(fields=st.dictionaries(st.sampled_from(sorted(EVENT_KEYS)), json_values | st.floats() | st.integers(),
+                              max_size=8),
+       base=st.integers(0, 50))
+def test_the_quick_check_of_batch_events_never_passes_what_the_full_check_refuses(fields, base):
+    from l4tui.train.run_fields import _plain_batch, check_event
+
+    event = {**sound_event(base, "batch"), **fields, "type": "batch"}
+    if _plain_batch(event):
+        assert check_event(event) is None
