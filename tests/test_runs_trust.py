@@ -61,6 +61,12 @@ def spoil_not_an_object_line(run_dir):
     append_line(run_dir, "[1, 2, 3]")
 
 
+def spoil_activations(run_dir):  # the Model pane's Training tab reads these
+    append_line(run_dir, json.dumps({"t": 1.0, "type": "activations", "epoch": 0, "batch": 1, "iter": 1,
+                                     "bins": {"kind": "signed-log", "n": 9, "smallest": "x", "per_decade": 2},
+                                     "layers": []}))
+
+
 def spoil_pid(run_dir):
     edit_run_json(run_dir, pid="abc")
 
@@ -133,7 +139,7 @@ def events_all_garbage(run_dir):
     (run_dir / "events.jsonl").write_bytes(b"\x00\xff garbage\n" * 50)
 
 
-SPOILERS = [spoil_end_metrics, spoil_end_time, spoil_epoch_figure, spoil_huge_int,
+SPOILERS = [spoil_end_metrics, spoil_end_time, spoil_epoch_figure, spoil_huge_int, spoil_activations,
             spoil_not_an_object_line, spoil_pid, spoil_huge_pid, spoil_started, spoil_config, spoil_config_data,
             run_json_not_an_object, run_json_binary, run_json_empty, run_json_a_folder, run_json_a_fifo,
             events_a_folder, events_a_fifo, events_all_garbage, run_json_dev_zero, events_dev_zero, run_json_huge]

@@ -60,7 +60,24 @@ CHECKS = {  # kind: (test, what a sound value is)
     "object": (lambda v: type(v) is dict, "an object"),
     "object?": (lambda v: v is None or type(v) is dict, "an object"),
     "state": (lambda v: v in RUN_STATES, "one of " + ", ".join(RUN_STATES)),
+    "bins": (lambda v: _bins_sound(v), "a histogram's bins (kind, n, smallest, per_decade)"),
+    "layers": (lambda v: _layers_sound(v), "a list of layers (name, kind, mean, std, near_zero, hist)"),
 }
+
+
+def _bins_sound(bins) -> bool:
+    """An activations event's bin spec, as activation_stats.BIN_SPEC writes it."""
+    return (type(bins) is dict and type(bins.get("kind", "")) is str and is_count(bins.get("n", 0), 100_000)
+            and all(is_number(bins.get(name, 1.0)) for name in ("smallest", "per_decade")))
+
+
+def _layers_sound(layers) -> bool:
+    """An activations event's layers: each an object of text and numbers, its histogram counts."""
+    return type(layers) is list and all(
+        type(layer) is dict and all(type(layer.get(name, "")) is str for name in ("name", "kind"))
+        and all(layer.get(name) is None or is_number(layer[name]) for name in ("mean", "std", "near_zero"))
+        and (type(hist := layer.get("hist", [])) is list and all(is_number(count) for count in hist))
+        for layer in layers)
 
 
 def _problem(name: str, value, kind: str) -> str | None:
@@ -102,7 +119,7 @@ EVENT_FIELDS = {
               "total_iters": "count"},
     "end": {"state": "state", "error": "text?", "traceback": "text?", "metrics": "object?"},
     "resume": {"stage": "count", "epoch": "count", "from_epoch": "count", "device": "text", "checkpoint": "text"},
-    "activations": {"epoch": "count", "batch": "count", "iter": "count"},
+    "activations": {"epoch": "count", "batch": "count", "iter": "count", "bins": "bins", "layers": "layers"},
 }
 NOT_FIGURES = {"t", "type", "stage_name"}  # every other field of an epoch event is a figure
 _KINDS = {kind: {"t": "time", **fields} for kind, fields in EVENT_FIELDS.items()}
