@@ -1,6 +1,8 @@
 """Remake the screenshots in docs/images/: the app drives itself and saves SVGs (Textual's own).
 
-    python docs/screenshots.py
+    python docs/screenshots.py            # all of them
+    python docs/screenshots.py trust      # some groups: code sheet text embeddings tabular
+                                          # runs model_pane trust
 
 It trains real runs in a temporary runs folder (two collab runs, an lr_find, one run left
 going), so the Data & training pictures show real curves. Takes about a minute.
@@ -320,6 +322,42 @@ async def shoot_model_pane(images: Path, size=(120, 40)) -> None:
             app.save_screenshot("model-80x24.svg", str(images))
 
 
+async def shoot_trust(images: Path, size=(120, 30)) -> None:
+    """A workspace that brings its own model files: looking runs none of them; building is tried first."""
+    from textual.widgets import OptionList
+
+    from l4tui.ui.model_pane import ModelPane
+
+    with tempfile.TemporaryDirectory() as name:
+        workspace = Path(name) / "project"
+        (workspace / "models").mkdir(parents=True)
+        (workspace / "models" / "collab.py").write_text((REPO / "models" / "collab.py").read_text())
+        (workspace / "models" / "setup_then_model.py").write_text(
+            "import sys\nsys.exit('run me with python setup_then_model.py --train')\n\n"
+            "class Net:\n    def example_input(self):\n        return None\n")
+        runs = Path(name) / "runs"
+        bad = runs / "20261206-093000-collab-dead"
+        bad.mkdir(parents=True)
+        (bad / "run.json").write_text('{"id": "20261206-093000-collab-dead", "family": "collab", "pid": "abc"}')
+        app = L4App(runs_dir=runs, workspace=workspace)
+        async with app.run_test(size=size) as pilot:
+            await pilot.press("3")
+            pane = app.query_one(ModelPane)
+            await until(pilot, lambda: len(pane.entries) > 5)
+            await pilot.pause(0.5)
+            app.save_screenshot("trust-not-built.svg", str(images))
+            options = app.query_one("#model-list", OptionList)
+            options.highlighted = [e.name for e in pane.entries].index("setup_then_model.Net")
+            await pilot.press("enter")
+            await until(pilot, lambda: "could not build" in str(app.query_one("#model-title").render()))
+            await pilot.pause(0.3)
+            app.save_screenshot("trust-model-error.svg", str(images))
+            await pilot.press("2")
+            await until(pilot, lambda: app.query_one("#runs-table", DataTable).row_count > 0)
+            await pilot.pause(0.5)
+            app.save_screenshot("trust-invalid-run.svg", str(images))
+
+
 async def shoot(size=(120, 36)):
     images = DOCS / "images"
     images.mkdir(exist_ok=True)
@@ -357,8 +395,20 @@ async def shoot(size=(120, 36)):
     await shoot_tabular(images)
     await shoot_runs(images)
     await shoot_model_pane(images)
+    await shoot_trust(images)
     print(f"saved screenshots in {images}")
 
 
+GROUPS = {"code": shoot_code, "sheet": shoot_sheet, "text": shoot_text, "embeddings": shoot_embeddings,
+          "tabular": shoot_tabular, "runs": shoot_runs, "model_pane": shoot_model_pane, "trust": shoot_trust}
+
+
+async def shoot_some(names: list[str]) -> None:
+    images = DOCS / "images"
+    images.mkdir(exist_ok=True)
+    for name in names:
+        await GROUPS[name](images)
+
+
 if __name__ == "__main__":
-    asyncio.run(shoot())
+    asyncio.run(shoot_some(sys.argv[1:]) if sys.argv[1:] else shoot())

@@ -167,10 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     if opens_a_file(argv):
         from l4tui.code.location import parse_place
         from l4tui.paths import runs_dir
-        from l4tui.ui.app import L4App
+        from l4tui.ui.app import L4App, run_app
 
-        L4App(runs_dir=runs_dir(), open_at=parse_place(argv[0])).run()
-        return 0
+        return run_app(L4App(runs_dir=runs_dir(), open_at=parse_place(argv[0])))
     args = build_parser().parse_args(argv)
     from l4tui.paths import runs_dir
 
@@ -178,10 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     runs = Path(os.path.abspath(args.runs)) if args.runs else runs_dir()
     try:
         if args.command is None:
-            from l4tui.ui.app import L4App
+            from l4tui.ui.app import L4App, run_app
 
-            L4App(runs_dir=runs).run()
-            return 0
+            return run_app(L4App(runs_dir=runs))
         if args.command == "train":
             return cmd_train(args, runs)
         if args.command == "runs":
