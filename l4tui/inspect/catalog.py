@@ -98,6 +98,11 @@ def user_models(workspace: Path | None = None) -> list[ModelEntry]:
     return entries
 
 
+def lesson_entry(name: str) -> ModelEntry:
+    """A lesson model by name (lm, classifier, tabular, collab, collab-nn), without reading any file."""
+    return next(entry for entry in LESSON_MODELS if entry.name == name)
+
+
 def source_file(entry: ModelEntry, workspace: Path | None = None) -> Path:
     """The file building `entry` imports (FileNotFoundError when there is none)."""
     return model_file_path(entry.file, workspace)

@@ -162,10 +162,22 @@ class LaunchScreen(ModalScreen):
         self.valid, self.config = not errors, config
         self.query_one("#launch-start", Button).disabled = not self.valid or self._finding
         command = launch_form.command_line(self.family, config) if self.valid else "(fix the fields marked)"
-        self.query_one("#launch-command", Static).update(f"$ {command}")
+        self.query_one("#launch-command", Static).update(f"$ {command}\n{self.model_file_line()}")
         if not self._finding:
             self.query_one("#launch-status", Static).update(errors.get("form", ""))
         return self.valid
+
+    def model_file_line(self) -> str:
+        """Which model file the run will import: the workspace's own, or l4tui's bundled one."""
+        from l4tui.inspect.catalog import lesson_entry, source_file
+        from l4tui.modelfiles import describe_file, is_bundled
+
+        try:
+            path = source_file(lesson_entry(self.family), getattr(self.app, "workspace", None))
+        except (FileNotFoundError, StopIteration):
+            return "the model file is missing"
+        whose = "" if is_bundled(path) else " (the workspace's own; tried in a separate process first)"
+        return f"the run imports {describe_file(path)}{whose}"
 
     # ---- the buttons --------------------------------------------------------------------
 
