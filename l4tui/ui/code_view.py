@@ -536,9 +536,7 @@ class CodeView(ScrollView, can_focus=True):
                 key, character = self._held.pop(0)
                 await self._handle_key(key, character)
         finally:
-            self._replaying = False
-        if self._held and not self._holds:
-            self.call_later(self._replay)
+            self._replaying = False  # a new hold stopped it: its release replays the rest
 
     async def _handle_key(self, key: str, character: str | None) -> bool:
         if not has_focus_now(self):  # an earlier key moved the focus (/ opened the prompt): follow it
