@@ -268,6 +268,8 @@ async def test_the_editor_gets_the_file_at_the_line_and_changes_are_reloaded(run
         monkeypatch.setattr(app, "suspend", contextlib.nullcontext)  # headless: no terminal to hand over
         view = await opened(pilot, app, model)
         await pilot.press("e")
+        # e waits a moment for keys right behind it (a paste) before leaving the app.
+        assert await wait_until(pilot, lambda: (tmp_path / "args").exists(), timeout=5)
         assert (tmp_path / "args").read_text() == repr([str(model)])  # an editor we don't know: the file
         assert await wait_until(pilot, lambda: len(view.lines) == 3, timeout=10)
         assert view.cursor_line == 1

@@ -530,3 +530,21 @@ async def test_keys_typed_after_K_go_to_the_help_it_opens(runs_dir):
         assert view.cursor_line == line, "the j's scrolled the help, not the file behind it"
         await burst(pilot, "escape", "j")
         assert await wait_until(pilot, lambda: view.cursor_line == line + 1, timeout=5)
+
+
+async def test_keys_typed_right_after_enter_in_the_tree_act_on_the_file_it_opens(runs_dir, editor_calls):
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = app.query_one(CodeView)
+        assert await wait_until(pilot, lambda: view.path == COLLAB)
+        tree = app.query_one("#models-tree")
+        await pilot.press("o")
+        assert await wait_until(pilot, lambda: app.focused is tree and tree.cursor_node is not None
+                                and any(child.data.path.name == "tabular.py" for child in tree.root.children))
+        tree.move_cursor(next(c for c in tree.root.children if c.data.path.name == "tabular.py"))
+        await pilot.pause()
+        await burst(pilot, "enter", "G", "k")
+        tabular = REPO / "models" / "tabular.py"
+        assert await wait_until(pilot, lambda: view.path == tabular and view.cursor_line == len(view.lines) - 2,
+                                timeout=10), (view.path, view.cursor_line)
+        assert app.focused is view

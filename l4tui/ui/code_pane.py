@@ -13,7 +13,7 @@ import sys
 from concurrent.futures import Future
 from pathlib import Path
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -33,7 +33,7 @@ from l4tui.code.tags import TagsFile, find_tags_file
 from l4tui.textcut import clip
 from l4tui.ui.code_view import CodeView
 from l4tui.ui.doc_screen import DocScreen
-from l4tui.ui.key_order import InOrderInput
+from l4tui.ui.key_order import InOrderInput, forward_key, has_focus_now, run_binding
 from l4tui.ui.picker import PickerScreen, PickItem
 
 DISK_CHECK_S = 2.0  # how often the open file's mtime is looked at
@@ -46,10 +46,26 @@ FAILED = object()  # what _ask_jedi answers when jedi failed or gave up (None ca
 
 
 class ModelsTree(DirectoryTree):
-    """The models/ folder, without caches and hidden files."""
+    """The models/ folder, without caches and hidden files.
+
+    Keys act in the order typed (key_order.py): Enter on a file opens it at once, so `G` typed
+    right behind Enter goes to the end of that file, not to the tree."""
 
     def filter_paths(self, paths):
         return [p for p in paths if not p.name.startswith((".", "__pycache__"))]
+
+    async def on_key(self, event: events.Key) -> None:
+        event.stop()
+        event.prevent_default()
+        if not has_focus_now(self):  # Enter opened a file and the viewer took the focus
+            forward_key(self.app, event.key, event.character)
+            return
+        node = self.cursor_node
+        path = getattr(node.data, "path", None) if node is not None else None
+        if event.key == "enter" and path is not None and not Path(path).is_dir():
+            self.query_ancestor(CodePane).open_location(Location(Path(path), 1, 0))
+            return
+        await run_binding(self.app, event.key)
 
 
 def display_path(path: Path, workspace: Path) -> str:
