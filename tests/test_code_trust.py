@@ -464,7 +464,7 @@ def test_bursts_in_the_real_app_under_tmux(tmp_path, width, height):
     env = {"HOME": tmp_path, "XDG_CACHE_HOME": tmp_path / "cache", "L4TUI_RUNS": tmp_path / "runs",
            "EDITOR": editor, "VISUAL": editor, "TERM": "xterm-256color"}
     command = shlex.join(["env", *[f"{k}={v}" for k, v in env.items()], sys.executable, "-m", "l4tui"])
-    tmux = [TMUX, "-L", f"l4tui-test-{os.getpid()}"]  # a server of its own, never the user's
+    tmux = [TMUX, "-S", str(tmp_path / "tmux.sock")]  # a server of its own, never the user's
     session = "burst"
     subprocess.run([*tmux, "new-session", "-d", "-x", str(width), "-y", str(height), "-s", session, command],
                    cwd=tmp_path, check=True)
