@@ -284,6 +284,8 @@ def test_l4tui_path_line_opens_the_app_there(monkeypatch):
     seen = {}
 
     class FakeApp:
+        return_code = 0
+
         def __init__(self, runs_dir=None, open_at=None):
             seen["open_at"] = open_at
 

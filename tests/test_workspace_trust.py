@@ -263,3 +263,19 @@ def test_the_symbol_index_skips_a_huge_file_even_when_an_old_cache_has_it(tmp_pa
     assert [(Path(path).name, why) for path, why in skipped] == \
         [("big.py", "2 MB, more than the 1 MB the index reads")]
     assert len(found) == 0
+
+
+async def test_the_launch_form_names_the_model_file_the_run_imports(tmp_path, runs_dir):
+    from l4tui.ui.launch_screen import LaunchScreen
+
+    workspace = tmp_path / "project"
+    (workspace / "models").mkdir(parents=True)
+    (workspace / "models" / "collab.py").write_text((REPO / "models" / "collab.py").read_text())
+    app = L4App(runs_dir=runs_dir, workspace=workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("2", "n")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, LaunchScreen))
+        line = app.screen.query_one("#launch-model-file", Static)
+        assert await wait_until(pilot, lambda: "collab.py" in str(line.render()))
+        assert str(line.render()) == (f"the run imports {(workspace / 'models' / 'collab.py').resolve()} "
+                                      "(the workspace's own; tried in a separate process first)")

@@ -28,7 +28,7 @@ UI_SWITCH_INTERVAL_S = 0.001
 # After the app has closed, the process gets this long to end by itself. A thread still busy
 # (a user's model file that never finishes importing, jedi on a huge file) would otherwise keep
 # it alive: asyncio and Python's exit wait for every worker thread.
-EXIT_GRACE_S = 1.0
+EXIT_GRACE_S = 0.5
 PANES = {"code": "#code-view", "data": "#runs-table", "model": "#model-list"}  # pane -> what gets focus
 
 

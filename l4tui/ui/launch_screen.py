@@ -80,6 +80,7 @@ class LaunchScreen(ModalScreen):
                     yield Static("", classes="field-error")
             yield Static("", id="launch-data-info", markup=False)
             yield Static("", id="launch-command", markup=False)
+            yield Static("", id="launch-model-file", markup=False)
             yield Static("", id="launch-status", markup=False)
             with Horizontal(id="launch-buttons"):
                 yield Button("Start ^S", id="launch-start", variant="primary", disabled=True)
@@ -162,7 +163,8 @@ class LaunchScreen(ModalScreen):
         self.valid, self.config = not errors, config
         self.query_one("#launch-start", Button).disabled = not self.valid or self._finding
         command = launch_form.command_line(self.family, config) if self.valid else "(fix the fields marked)"
-        self.query_one("#launch-command", Static).update(f"$ {command}\n{self.model_file_line()}")
+        self.query_one("#launch-command", Static).update(f"$ {command}")
+        self.query_one("#launch-model-file", Static).update(self.model_file_line())
         if not self._finding:
             self.query_one("#launch-status", Static).update(errors.get("form", ""))
         return self.valid
