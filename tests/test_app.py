@@ -139,9 +139,9 @@ async def test_a_model_file_dropped_into_models_shows_up_and_errors_are_shown(ru
         (workspace / "models" / "broken.py").write_text(
             "import torch\nraise RuntimeError('this file is broken')\n\n"
             "class Bad(torch.nn.Module):\n    def example_input(self):\n        return None\n")
-        await pilot.press("1", "3")  # coming back to the pane lists the models again
-        options = [option.id for option in app.query_one("#model-list").options]
-        assert options[-2:] == ["broken.Bad", "mine.Tiny"]
+        await pilot.press("1", "3")  # coming back to the pane lists the models again (read in a thread)
+        model_list = app.query_one("#model-list")
+        assert await wait_until(pilot, lambda: [o.id for o in model_list.options][-2:] == ["broken.Bad", "mine.Tiny"])
         await pilot.press("end", "enter")
         assert await wait_until(pilot, lambda: "total parameters: 8" in str(totals.render()))
         assert table_rows(app)[1] == ["    fc: Linear(3, 2)", "[4, 2]", "8", "yes", "100.0%", ""]

@@ -279,3 +279,53 @@ async def test_the_launch_form_names_the_model_file_the_run_imports(tmp_path, ru
         assert await wait_until(pilot, lambda: "collab.py" in str(line.render()))
         assert str(line.render()) == (f"the run imports {(workspace / 'models' / 'collab.py').resolve()} "
                                       "(the workspace's own; tried in a separate process first)")
+
+
+async def test_keys_typed_behind_a_pane_switch_go_to_that_pane(tmp_path, runs_dir):
+    """1 3 End Enter typed while the Code pane holds keys (a file opening): End and Enter act in
+    the Model pane they were typed for, not on the Code pane's empty viewer."""
+    from l4tui.ui.code_view import CodeView
+
+    workspace = tmp_path / "ws"
+    (workspace / "models").mkdir(parents=True)  # nothing for the Code pane to open
+    app = L4App(runs_dir=runs_dir, workspace=workspace)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("3")
+        pane = app.query_one(ModelPane)
+        assert await wait_until(pilot, lambda: pane.subject is not None)
+        await pilot.press("1")
+        view = app.query_one(CodeView)
+        assert await wait_until(pilot, lambda: app.focused is view)
+        token = view.hold_keys()  # as while a file opens
+        await pilot.press("3", "end", "j", "enter")
+        view.release_keys(token)
+        assert await wait_until(pilot, lambda: pane.current is not None and pane.current.name == "collab-nn")
+        assert app.query_one("#panes").active == "model" and app.is_running
+
+
+@pytest.mark.parametrize("own_models", [False, True])
+async def test_panes_typed_in_a_burst_settle_on_the_last_one(runs_dir, tmp_path, own_models):
+    shown = []
+    workspace = REPO
+    if own_models:  # an empty models/ folder: the Code pane has no file to open
+        workspace = tmp_path / "ws"
+        (workspace / "models").mkdir(parents=True)
+
+    class Counting(L4App):
+        def on_tabbed_content_tab_activated(self, event) -> None:
+            shown.append(event.pane.id)
+            super().on_tabbed_content_tab_activated(event)
+
+    app = Counting(runs_dir=runs_dir, workspace=workspace)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("3")
+        assert await wait_until(pilot, lambda: app.query_one(ModelPane).subject is not None)
+        shown.clear()
+        await pilot.press("1", "3")
+        await pilot.press("1", "3", "1", "3", "2")
+        await pilot.pause(1.0)
+        settled = len(shown)
+        await pilot.pause(1.0)
+        assert app.query_one("#panes").active == "data"
+        assert len(shown) == settled <= 8, shown  # no two panes taking turns for ever
+        assert app.focused is app.query_one("#runs-table")

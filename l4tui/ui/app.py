@@ -32,6 +32,19 @@ EXIT_GRACE_S = 0.5
 PANES = {"code": "#code-view", "data": "#runs-table", "model": "#model-list"}  # pane -> what gets focus
 
 
+class Panes(TabbedContent):
+    """The three panes. Focusing a widget in a hidden pane shows that pane (Textual's way, so a
+    jump can land anywhere); but a focus that arrives after the user has already moved on (1 3
+    typed in a burst) must not pull the old pane back, or two panes take turns for ever."""
+
+    def _on_tab_pane_focused(self, event: TabPane.Focused) -> None:
+        # Textual runs TabbedContent's own handler after this one unless prevent_default().
+        focused = self.screen.focused
+        if focused is None or event.tab_pane not in focused.ancestors_with_self:
+            event.stop()  # stale: the focus has moved on since
+            event.prevent_default()
+
+
 class L4App(App):
     TITLE = "l4tui"
     SUB_TITLE = f"fast.ai lesson 4 · v{__version__}"
@@ -84,7 +97,7 @@ class L4App(App):
         os._exit(self.return_code or 0)
 
     def compose(self) -> ComposeResult:
-        with TabbedContent(initial="code", id="panes"):
+        with Panes(initial="code", id="panes"):
             with TabPane("1 Code", id="code"):
                 yield CodePane(self.workspace, open_at=self.open_at, id="code-pane")
             with TabPane("2 Data & training", id="data"):
@@ -100,14 +113,19 @@ class L4App(App):
 
     def action_show_pane(self, pane: str) -> None:
         self.query_one("#panes", TabbedContent).active = pane
+        # Focus now, not when TabActivated arrives: the keys typed right behind 1 2 3 (replayed
+        # by the Code pane after a file opened, say) must go to the pane they were typed for.
+        self.screen.set_focus(self.query_one(PANES[pane]))
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.tabbed_content.id != "panes":
             return  # the Model pane's own tabs
         pane = event.pane.id
+        if event.tabbed_content.active != pane:
+            return  # stale: another pane was shown since
         if pane == "model":
             self.query_one(ModelPane).ensure_loaded()
-        self.query_one(PANES[pane]).focus()
+        self.screen.set_focus(self.query_one(PANES[pane]))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen([

@@ -236,11 +236,22 @@ class CodePane(Vertical):
         if ticket is not None and self._key_tickets.get(group) == ticket and group in self._key_holds:
             self.view.release_keys(self._key_holds.pop(group))
 
+    def _pane_active(self) -> bool:
+        """The tab this pane sits in is the active one (display lags behind a switch just made:
+        `1 3` typed in a burst while the first file opens must not end on the Code pane)."""
+        from textual.widgets import TabbedContent, TabPane
+
+        for node in self.ancestors:
+            if isinstance(node, TabPane):
+                tabbed = next((a for a in node.ancestors if isinstance(a, TabbedContent)), None)
+                return tabbed is None or tabbed.active == node.id
+        return True
+
     def _focus_viewer(self) -> None:
         """Focus the viewer now, unless the user has moved to another pane or screen: focusing a
         widget in a hidden pane would switch back to it. (Focus can be None for a moment while
         panes switch, so what counts is whether this pane is shown.)"""
-        shown = all(getattr(node, "display", True) for node in self.ancestors_with_self)
+        shown = all(getattr(node, "display", True) for node in self.ancestors_with_self) and self._pane_active()
         if shown and self.screen is self.app.screen and not self.prompt_is_open():
             self.screen.set_focus(self.view)
 

@@ -286,6 +286,8 @@ class CodeView(ScrollView, can_focus=True):
         return max(1, self.scrollable_content_region.height or self.size.height)
 
     def move_to(self, line: int, col: int, center: bool = False, keep_wanted: bool = False) -> None:
+        if not self.lines:  # no file open (an empty models/ folder): nothing to move over
+            return
         line = max(0, min(line, len(self.lines) - 1))
         if self.folds.is_hidden(line):  # vim opens the folds a jump or a search lands in
             self.folds.reveal(line)
@@ -355,7 +357,8 @@ class CodeView(ScrollView, can_focus=True):
         self.move_to(self.cursor_line, motions.first_non_blank(self.lines, self.cursor_line))
 
     def action_line_end(self) -> None:
-        self.move_to(self.cursor_line, len(self.lines[self.cursor_line]))
+        if self.lines:
+            self.move_to(self.cursor_line, len(self.lines[self.cursor_line]))
 
     def action_first_line(self) -> None:
         self.jump_to(0, motions.first_non_blank(self.lines, 0))
