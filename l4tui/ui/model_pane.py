@@ -276,6 +276,7 @@ class ModelPane(Vertical):
     def _build(self, entry: ModelEntry, weights: str, sizes: Sizes):
         from pathlib import Path
 
+        import_torch()
         from l4tui.inspect.subject import checkpoint_subject, fresh_subject
         from l4tui.inspect.summary import summarize
 
@@ -289,6 +290,20 @@ class ModelPane(Vertical):
         """The Layers tab's cursor moved: the Parameters tab follows it."""
         if self.subject is not None:
             self.query_one(ParametersTab).show(self.subject, module_name)
+
+
+def import_torch(tries: int = 3) -> None:
+    """The app's first `import torch`, in a build thread, can meet another thread's import of the
+    same modules (torch's import each other) and fail with importlib's _DeadlockError, seen once
+    in a full CI run. The other import finishes meanwhile, so trying again succeeds."""
+    for attempt in range(tries):
+        try:
+            import torch  # noqa: F401
+            return
+        except RuntimeError as error:  # importlib._bootstrap._DeadlockError
+            if "deadlock" not in str(error) or attempt == tries - 1:
+                raise
+            time.sleep(0.1)
 
 
 def example_text(example: tuple) -> str:
