@@ -9,7 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from l4tui.code.navigator import Help
-from l4tui.ui.key_order import forward_key
+from l4tui.ui.key_order import EarlyKeys
 
 
 def help_text(help: Help, where: str) -> Text:
@@ -26,7 +26,7 @@ def help_text(help: Help, where: str) -> Text:
     return text
 
 
-class DocScreen(ModalScreen):
+class DocScreen(EarlyKeys, ModalScreen):
     BINDINGS = [
         Binding("escape,q,K", "dismiss", "Close", id="doc.close"),
         Binding("j,down", "scroll(1)", "Down", show=False, id="doc.down"),
@@ -39,31 +39,15 @@ class DocScreen(ModalScreen):
         super().__init__()
         self.help = help
         self.where = where
-        self._early_keys: list | None = []  # keys that came before the text was laid out
 
     def on_mount(self) -> None:
-        self.call_after_refresh(self._take_early_keys)
+        # Once the text has its size, the keys typed with K (`K j j`) can scroll it.
+        self.call_after_refresh(self.release_early_keys)
 
-    def _take_early_keys(self) -> None:
-        """Now that the text has its size, the keys typed with K (`K j j`) can scroll it."""
-        early, self._early_keys = self._early_keys, None
-        for key, character in early:
-            forward_key(self.app, key, character)
-
-    def take_key(self, key: str, character: str | None) -> None:
-        """A key for this screen (key_order.forward_key): kept until the text is laid out."""
-        if self._early_keys is not None:
-            self._early_keys.append((key, character))
-        else:
-            event = events.Key(key, character)
-            event.set_sender(self.app)
-            self._forward_event(event)
-
-    def on_key(self, event: events.Key) -> None:
-        if self._early_keys is not None:
-            event.stop()
-            event.prevent_default()
-            self._early_keys.append((event.key, event.character))
+    def key_when_ready(self, key: str, character: str | None) -> None:
+        event = events.Key(key, character)
+        event.set_sender(self.app)
+        self._forward_event(event)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="doc-box"):

@@ -46,6 +46,37 @@ async def run_binding(app, key: str) -> bool:
     return await app._check_bindings(key)
 
 
+class EarlyKeys:
+    """For a screen: the keys typed before it is ready (built, laid out) are kept, and handed on
+    in order when it calls `release_early_keys()`; later keys go to `key_when_ready`."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._early_keys: list | None = []
+
+    def release_early_keys(self) -> None:
+        early, self._early_keys = self._early_keys, None
+        for key, character in early:
+            forward_key(self.app, key, character)
+
+    def take_key(self, key: str, character: str | None) -> None:
+        """A key for this screen (forward_key): kept while the screen is not ready."""
+        if self._early_keys is not None:
+            self._early_keys.append((key, character))
+        else:
+            self.key_when_ready(key, character)
+
+    def key_when_ready(self, key: str, character: str | None) -> None:
+        forward_key(self.app, key, character)
+
+    def on_key(self, event: events.Key) -> None:
+        """Keys the app hands to the screen itself before it is ready: kept for later."""
+        if self._early_keys is not None:
+            event.stop()
+            event.prevent_default()
+            self._early_keys.append((event.key, event.character))
+
+
 class InOrderInput(Input):
     """An Input that acts on each key when it takes it: typed text as usual, other keys' bindings
     at once, Enter through `enter_now` (which must finish what Enter does before the next key),

@@ -20,7 +20,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from l4tui.code.location import Location
-from l4tui.ui.key_order import InOrderInput, forward_key
+from l4tui.ui.key_order import EarlyKeys, InOrderInput
 
 PREVIEW_CONTEXT = 3  # lines above the place; the rest of the preview's height goes below it
 
@@ -48,7 +48,7 @@ class QueryInput(InOrderInput):
         self.screen.choose_now()
 
 
-class PickerScreen(ModalScreen[PickItem | None]):
+class PickerScreen(EarlyKeys, ModalScreen[PickItem | None]):
     BINDINGS = [
         Binding("escape", "dismiss_none", "Close", id="picker.close"),
         Binding("down,ctrl+n,ctrl+j", "move(1)", "Next", show=False, id="picker.next"),
@@ -69,7 +69,6 @@ class PickerScreen(ModalScreen[PickItem | None]):
         self.show_preview = preview
         self._file_cache: dict = {}
         self.preview_text = ""  # the lines the preview shows
-        self._early_keys: list | None = []  # keys that came before the screen could take them
         self._shown_query: str | None = None  # the query whose results the list shows
         self._chosen = False
 
@@ -92,23 +91,7 @@ class PickerScreen(ModalScreen[PickItem | None]):
         # Focus now, then hand over the keys typed while the screen was being built (Ctrl-P and
         # "tabular" in one burst), in order, ahead of any that come later.
         self.set_focus(focus)
-        early, self._early_keys = self._early_keys, None
-        for key, character in early:
-            forward_key(self.app, key, character)
-
-    def take_key(self, key: str, character: str | None) -> None:
-        """A key for this screen before anything in it has the focus (key_order.forward_key)."""
-        if self._early_keys is not None:
-            self._early_keys.append((key, character))
-        else:
-            forward_key(self.app, key, character)
-
-    def on_key(self, event) -> None:
-        """Keys the app hands to the screen itself while it is still being built: kept for later."""
-        if self._early_keys is not None:
-            event.stop()
-            event.prevent_default()
-            self._early_keys.append((event.key, event.character))
+        self.release_early_keys()
 
     # ---- the list -----------------------------------------------------------------------
 
