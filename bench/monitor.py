@@ -122,8 +122,8 @@ Watching(runs_dir=runs_dir).run()
 WRITER_CHILD = r"""
 import os, sys, time
 from pathlib import Path
-from l4tui.train.events import EventWriter
-from l4tui.train.runs import write_run_file
+from l4tui.runs.events import EventWriter
+from l4tui.runs.store import write_run_file
 
 run_dir, rate, seconds = Path(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
 run_dir.mkdir(parents=True)
@@ -195,7 +195,7 @@ def bench_throughput(tmp: Path, rounds: int, epochs: int) -> dict:
         values = [e["items_per_s"] for e in events if e.get("type") == "epoch"][1:]  # first epoch: warm-up
         return statistics.median(values)
 
-    from l4tui.train.launcher import start_run
+    from l4tui.runs.launcher import start_run
 
     def unwatched() -> float:
         run_dir = start_run("collab", config, runs_dir)
@@ -286,7 +286,7 @@ if __name__ == "__main__":
     finally:
         for run_dir in getattr(sys.modules.get("_l4tui_benchtrain"), "STARTED_RUNS", []):
             try:
-                from l4tui.train.runs import stop_run
+                from l4tui.runs.store import stop_run
 
                 stop_run(run_dir)
             except (OSError, ValueError):

@@ -253,7 +253,7 @@ def measure_loops(family: str, config_dict: dict, tmp: Path) -> dict:
     of the random stream, so ours trains exactly as the run process does."""
     import torch
 
-    from l4tui.train.events import EventWriter
+    from l4tui.runs.events import EventWriter
     from l4tui.train.loop import evaluate, fit
     from l4tui.train.recipes import RECIPES
 
@@ -323,7 +323,7 @@ def measure_activation_stats(family: str, config_dict: dict, tmp: Path, everies:
     import torch
 
     from l4tui.train.activation_stats import ActivationStats
-    from l4tui.train.events import EventWriter
+    from l4tui.runs.events import EventWriter
     from l4tui.train.loop import Stage, fit
     from l4tui.train.recipes import RECIPES
 
@@ -408,8 +408,8 @@ def report_activation_stats(measured: dict, args, threads: int, total_s: float) 
 def wait_for_run(run_dir: Path, timeout: float) -> list[dict]:
     """Wait for the run's process to end (checking its pid only: no reading of its events), then
     return its events; raises RuntimeError when it did not finish."""
-    from l4tui.train.events import EventReader
-    from l4tui.train.runs import process_alive, read_run_file
+    from l4tui.runs.events import EventReader
+    from l4tui.runs.store import process_alive, read_run_file
 
     meta = read_run_file(run_dir)
     pid = int(meta["pid"])
@@ -482,8 +482,8 @@ Watching(runs_dir=runs_dir).run()
 POLL_CHILD = r"""
 import json, sys, time
 from pathlib import Path
-from l4tui.train.events import EventReader
-from l4tui.train.runs import list_runs
+from l4tui.runs.events import EventReader
+from l4tui.runs.store import list_runs
 
 run_dir, runs_dir, result_file = map(Path, sys.argv[1:4])
 POLL_S, RUNS_POLL_S = float(sys.argv[4]), float(sys.argv[5])
@@ -581,7 +581,7 @@ class PollWatcher:
 def measure_runs(family: str, config_dict: dict, timed_stage: int, runs_dir: Path, tmp: Path, watcher: str) -> dict:
     """The recipe as a detached run three times: unwatched, watched, unwatched again (the two
     unwatched runs on either side, so a machine that drifts faster or slower favours neither)."""
-    from l4tui.train.launcher import start_run
+    from l4tui.runs.launcher import start_run
 
     def unwatched() -> list[dict]:
         run_dir = start_run(family, config_dict, runs_dir)
@@ -807,7 +807,7 @@ def run_activation_stats(args, families: list[str], tmp: Path, measured: dict, s
 
 
 def stop_started_runs() -> None:
-    from l4tui.train.runs import read_run, stop_run
+    from l4tui.runs.store import read_run, stop_run
 
     for run_dir in STARTED_RUNS:
         try:

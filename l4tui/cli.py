@@ -215,7 +215,7 @@ TRAIN_OPTIONS = ["data", "epochs", "lr", "wd", "bs", "n_factors", "layers", "y_n
 def cmd_train(args, runs: Path) -> int:
     from dataclasses import fields
 
-    from l4tui.train.launcher import start_run
+    from l4tui.runs.launcher import start_run
     from l4tui.train.recipes import RECIPES
 
     config_class, _ = RECIPES[args.family]
@@ -236,7 +236,7 @@ def cmd_train(args, runs: Path) -> int:
         config["data"] = str(path)
     for name in ("encoder", "pretrained"):
         if config.get(name):
-            from l4tui.train.text import find_checkpoint
+            from l4tui.runs.checkpoints import find_checkpoint
 
             # A run id stays one (the run finds it beside itself); a .pt file becomes an absolute path.
             _, config[name] = find_checkpoint(config[name], runs)
@@ -251,9 +251,9 @@ def cmd_train(args, runs: Path) -> int:
 
 def follow_run(run_dir: Path, poll_s: float = 0.2) -> int:
     """Print a run's progress until it ends. Ctrl-C stops following; the run goes on."""
-    from l4tui.train.events import EventReader
-    from l4tui.train.progress import Progress, format_metrics, format_seconds
-    from l4tui.train.runs import read_run
+    from l4tui.runs.events import EventReader
+    from l4tui.runs.progress import Progress, format_metrics, format_seconds
+    from l4tui.runs.store import read_run
 
     reader, progress = EventReader(run_dir), Progress()
     is_tty = sys.stdout.isatty()
@@ -307,7 +307,7 @@ def follow_run(run_dir: Path, poll_s: float = 0.2) -> int:
 
 def cmd_runs(args, runs: Path) -> int:
     from l4tui.textcut import clip
-    from l4tui.train.runs import find_run, list_runs, read_run, runs_dir_problem, stop_run
+    from l4tui.runs.store import find_run, list_runs, read_run, runs_dir_problem, stop_run
 
     problem = runs_dir_problem(runs)
     if problem:
@@ -332,7 +332,7 @@ def cmd_runs(args, runs: Path) -> int:
         if args.runs_command == "show":
             return show_run(info, args.json)
         if args.runs_command == "export":
-            from l4tui.train.export import export_csv, export_tensorboard
+            from l4tui.runs.export import export_csv, export_tensorboard
 
             for path in export_csv(run_dir, args.out and Path(args.out)):
                 print(f"wrote {path}")
@@ -340,7 +340,7 @@ def cmd_runs(args, runs: Path) -> int:
                 print(f"wrote {export_tensorboard(run_dir, args.out and Path(args.out) / 'tensorboard')}")
             return 0
         if args.runs_command == "resume":
-            from l4tui.train.launcher import resume_run
+            from l4tui.runs.launcher import resume_run
 
             checkpoint = resume_run(run_dir, args.checkpoint)
             where = f" from {checkpoint.name}" if args.checkpoint else ""
@@ -351,7 +351,7 @@ def cmd_runs(args, runs: Path) -> int:
             return 0
         print(f"run {run_dir.name} is not running", file=sys.stderr)
         return 1
-    from l4tui.train.progress import format_seconds, key_metric
+    from l4tui.runs.progress import format_seconds, key_metric
 
     infos = list_runs(runs)
     if not infos:
@@ -382,7 +382,7 @@ def show_run(info, as_json: bool) -> int:
     if as_json:
         print(json.dumps(summary, indent=2, default=str))
         return 0
-    from l4tui.train.progress import format_metrics
+    from l4tui.runs.progress import format_metrics
 
     for key in ("id", "family", "state", "error", "epoch", "epochs", "duration_s", "run_dir"):
         if summary[key] is not None:
@@ -394,9 +394,9 @@ def show_run(info, as_json: bool) -> int:
 
 def tail_run(run_dir: Path, poll_s: float = 0.25) -> int:
     """Print each event of a run as it is written, until the run ends (Ctrl-C stops tailing)."""
-    from l4tui.train.events import EventReader
-    from l4tui.train.progress import format_metrics
-    from l4tui.train.runs import read_run
+    from l4tui.runs.events import EventReader
+    from l4tui.runs.progress import format_metrics
+    from l4tui.runs.store import read_run
 
     reader = EventReader(run_dir)
     try:

@@ -62,7 +62,7 @@ def kill_run(run_dir: Path) -> None:
     """Stop a test's run process if it is still going (tests must not leave processes behind)."""
     import signal
 
-    from l4tui.train.runs import process_alive, read_run_file
+    from l4tui.runs.store import process_alive, read_run_file
 
     try:  # read as the app reads it: a test's run.json may be a FIFO, garbage, or a wrong pid
         pid = read_run_file(run_dir).get("pid")

@@ -5,8 +5,8 @@ import math
 import time
 from pathlib import Path
 
-from l4tui.train.events import EventWriter, encode_event
-from l4tui.train.runs import write_run_file
+from l4tui.runs.events import EventWriter, encode_event
+from l4tui.runs.store import write_run_file
 
 
 def write_fake_run(runs_dir: Path, name: str, family: str = "collab", epochs: int = 3, steps: int = 300,

@@ -12,9 +12,9 @@ from torch import nn
 
 from conftest import l4tui
 from l4tui.inspect.activation_history import bin_edges, dead_or_exploding, read_activation_history
+from l4tui.runs.events import EventWriter
 from l4tui.train import activation_stats
 from l4tui.train.activation_stats import BIN_SPEC, N_EDGES, ActivationStats, watched_layers
-from l4tui.train.events import EventWriter
 
 MIDDLE = N_EDGES  # the bin of |x| <= 1e-3
 
@@ -270,7 +270,7 @@ def test_config_option_is_checked_and_reaches_the_command_line():
 
 @pytest.mark.slow
 def test_a_real_run_records_and_the_default_one_does_not(runs_dir, small_ratings):
-    from l4tui.train.runs import list_runs
+    from l4tui.runs.store import list_runs
 
     result = l4tui("train", "collab", "--data", str(small_ratings), "--epochs", "2", "--activation-stats-every", "5")
     assert result.returncode == 0, result.stderr

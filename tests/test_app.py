@@ -4,13 +4,13 @@ import pytest
 from textual.widgets import DataTable, Input, ProgressBar, Static, TabbedContent
 
 from conftest import REPO, kill_run, wait_for, wait_until
-from l4tui.train.runs import list_runs, read_run
+from l4tui.runs.store import list_runs, read_run
 from l4tui.ui.app import L4App
 from l4tui.ui.code_view import CodeView
 from l4tui.ui.data_pane import DataPane
 from l4tui.ui.launch_screen import LaunchScreen
-from l4tui.ui.run_monitor import RunMonitor
 from l4tui.ui.model_pane import ModelPane
+from l4tui.ui.run_monitor import RunMonitor
 
 COLLAB = REPO / "models" / "collab.py"
 

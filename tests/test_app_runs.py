@@ -224,7 +224,7 @@ async def test_the_form_changes_fields_with_the_recipe(runs_dir):
 async def test_a_cuda_run_shows_gpu_memory_and_utilisation(runs_dir):
     # The batch events of a run on CUDA carry the device figures (l4tui.train.device); no GPU is
     # needed to check that the monitor shows them.
-    from l4tui.train.events import EventWriter
+    from l4tui.runs.events import EventWriter
 
     run_dir = write_fake_run(runs_dir, "20260101-000000-collab-aaaa", steps=30)
     writer = EventWriter(run_dir)

@@ -344,7 +344,7 @@ def test_one_training_text_for_the_classifier(tmp_path):
 def test_a_checkpoint_file_loads_in_the_run_and_a_bad_one_is_one_line(tmp_path):
     import torch
 
-    from l4tui.train.text import _load_checkpoint
+    from l4tui.runs.checkpoints import load_named_checkpoint as _load_checkpoint
 
     good = tmp_path / "lm.pt"
     torch.save({"model": {"0.weight": torch.zeros(2)}, "vocab": ["xxunk", "the"]}, good)

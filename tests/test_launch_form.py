@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from l4tui.cli import build_parser
-from l4tui.train.events import EventWriter
+from l4tui.runs.events import EventWriter
 from l4tui.train.launch_form import (RECIPES_SHOWN, command_line, count_training_items, datasets_for,
                                      encoder_runs, fields_for, parse_field, validate_form)
+from l4tui.runs.store import write_run_file
 from l4tui.train.recipes import RECIPES, check_data
-from l4tui.train.runs import write_run_file
 
 from conftest import REPO
 

@@ -3,9 +3,9 @@
 import subprocess
 import sys
 
-CORE = ["l4tui.cli", "l4tui.paths", "l4tui.modelfiles", "l4tui.data.ratings", "l4tui.train.runs",
-        "l4tui.train.events", "l4tui.train.launcher", "l4tui.train.loop", "l4tui.train.collab",
-        "l4tui.train.worker", "l4tui.train.progress", "l4tui.inspect.summary", "l4tui.code.navigator",
+CORE = ["l4tui.cli", "l4tui.paths", "l4tui.modelfiles", "l4tui.data.ratings", "l4tui.runs.store",
+        "l4tui.runs.events", "l4tui.runs.launcher", "l4tui.train.loop", "l4tui.train.collab",
+        "l4tui.train.worker", "l4tui.runs.progress", "l4tui.inspect.summary", "l4tui.code.navigator",
         "l4tui.code.tagstack", "l4tui.code.source"]
 
 
@@ -17,7 +17,7 @@ def modules_after_import(*names):
 
 def test_core_never_imports_textual():
     loaded = modules_after_import(*CORE)
-    assert "l4tui.train.runs" in loaded
+    assert "l4tui.runs.store" in loaded
     assert not any(m == "textual" or m.startswith("textual.") for m in loaded)
 
 

@@ -1,4 +1,4 @@
-from l4tui.train.progress import Progress, format_metrics, format_seconds
+from l4tui.runs.progress import Progress, format_metrics, format_seconds
 
 
 def test_eta_goes_by_the_pace_of_batches_not_the_start_up():

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fake_runs import write_fake_run
-from l4tui.train.events import EventReader, encode_event, one_history
-from l4tui.train.progress import Progress
-from l4tui.train.runs import RunsIndex, list_runs, write_run_file
+from l4tui.runs.events import EventReader, encode_event, one_history
+from l4tui.runs.progress import Progress
+from l4tui.runs.store import RunsIndex, list_runs, write_run_file
 
 GOOD = "20200101-000000-collab-good"
 STATES = {"starting", "running", "finished", "failed", "stopped", "died", "invalid"}
@@ -202,7 +202,7 @@ def test_the_app_starts_with_any_runs_folder_and_lists_the_good_run(folders):
                               max_size=8),
        base=st.integers(0, 50))
 def test_the_quick_check_of_batch_events_never_passes_what_the_full_check_refuses(fields, base):
-    from l4tui.train.run_fields import _plain_batch, check_event
+    from l4tui.runs.fields import _plain_batch, check_event
 
     event = {**sound_event(base, "batch"), **fields, "type": "batch"}
     if _plain_batch(event):

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from l4tui.train.events import EventReader, EventWriter
-from l4tui.train.runs import find_run, list_runs, process_alive, read_run, write_run_file
+from l4tui.runs.events import EventReader, EventWriter
+from l4tui.runs.store import find_run, list_runs, process_alive, read_run, write_run_file
 
 
 def make_run(runs_dir, name, pid=0, events=(), started=None):
@@ -107,7 +107,7 @@ def test_list_is_newest_first_and_find_takes_prefixes(tmp_path):
 def test_export_writes_epochs_and_batches_as_csv(tmp_path):
     import csv
 
-    from l4tui.train.export import export_csv
+    from l4tui.runs.export import export_csv
 
     run_dir = make_run(tmp_path, "r", pid=dead_pid(), events=[
         ("batch", {"epoch": 0, "iter": 1, "loss": 2.0, "lr": 1e-3}),
@@ -124,7 +124,7 @@ def test_export_writes_tensorboard_event_files_tensorboard_reads(tmp_path):
     pytest.importorskip("tensorboard")  # an optional extra for users; the test extra installs it
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    from l4tui.train.export import export_tensorboard
+    from l4tui.runs.export import export_tensorboard
 
     run_dir = make_run(tmp_path, "r", pid=dead_pid(), events=[
         ("batch", {"epoch": 0, "iter": 1, "loss": 2.0, "lr": 1e-3, "mom": 0.9}),
@@ -158,7 +158,7 @@ def test_two_readers_tailing_one_run_see_every_event_once(tmp_path):
 
 
 def test_runs_index_folds_in_only_new_events(tmp_path):
-    from l4tui.train.runs import RunsIndex
+    from l4tui.runs.store import RunsIndex
 
     index = RunsIndex(tmp_path)
     assert index.refresh() == []
@@ -193,7 +193,7 @@ def test_runs_index_folds_in_only_new_events(tmp_path):
 
 
 def test_runs_index_sees_a_resumed_run_and_its_new_process(tmp_path):
-    from l4tui.train.runs import RunsIndex
+    from l4tui.runs.store import RunsIndex
 
     run_dir = make_run(tmp_path, "r-run", pid=dead_pid(), events=[("end", {"state": "stopped"})])
     index = RunsIndex(tmp_path)

@@ -19,8 +19,8 @@ import pytest
 from conftest import REPO, kill_run, l4tui, wait_for, wait_until
 from fake_runs import write_fake_run
 from l4tui.cli import main
-from l4tui.train.events import EventReader, EventWriter
-from l4tui.train.runs import RunsIndex, list_runs, read_run
+from l4tui.runs.events import EventReader, EventWriter
+from l4tui.runs.store import RunsIndex, list_runs, read_run
 
 GOOD = "20260101-000000-collab-good"
 BAD = "20260102-000000-collab-bad0"
@@ -344,7 +344,7 @@ def test_resume_from_an_earlier_checkpoint_rewinds_the_history(died_run):
     events = EventReader(died_run).read_new()
     resume = next(e for e in events if e["type"] == "resume")
     assert resume["from_epoch"] == 1 and resume["checkpoint"] == "epoch-001.pt"
-    from l4tui.train.progress import Progress
+    from l4tui.runs.progress import Progress
 
     progress = Progress()
     progress.update(events)
@@ -395,7 +395,7 @@ def test_a_failed_runs_multi_line_error_is_one_line_in_the_table(runs_dir):
 def test_checkpoints_load_with_weights_only(tmp_path):
     torch = pytest.importorskip("torch")
 
-    from l4tui.train.checkpoints import CheckpointError, load_checkpoint
+    from l4tui.runs.checkpoints import CheckpointError, load_checkpoint
 
     from fractions import Fraction  # anything but tensors and plain data is refused
 
@@ -423,7 +423,7 @@ def test_the_writer_starts_on_a_fresh_line_after_a_torn_one(tmp_path):
 
 @pytest.mark.slow
 def test_a_resume_after_kill_9_reads_as_one_history(runs_dir):
-    from l4tui.train.progress import Progress
+    from l4tui.runs.progress import Progress
 
     assert l4tui("train", "collab", "--epochs", "6", "--bs", "64", "--detach").returncode == 0
     [run] = list_runs(runs_dir)
@@ -475,9 +475,9 @@ def killed_and_resumed_events():
 
 
 def test_readers_show_one_history_after_a_kill_and_a_resume(tmp_path):
-    from l4tui.train.events import encode_event
-    from l4tui.train.export import export_csv
-    from l4tui.train.progress import Progress
+    from l4tui.runs.events import encode_event
+    from l4tui.runs.export import export_csv
+    from l4tui.runs.progress import Progress
 
     events = killed_and_resumed_events()
     progress = Progress()
@@ -494,7 +494,7 @@ def test_readers_show_one_history_after_a_kill_and_a_resume(tmp_path):
     assert tailed.train_points == progress.train_points and tailed.epoch_rows == progress.epoch_rows
     run_dir = tmp_path / "r"
     run_dir.mkdir()
-    from l4tui.train.runs import write_run_file
+    from l4tui.runs.store import write_run_file
 
     write_run_file(run_dir, "collab", {"epochs": 4}, ["python"], pid=0)
     (run_dir / "events.jsonl").write_text("".join(encode_event(e) + "\n" for e in events))

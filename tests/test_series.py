@@ -2,7 +2,7 @@
 
 import pytest
 
-from l4tui.train.series import downsample, ema, gaps_of, last_steps
+from l4tui.runs.series import downsample, ema, gaps_of, last_steps
 
 
 def test_ema_is_debiased_and_zero_beta_is_the_raw_values():

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from conftest import kill_run, l4tui, wait_for
-from l4tui.train.runs import list_checkpoints, list_runs, read_run
+from l4tui.runs.checkpoints import list_checkpoints
+from l4tui.runs.store import list_runs, read_run
 
 pytestmark = pytest.mark.slow
 
@@ -86,7 +87,7 @@ def test_a_killed_run_reads_as_died(runs_dir, small_ratings):
 
 def test_bad_data_is_refused_before_a_run_starts(runs_dir, tmp_path):
     from l4tui.data.ratings import RatingsError
-    from l4tui.train.launcher import start_run
+    from l4tui.runs.launcher import start_run
 
     data = tmp_path / "u.data"
     data.write_text("garbage")

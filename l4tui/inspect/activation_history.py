@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from l4tui.train.events import EventReader
+from l4tui.runs.events import EventReader
 
 DEAD_SHARE = 0.9
 DEAD_RECORDS = 3

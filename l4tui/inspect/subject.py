@@ -112,7 +112,7 @@ def checkpoint_subject(path: Path, workspace: Path | None = None) -> Subject:
     import torch
 
     from l4tui.modelfiles import load_model_file
-    from l4tui.train.checkpoints import load_checkpoint
+    from l4tui.runs.checkpoints import load_checkpoint
 
     checkpoint = load_checkpoint(Path(path))
     family, config, state = checkpoint.get("family"), checkpoint.get("config") or {}, checkpoint.get("model")

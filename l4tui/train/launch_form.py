@@ -21,6 +21,7 @@ import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from l4tui.runs.checkpoints import FOLDER, LAST
 from l4tui.train.text import PRESETS
 
 RECIPES_SHOWN: list[tuple[str, str]] = [
@@ -295,7 +296,7 @@ def _absolute_if_path(data: str) -> str:
 
 
 def _encoder_problems(runs_dir, encoder: str, preset: str | None) -> dict[str, str]:
-    from l4tui.train.runs import find_run, read_run_file
+    from l4tui.runs.store import find_run, read_run_file
 
     run_dir = find_run(Path(runs_dir), encoder)
     if run_dir is None:
@@ -490,7 +491,7 @@ def _lm_rows(words_per_text: list[int], seed: int, bptt: int) -> int:
 def encoder_runs(runs_dir) -> list[tuple[str, str]]:
     """(run id, label) of the finished LM fine-tuning runs a classifier can take its encoder
     from, newest first: training runs (not lr_find ones) that left a checkpoint."""
-    from l4tui.train.runs import list_runs, read_run_file
+    from l4tui.runs.store import list_runs, read_run_file
 
     choices = []
     for run in list_runs(Path(runs_dir)):
@@ -501,7 +502,7 @@ def encoder_runs(runs_dir) -> list[tuple[str, str]]:
                 continue
         except ValueError:
             continue
-        if not (run.run_dir / "checkpoints" / "last.pt").is_file():
+        if not (run.run_dir / FOLDER / LAST).is_file():
             continue  # the classifier loads this file: without it the run would fail
         label = run.id
         perplexity = run.metrics.get("perplexity")

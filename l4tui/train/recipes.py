@@ -22,7 +22,8 @@ def check_data(family: str, config) -> None:
     CLI and the launch form, which know the runs folder."""
     from l4tui.train.collab import load_checked_ratings
     from l4tui.train.tabular import load_checked_table
-    from l4tui.train.text import find_checkpoint, load_checked_classifier_texts, load_checked_lm_texts
+    from l4tui.runs.checkpoints import find_checkpoint
+    from l4tui.train.text import load_checked_classifier_texts, load_checked_lm_texts
 
     loaders = {"collab": load_checked_ratings, "tabular": load_checked_table,
                "lm": load_checked_lm_texts, "classifier": load_checked_classifier_texts}

@@ -19,6 +19,7 @@ weights unless `pretrained` names a checkpoint (a run id, or a .pt file of fasta
 from dataclasses import dataclass
 from pathlib import Path
 
+from l4tui.runs.checkpoints import find_checkpoint, load_named_checkpoint
 from l4tui.textcut import clip
 from l4tui.train.config import BATCHNORM_BS, RecipeConfig
 
@@ -164,61 +165,6 @@ def load_checked_classifier_texts(config: ClassifierConfig):
     return data, labelled, classes, labels, valid
 
 
-def find_checkpoint(name: str, runs_dir) -> tuple[Path, str]:
-    """(the checkpoint file, how a config names it) for `name`: a run id (its last.pt; named by
-    the run's id) or a .pt file (named by its absolute path). Raises ValueError with one line when
-    it is missing, unreadable or no checkpoint; the file is only looked at, not loaded."""
-    from l4tui.train.runs import find_run
-
-    path = Path(name).expanduser()
-    looks_like_a_path = path.is_absolute() or "/" in name or path.suffix == ".pt"
-    if path.is_file() or looks_like_a_path:
-        if not path.exists() and not path.is_symlink():
-            raise ValueError(f"{clip(name)}: no such checkpoint file (give a .pt file or a run id)")
-        _sniff_checkpoint(path)
-        return path, str(path.resolve())
-    run_dir = find_run(Path(runs_dir), name) if Path(runs_dir).is_dir() else None
-    if run_dir is None:
-        raise ValueError(f"no run {clip(name)!r} in {runs_dir}, and no checkpoint file of that name "
-                         "(`l4tui runs` lists the runs)")
-    path = run_dir / "checkpoints" / "last.pt"
-    if not path.is_file():
-        raise ValueError(f"run {run_dir.name} has no checkpoint yet (it ended before its first epoch)")
-    _sniff_checkpoint(path)
-    return path, run_dir.name
-
-
-def _sniff_checkpoint(path) -> None:
-    """A file torch.save could have written: a zip holding a data.pkl (or an old-style pickle)."""
-    import zipfile
-
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4)
-        if head.startswith(b"\x80"):
-            return  # torch's legacy format: a pickle
-        with zipfile.ZipFile(path) as archive:
-            if any(name.endswith("data.pkl") for name in archive.namelist()):
-                return
-    except IsADirectoryError:
-        raise ValueError(f"{path}: is a folder, not a checkpoint file") from None
-    except OSError as error:
-        raise ValueError(f"{path}: can't be read: {error.strerror or error}") from None
-    except zipfile.BadZipFile:
-        pass
-    raise ValueError(f"{path}: is not a checkpoint (torch's .pt format), or is cut short "
-                     "(give the .pt file a run saved)")
-
-
-def _load_checkpoint(name: str):
-    """A run's last checkpoint (by run id) or a checkpoint file; one line when it can't be."""
-    from l4tui.paths import runs_dir
-    from l4tui.train.checkpoints import load_checkpoint
-
-    path, _ = find_checkpoint(name, runs_dir())
-    return load_checkpoint(path)
-
-
 def prepare_lm(config: LMConfig, device: str, workspace=None):
     import math
 
@@ -235,7 +181,7 @@ def prepare_lm(config: LMConfig, device: str, workspace=None):
     # The language model learns from every text, labelled or not; 10% of them, at random, check it.
     data, valid = load_checked_lm_texts(config)
     tokens = tokenize_many(data.texts)
-    pretrained = _load_checkpoint(config.pretrained) if config.pretrained else None
+    pretrained = load_named_checkpoint(config.pretrained) if config.pretrained else None
     if pretrained is not None and "vocab" in pretrained:
         vocab = Vocab(pretrained["vocab"])
     else:
@@ -295,7 +241,7 @@ def prepare_classifier(config: ClassifierConfig, device: str, workspace=None):
     data, labelled, classes, labels, valid = load_checked_classifier_texts(config)
     texts = [data.texts[i] for i in labelled]
     tokens = tokenize_many(texts)
-    encoder = _load_checkpoint(config.encoder) if config.encoder else None
+    encoder = load_named_checkpoint(config.encoder) if config.encoder else None
     if encoder is not None:
         vocab = Vocab(encoder["vocab"])  # the language model's vocab: its embedding rows are these words
     else:

@@ -18,11 +18,11 @@ import threading
 import traceback
 from pathlib import Path
 
-from l4tui.train.checkpoints import (LAST, CheckpointError, load_checkpoint, load_for_resume,
-                                     save_checkpoint_atomic)
-from l4tui.train.events import EventWriter
+from l4tui.runs.checkpoints import (BEST, FOLDER, LAST, CheckpointError, load_checkpoint,
+                                     load_for_resume, save_checkpoint_atomic)
+from l4tui.runs.events import EventWriter
+from l4tui.runs.store import read_run_file
 from l4tui.train.recipes import RECIPES
-from l4tui.train.runs import read_run_file
 
 
 class Checkpointer:
@@ -31,7 +31,7 @@ class Checkpointer:
     is twice their size), so the app can show how the weights and embeddings changed epoch by epoch."""
 
     def __init__(self, run_dir: Path, family: str, config, task, best=None):
-        self.folder = run_dir / "checkpoints"
+        self.folder = run_dir / FOLDER
         self.family, self.config, self.task = family, config, task
         self.higher_is_better = task.best_metric in ("accuracy", "valid_accuracy")
         self.best = best
@@ -46,11 +46,11 @@ class Checkpointer:
         payload["epoch_number"] = number
         save_checkpoint_atomic(self.folder / f"epoch-{number:03d}.pt", payload)
         payload["optimizer"] = optimizer.state_dict()
-        save_checkpoint_atomic(self.folder / "last.pt", payload)
+        save_checkpoint_atomic(self.folder / LAST, payload)
         value = results.get(self.task.best_metric)
         if value is not None and math.isfinite(value) and self._better(value):
             self.best = value
-            save_checkpoint_atomic(self.folder / "best.pt", payload)
+            save_checkpoint_atomic(self.folder / BEST, payload)
 
     def _better(self, value: float) -> bool:
         if self.best is None:
@@ -86,7 +86,7 @@ def start_distributed(config):
 
 def best_so_far(run_dir: Path, metric: str):
     """The best figure of the run before a resume, from best.pt (None when it cannot be read)."""
-    path = run_dir / "checkpoints" / "best.pt"
+    path = run_dir / FOLDER / BEST
     if not path.is_file():
         return None
     try:
@@ -149,7 +149,7 @@ def run(run_dir: Path, resume: bool = False, checkpoint: str = LAST) -> int:
             task.activation_stats = ActivationStats(task.model, every)
         state = None
         if resume:
-            state = load_for_resume(run_dir / "checkpoints" / checkpoint, family)
+            state = load_for_resume(run_dir / FOLDER / checkpoint, family)
             task.model.load_state_dict(state["model"])
             # Where the history rewinds to: the epochs from from_epoch on train again, and readers
             # drop what they logged before (a killed epoch's batches; later epochs, from an earlier file).

@@ -15,8 +15,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 
-from l4tui.train.progress import format_seconds
-from l4tui.train.runs import RunInfo, RunsIndex, runs_dir_problem, stop_run
+from l4tui.runs.progress import format_seconds
+from l4tui.runs.store import RunInfo, RunsIndex, runs_dir_problem, stop_run
 from l4tui.ui.confirm import ConfirmScreen
 from l4tui.ui.priority import in_launcher
 from l4tui.ui.run_monitor import RunMonitor
@@ -250,7 +250,7 @@ class DataPane(Vertical):
     @work(exclusive=True, group="launch")
     async def start_training(self, family: str = "collab", config: dict | None = None) -> None:
         """Start a run straight away (no form): used by scripts and tests."""
-        from l4tui.train.launcher import start_run
+        from l4tui.runs.launcher import start_run
 
         try:
             run_dir = await in_launcher(self.app.launcher, start_run, family, config or {}, self.runs_dir)
@@ -271,8 +271,8 @@ class DataPane(Vertical):
     async def action_resume(self, checkpoint: str | None = None) -> None:
         """Resume the watched run from last.pt; when that is damaged, offer the sound earlier
         checkpoint the launcher names (l4tui/train/checkpoints.py) and resume from it on a yes."""
-        from l4tui.train.checkpoints import CheckpointError
-        from l4tui.train.launcher import resume_run
+        from l4tui.runs.checkpoints import CheckpointError
+        from l4tui.runs.launcher import resume_run
 
         if self.watched is None:
             return

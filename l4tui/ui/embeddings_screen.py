@@ -41,7 +41,7 @@ def load_titles(checkpoint: dict) -> dict | None:
 def load_tables(path: Path, titles: dict | None = None, titles_known: bool = False):
     """The embedding tables of one checkpoint file, and the movie titles used for them."""
     from l4tui.inspect.embeddings import embedding_tables
-    from l4tui.train.checkpoints import load_checkpoint
+    from l4tui.runs.checkpoints import load_checkpoint
 
     checkpoint = load_checkpoint(path)
     if not titles_known:
@@ -99,7 +99,7 @@ class EmbeddingsScreen(Screen):
 
     @work(exclusive=True, group="emb-load")
     async def load(self) -> None:
-        from l4tui.train.runs import list_checkpoints
+        from l4tui.runs.checkpoints import list_checkpoints
 
         self.checkpoints = list_checkpoints(self.run_dir)
         if not self.checkpoints:

@@ -15,9 +15,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
+from l4tui.runs.events import EventReader
+from l4tui.runs.progress import Progress
 from l4tui.train import launch_form
-from l4tui.train.events import EventReader
-from l4tui.train.progress import Progress
 from l4tui.ui.priority import in_launcher
 
 LR_FIND_POLL_S = 0.3
@@ -192,7 +192,7 @@ class LaunchScreen(ModalScreen):
 
     @work(exclusive=True, group="launch")
     async def action_start(self) -> None:
-        from l4tui.train.launcher import start_run
+        from l4tui.runs.launcher import start_run
 
         if not self.validate() or self._finding:
             self.notify("Fix the fields marked first", severity="warning")
@@ -207,7 +207,7 @@ class LaunchScreen(ModalScreen):
     @work(exclusive=True, group="lr-find")
     async def action_lr_find(self) -> None:
         """Run fastai's range test with the form's settings, then fill in the suggested lr."""
-        from l4tui.train.launcher import start_run
+        from l4tui.runs.launcher import start_run
 
         self.validate()
         # The lr field may be empty or wrong: finding it is the point. The rest must be right.
@@ -231,7 +231,7 @@ class LaunchScreen(ModalScreen):
                 progress.update(await asyncio.to_thread(reader.read_new))
                 status.update(f"lr_find {run_dir.name}: step {progress.iteration}/{progress.total_iters or '?'}")
                 if progress.end is None:
-                    from l4tui.train.runs import read_run
+                    from l4tui.runs.store import read_run
 
                     if (await asyncio.to_thread(read_run, run_dir)).state == "died":
                         status.update("lr_find died: see its run in the list")

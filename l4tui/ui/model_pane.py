@@ -155,7 +155,8 @@ class ModelPane(Vertical):
 
     def weight_choices(self) -> list[tuple[str, str]]:
         """(label, id) of the weights for the current model: fresh, then each run's checkpoints."""
-        from l4tui.train.runs import list_checkpoints, list_runs
+        from l4tui.runs.checkpoints import list_checkpoints
+        from l4tui.runs.store import list_runs
 
         choices = [(f"fresh ({self.sizes.preset})", FRESH)]
         if self.current is None or self.runs_dir is None:

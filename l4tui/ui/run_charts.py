@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from textual_plotext import PlotextPlot
 
-from l4tui.train.progress import Progress, key_metric
-from l4tui.train.series import downsample, ema, gaps_of, last_steps
+from l4tui.runs.progress import Progress, key_metric
+from l4tui.runs.series import downsample, ema, gaps_of, last_steps
 
 SMOOTHINGS = (0.0, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999)  # EMA betas per step ([ and ]); 0.98 is fastai's
 WINDOWS = (None, 2000, 500, 100)  # zoom: all steps, then the last N

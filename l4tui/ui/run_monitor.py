@@ -15,9 +15,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ProgressBar, Static
 
-from l4tui.train.events import EventReader, gc_paused
-from l4tui.train.progress import Progress, format_seconds, key_metric
-from l4tui.train.runs import live_state, read_run_file
+from l4tui.runs.events import EventReader, gc_paused
+from l4tui.runs.progress import Progress, format_seconds, key_metric
+from l4tui.runs.store import live_state, read_run_file
 from l4tui.ui.run_charts import (SMOOTHINGS, WINDOWS, ChartOptions, CompareChart, LossChart, LrFindChart,
                                  MetricChart, RunChart, ScheduleChart, common_metrics)
 
@@ -234,7 +234,7 @@ class RunMonitor(Vertical):
         return live_state(int(meta.get("pid") or 0), self.run_dir.name, float(meta.get("started") or 0))
 
     def _alive(self) -> bool:
-        from l4tui.train.runs import process_alive
+        from l4tui.runs.store import process_alive
 
         return process_alive(int(self._meta.get("pid") or 0), self.run_dir.name)
 

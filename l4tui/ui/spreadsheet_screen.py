@@ -38,13 +38,9 @@ def load_sheet(data: str | None):
 
 def load_trained(run_dir: Path, sheet):
     from l4tui.inspect.spreadsheet import from_checkpoint
-    from l4tui.train.checkpoints import load_checkpoint
+    from l4tui.runs.checkpoints import load_checkpoint, trained_weights
 
-    folder = run_dir / "checkpoints"
-    path = folder / "best.pt" if (folder / "best.pt").exists() else folder / "last.pt"
-    if not path.exists():
-        raise ValueError(f"run {run_dir.name} has no checkpoint yet")
-    return from_checkpoint(load_checkpoint(path), sheet, run_dir.name)
+    return from_checkpoint(load_checkpoint(trained_weights(run_dir)), sheet, run_dir.name)
 
 
 def cell(value: float, width: int = 5) -> str:

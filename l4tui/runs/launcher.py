@@ -5,8 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from l4tui.runs.store import new_run_dir, runs_dir_problem, write_run_file
 from l4tui.train.recipes import RECIPES, check_data
-from l4tui.train.runs import new_run_dir, runs_dir_problem, write_run_file
 
 
 def _spawn(run_dir: Path, command: list[str]):
@@ -23,8 +23,8 @@ def resume_run(run_dir: Path, checkpoint: str | None = None) -> Path:
     file of its checkpoints folder); the history is kept. The checkpoint is loaded and checked
     first: a damaged one raises CheckpointError (a ValueError) offering a sound earlier one.
     Returns the checkpoint it resumes from."""
-    from l4tui.train.checkpoints import resume_checkpoint
-    from l4tui.train.runs import read_run, read_run_file
+    from l4tui.runs.checkpoints import resume_checkpoint
+    from l4tui.runs.store import read_run, read_run_file
 
     info = read_run(run_dir)
     if info.state == "invalid":
@@ -42,7 +42,7 @@ def resume_run(run_dir: Path, checkpoint: str | None = None) -> Path:
                              checkpoint=path.name if checkpoint else None)
     process = _spawn(Path(run_dir), command)
     meta.update(pid=process.pid, command=command)
-    from l4tui.train.runs import RUN_FILE, write_json_atomic
+    from l4tui.runs.store import RUN_FILE, write_json_atomic
 
     write_json_atomic(Path(run_dir) / RUN_FILE, meta)
     return path

@@ -5,7 +5,7 @@ reader keeps the partial line and finishes it on the next read. That is normal, 
 A run killed mid-line leaves its fragment for good: the next writer (a resume) starts on a
 fresh line, and readers skip the fragment.
 
-The file is untrusted input (l4tui/train/run_fields.py): every event is checked, and the first
+The file is untrusted input (l4tui/runs/fields.py): every event is checked, and the first
 that is not sound is the reader's `problem`, which makes its run `invalid`.
 
 A resume rewinds the history to its checkpoint: the `resume` event says from which epoch the
@@ -21,9 +21,9 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from l4tui.runs.fields import check_event, first_problem
+from l4tui.runs.untrusted import read_regular, reason
 from l4tui.textcut import clip
-from l4tui.train.run_fields import check_event, first_problem
-from l4tui.train.untrusted import read_regular, reason
 
 EVENTS_FILE = "events.jsonl"
 

@@ -3,7 +3,7 @@
 import csv
 from pathlib import Path
 
-from l4tui.train.events import EventReader, one_history
+from l4tui.runs.events import EventReader, one_history
 
 
 def read_events(run_dir: Path) -> list[dict]:

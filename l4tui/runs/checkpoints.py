@@ -16,12 +16,14 @@ epochs had logged (events.py). Epoch files hold no optimizer state: AdamW's mome
 import os
 import stat
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
-from l4tui.train.run_fields import is_count
+from l4tui.runs.fields import is_count
 
 FOLDER = "checkpoints"
-LAST = "last.pt"
+LAST = "last.pt"  # after every epoch, with the optimizer's state: what a resume uses
+BEST = "best.pt"  # when the validation figure improved: what the screens show of a trained run
 
 
 class CheckpointError(ValueError):
@@ -166,3 +168,88 @@ def resume_checkpoint(run_dir: Path, family: str, wanted: str | None = None) -> 
                                   f"start a new run") from None
         raise
     return path
+
+
+@dataclass(frozen=True)
+class CheckpointFile:
+    label: str  # "epoch 3", "best", "last"
+    path: Path
+    epoch: int | None  # 1-based over the whole run, for the epoch files
+
+
+def list_checkpoints(run_dir: Path) -> list[CheckpointFile]:
+    """A run's checkpoints in the order they were made: each epoch's weights, then best and last."""
+    folder = Path(run_dir) / FOLDER
+    found = []
+    for path in reversed(epoch_files(folder)):
+        if path.is_file():
+            number = int(path.stem.removeprefix("epoch-"))
+            found.append(CheckpointFile(f"epoch {number}", path, number))
+    for name in (BEST, LAST):
+        if (folder / name).is_file():
+            found.append(CheckpointFile(Path(name).stem, folder / name, None))
+    return found
+
+def trained_weights(run_dir: Path) -> Path:
+    """The checkpoint that shows what a run learned: best.pt, else last.pt. ValueError, one line,
+    when the run has neither yet."""
+    folder = Path(run_dir) / FOLDER
+    for name in (BEST, LAST):
+        if (folder / name).is_file():
+            return folder / name
+    raise ValueError(f"run {Path(run_dir).name} has no checkpoint yet (it ended before its first epoch)")
+
+
+def find_checkpoint(name: str, runs_dir) -> tuple[Path, str]:
+    """(the checkpoint file, how a config names it) for `name`: a run id (its last.pt; named by
+    the run's id) or a .pt file (named by its absolute path). Raises ValueError with one line when
+    it is missing, unreadable or no checkpoint; the file is only looked at, not loaded."""
+    from l4tui.runs.store import find_run
+    from l4tui.textcut import clip
+
+    path = Path(name).expanduser()
+    looks_like_a_path = path.is_absolute() or "/" in name or path.suffix == ".pt"
+    if path.is_file() or looks_like_a_path:
+        if not path.exists() and not path.is_symlink():
+            raise ValueError(f"{clip(name)}: no such checkpoint file (give a .pt file or a run id)")
+        sniff_checkpoint(path)
+        return path, str(path.resolve())
+    run_dir = find_run(Path(runs_dir), name) if Path(runs_dir).is_dir() else None
+    if run_dir is None:
+        raise ValueError(f"no run {clip(name)!r} in {runs_dir}, and no checkpoint file of that name "
+                         "(`l4tui runs` lists the runs)")
+    path = run_dir / FOLDER / LAST
+    if not path.is_file():
+        raise ValueError(f"run {run_dir.name} has no checkpoint yet (it ended before its first epoch)")
+    sniff_checkpoint(path)
+    return path, run_dir.name
+
+
+def sniff_checkpoint(path) -> None:
+    """A file torch.save could have written: a zip holding a data.pkl (or an old-style pickle).
+    Looks at the file without loading it; ValueError, one line, when it is not one."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+        if head.startswith(b"\x80"):
+            return  # torch's legacy format: a pickle
+        with zipfile.ZipFile(path) as archive:
+            if any(name.endswith("data.pkl") for name in archive.namelist()):
+                return
+    except IsADirectoryError:
+        raise ValueError(f"{path}: is a folder, not a checkpoint file") from None
+    except OSError as error:
+        raise ValueError(f"{path}: can't be read: {error.strerror or error}") from None
+    except zipfile.BadZipFile:
+        pass
+    raise ValueError(f"{path}: is not a checkpoint (torch's .pt format), or is cut short "
+                     "(give the .pt file a run saved)")
+
+
+def load_named_checkpoint(name: str) -> dict:
+    """A run's last checkpoint (by run id, in the runs folder) or a checkpoint file; ValueError,
+    one line, when it can't be."""
+    from l4tui.paths import runs_dir
+
+    path, _ = find_checkpoint(name, runs_dir())
+    return load_checkpoint(path)

@@ -12,7 +12,7 @@ A run's state comes from the folder and the process, so it stays true after a cr
 an `end` event says finished, failed or stopped; without one, the run is running while its
 process lives and died once it is gone.
 
-A run folder is untrusted input: a run whose run.json or events are not sound (run_fields.py)
+A run folder is untrusted input: a run whose run.json or events are not sound (fields.py)
 is listed as `invalid` with the reason, one line, and the other runs are unaffected.
 """
 
@@ -26,36 +26,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from l4tui.runs.events import EventReader, resume_point
+from l4tui.runs.fields import check_run_file
+from l4tui.runs.progress import better, key_metric
+from l4tui.runs.untrusted import read_regular, reason
 from l4tui.textcut import clip
-from l4tui.train.events import EventReader, resume_point
-from l4tui.train.progress import better, key_metric
-from l4tui.train.run_fields import check_run_file
-from l4tui.train.untrusted import read_regular, reason
 
 RUN_FILE = "run.json"
 MAX_RUN_FILE_BYTES = 1 << 20  # a run's description is a few hundred bytes; a huge one is not one
 CHOOSE_ANOTHER = "choose another with --runs DIR or $L4TUI_RUNS"
-
-
-@dataclass(frozen=True)
-class CheckpointFile:
-    label: str  # "epoch 3", "best", "last"
-    path: Path
-    epoch: int | None  # 1-based over the whole run, for the epoch files
-
-
-def list_checkpoints(run_dir: Path) -> list[CheckpointFile]:
-    """A run's checkpoints in the order they were made: each epoch's weights, then best and last."""
-    folder = Path(run_dir) / "checkpoints"
-    found = []
-    for path in sorted(folder.glob("epoch-*.pt")):
-        number = path.stem.removeprefix("epoch-")
-        if number.isascii() and number.isdigit() and path.is_file():
-            found.append(CheckpointFile(f"epoch {int(number)}", path, int(number)))
-    for name in ("best", "last"):
-        if (folder / f"{name}.pt").is_file():
-            found.append(CheckpointFile(name, folder / f"{name}.pt", None))
-    return found
 
 
 def write_json_atomic(path: Path, data: dict) -> None:

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from l4tui.train.events import resume_point
+from l4tui.runs.events import resume_point
 
 
 @dataclass
