@@ -195,7 +195,7 @@ def bench_throughput(tmp: Path, rounds: int, epochs: int) -> dict:
         values = [e["items_per_s"] for e in events if e.get("type") == "epoch"][1:]  # first epoch: warm-up
         return statistics.median(values)
 
-    from l4tui.runs.launcher import start_run
+    from l4tui.train.launcher import start_run
 
     def unwatched() -> float:
         run_dir = start_run("collab", config, runs_dir)

@@ -581,7 +581,7 @@ class PollWatcher:
 def measure_runs(family: str, config_dict: dict, timed_stage: int, runs_dir: Path, tmp: Path, watcher: str) -> dict:
     """The recipe as a detached run three times: unwatched, watched, unwatched again (the two
     unwatched runs on either side, so a machine that drifts faster or slower favours neither)."""
-    from l4tui.runs.launcher import start_run
+    from l4tui.train.launcher import start_run
 
     def unwatched() -> list[dict]:
         run_dir = start_run(family, config_dict, runs_dir)

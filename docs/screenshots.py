@@ -20,7 +20,7 @@ sys.path.insert(0, str(REPO))
 
 from textual.widgets import DataTable, Input  # noqa: E402
 
-from l4tui.runs.launcher import start_run  # noqa: E402
+from l4tui.train.launcher import start_run  # noqa: E402
 from l4tui.runs.store import read_run, stop_run  # noqa: E402
 from l4tui.ui.app import L4App  # noqa: E402
 from l4tui.ui.code_view import CodeView  # noqa: E402

@@ -215,7 +215,7 @@ TRAIN_OPTIONS = ["data", "epochs", "lr", "wd", "bs", "n_factors", "layers", "y_n
 def cmd_train(args, runs: Path) -> int:
     from dataclasses import fields
 
-    from l4tui.runs.launcher import start_run
+    from l4tui.train.launcher import start_run
     from l4tui.train.recipes import RECIPES
 
     config_class, _ = RECIPES[args.family]
@@ -340,7 +340,7 @@ def cmd_runs(args, runs: Path) -> int:
                 print(f"wrote {export_tensorboard(run_dir, args.out and Path(args.out) / 'tensorboard')}")
             return 0
         if args.runs_command == "resume":
-            from l4tui.runs.launcher import resume_run
+            from l4tui.train.launcher import resume_run
 
             checkpoint = resume_run(run_dir, args.checkpoint)
             where = f" from {checkpoint.name}" if args.checkpoint else ""

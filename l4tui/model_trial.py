@@ -3,9 +3,12 @@
 Importing a user's file runs its top-level code. In the app's own process, `raise SystemExit`
 would end the app, `os._exit` or a crash in compiled code would kill it, an endless loop would
 wedge every later build, and a runaway allocation would take the machine's memory. In a child
-process each of these ends the child only, and comes back here as one clear ModelFileError:
+process each of these ends the child only, and comes back here as one clear line:
 
     try_model_file("net", [workspace / "models", bundled / "models"], class_name="Net")
+    -> None (fine), or "it raised SystemExit(3) at import (...)"
+
+modelfiles.load_model_file calls it and raises that line as a ModelFileError naming the file.
 
 The child imports the file exactly as the app will (same package, same search folders), builds
 `class_name` and calls its `example_input()` when one is given, then says "ok". It gets
@@ -22,7 +25,6 @@ import threading
 import time
 from pathlib import Path
 
-from l4tui.modelfiles import ModelFileError
 from l4tui.textcut import clip
 
 TRIAL_TIMEOUT_S = 30.0  # importing torch alone takes 1.5 s on a 2-core machine, more from a cold disk
@@ -59,19 +61,20 @@ _lock = threading.Lock()
 
 
 def try_model_file(name: str, folders: list[Path], class_name: str = "",
-                   timeout_s: float | None = None) -> None:
-    """Import `<name>.py` (and build `class_name`) in a child process; raise ModelFileError if it fails."""
+                   timeout_s: float | None = None) -> str | None:
+    """Import `<name>.py` (and build `class_name`) in a child process: None when it did, else
+    what went wrong, in words."""
     key = (name, class_name, fingerprint(folders))
     with _lock:
         if _passed.get(key):
-            return
-    path = next((f / f"{name}.py" for f in folders if (f / f"{name}.py").is_file()), Path(f"{name}.py"))
+            return None
     timeout_s = TRIAL_TIMEOUT_S if timeout_s is None else timeout_s
     outcome = run_child(name, class_name, folders, timeout_s)
     if outcome is not None:
-        raise ModelFileError(f"{path}: {outcome} (tried in a separate process; the app did not import it)")
+        return f"{outcome} (tried in a separate process; the app did not import it)"
     with _lock:
         _passed[key] = True
+    return None
 
 
 def fingerprint(folders: list[Path]) -> tuple:

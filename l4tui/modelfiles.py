@@ -114,7 +114,9 @@ def load_model_file(name: str, workspace: Path | None = None, class_name: str = 
     if not is_bundled(path):
         from l4tui.model_trial import try_model_file
 
-        try_model_file(name, search_folders(workspace), class_name)
+        problem = try_model_file(name, search_folders(workspace), class_name)
+        if problem:
+            raise ModelFileError(f"{path}: {problem}")
     return import_model_file(name, search_folders(workspace))
 
 

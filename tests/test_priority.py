@@ -11,7 +11,7 @@ from conftest import REPO, kill_run, wait_for
 CHILD = r"""
 import json, os, sys, threading
 from pathlib import Path
-from l4tui.runs.launcher import start_run
+from l4tui.train.launcher import start_run
 from l4tui.ui.app import L4App
 from l4tui.ui.priority import lower_this_thread
 

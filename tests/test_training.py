@@ -87,7 +87,7 @@ def test_a_killed_run_reads_as_died(runs_dir, small_ratings):
 
 def test_bad_data_is_refused_before_a_run_starts(runs_dir, tmp_path):
     from l4tui.data.ratings import RatingsError
-    from l4tui.runs.launcher import start_run
+    from l4tui.train.launcher import start_run
 
     data = tmp_path / "u.data"
     data.write_text("garbage")

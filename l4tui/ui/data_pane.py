@@ -250,7 +250,7 @@ class DataPane(Vertical):
     @work(exclusive=True, group="launch")
     async def start_training(self, family: str = "collab", config: dict | None = None) -> None:
         """Start a run straight away (no form): used by scripts and tests."""
-        from l4tui.runs.launcher import start_run
+        from l4tui.train.launcher import start_run
 
         try:
             run_dir = await in_launcher(self.app.launcher, start_run, family, config or {}, self.runs_dir)
@@ -272,7 +272,7 @@ class DataPane(Vertical):
         """Resume the watched run from last.pt; when that is damaged, offer the sound earlier
         checkpoint the launcher names (l4tui/train/checkpoints.py) and resume from it on a yes."""
         from l4tui.runs.checkpoints import CheckpointError
-        from l4tui.runs.launcher import resume_run
+        from l4tui.train.launcher import resume_run
 
         if self.watched is None:
             return

@@ -192,7 +192,7 @@ class LaunchScreen(ModalScreen):
 
     @work(exclusive=True, group="launch")
     async def action_start(self) -> None:
-        from l4tui.runs.launcher import start_run
+        from l4tui.train.launcher import start_run
 
         if not self.validate() or self._finding:
             self.notify("Fix the fields marked first", severity="warning")
@@ -207,7 +207,7 @@ class LaunchScreen(ModalScreen):
     @work(exclusive=True, group="lr-find")
     async def action_lr_find(self) -> None:
         """Run fastai's range test with the form's settings, then fill in the suggested lr."""
-        from l4tui.runs.launcher import start_run
+        from l4tui.train.launcher import start_run
 
         self.validate()
         # The lr field may be empty or wrong: finding it is the point. The rest must be right.
