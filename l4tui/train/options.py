@@ -220,6 +220,9 @@ def recipe_config(recipe: str):
 
     def build(cls):
         own = get_annotations(cls)
+        twice = sorted(set(own) & {option.name for option in OPTIONS})
+        if twice:  # one declaration: a recipe changes an option's default in OPTIONS, not here
+            raise TypeError(f"{cls.__name__} declares the options {', '.join(twice)}: declare them in OPTIONS")
         annotations = {}
         for option in options_for(recipe):
             default = option.defaults[recipe]
@@ -328,20 +331,30 @@ def config_from_args(recipe: str, args) -> dict:
 # --- The docs -------------------------------------------------------------------------------
 
 def markdown_table() -> str:
-    """The option table of docs/training.md."""
-    lines = ["| option | launch form | recipes: default | must | what it does |", "|---|---|---|---|---|"]
+    """The option table of docs/training.md: one column of defaults per recipe (blank: the
+    recipe does not take the option), the launch form's label, the bounds and the help."""
+    lines = ["| option | " + " | ".join(RECIPES) + " | launch form | must | what it does |",
+             "|---|" + "---|" * len(RECIPES) + "---|---|---|"]
     for option in OPTIONS:
         metavar = "" if option.kind == "flag" else " " + (option.metavar or option.name.upper())
-        musts = [bound.message for bound in option.bounds]
-        musts += [f"{recipe}: {bound.message}" for recipe, bounds in option.recipe_bounds.items() for bound in bounds]
-        if option.strict:
-            musts.insert(0, "one of " + ", ".join(choice for choice, _ in option.choices))
-        recipes = ", ".join(option.recipes) if option.recipes != RECIPES else "all"
-        meanings = "".join(f"; {recipe}: {text}" for recipe, text in option.recipe_help.items())
-        cells = [f"`{option.cli_flag}{metavar}`", option.label or "", f"{recipes}: {defaults_text(option)}",
-                 "; ".join(musts), option.help + meanings]
+        defaults = [f"`{show_default(option.defaults[recipe])}`" if recipe in option.defaults else ""
+                    for recipe in RECIPES]
+        cells = [f"`{option.cli_flag}{metavar}`", *defaults, option.label, "; ".join(_musts(option)),
+                 option.help + "".join(f"; {recipe}: {text}" for recipe, text in option.recipe_help.items())]
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return "\n".join(lines)
+
+
+def _musts(option: Option) -> list[str]:
+    """The option's bounds in words; a bound of some recipes only is named with them."""
+    musts = ["one of " + ", ".join(choice for choice, _ in option.choices)] if option.strict else []
+    musts += [bound.message for bound in option.bounds]
+    recipes_of = {}  # message -> the recipes with that bound
+    for recipe, bounds in option.recipe_bounds.items():
+        for bound in bounds:
+            recipes_of.setdefault(bound.message, []).append(recipe)
+    musts += [f"{', '.join(recipes)}: {message}" for message, recipes in recipes_of.items()]
+    return musts
 
 
 DOCS_BEGIN = "<!-- options table: made by `python -m l4tui.train.options --markdown`; do not edit by hand -->"
