@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from l4tui import __version__
-from l4tui.train.options import RECIPES, add_train_options, config_from_args, float_list, int_list
+from l4tui.train.options import RECIPES, add_train_options, config_from_args, int_list
 from l4tui.train.presets import PRESETS
 
 

@@ -10,7 +10,7 @@ import pytest
 from l4tui.cli import build_parser
 from l4tui.train import options
 from l4tui.train.launch_form import command_line, fields_for, parse_field, validate_form
-from l4tui.train.options import OPTIONS, RECIPES, form_options, options_for
+from l4tui.train.options import OPTIONS, RECIPES, options_for
 from l4tui.train.recipes import RECIPES as CONFIGS
 
 from conftest import REPO
