@@ -7,22 +7,8 @@ import time
 from pathlib import Path
 
 from l4tui import __version__
-
-
-def int_list(text: str) -> tuple[int, ...]:
-    """`10,17,8` -> (10, 17, 8), for argparse."""
-    try:
-        return tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
-
-
-def float_list(text: str) -> tuple[float, ...]:
-    """`0.95,0.85,0.95` -> (0.95, 0.85, 0.95), for argparse."""
-    try:
-        return tuple(float(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
+from l4tui.train.options import RECIPES, add_train_options, config_from_args, int_list
+from l4tui.train.presets import PRESETS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,38 +25,11 @@ def build_parser() -> argparse.ArgumentParser:
         "train", help="start a training run (collab, tabular, lm, classifier)",
         description="Train one of the lesson's recipes in a run of its own (./runs/<id>/). Options left out take "
                     "the recipe's defaults, the lesson's.")
-    train.add_argument("family", choices=["collab", "tabular", "lm", "classifier"], help="which recipe")
-    train.add_argument("--data", help="a dataset name (`l4tui data list`) or a file or folder (default: bundled)")
-    train.add_argument("--epochs", type=int, help="epochs (classifier: of the last, unfrozen stage)")
-    train.add_argument("--lr", type=float, help="peak learning rate of the one cycle (first stage's)")
-    train.add_argument("--wd", type=float, help="weight decay")
-    train.add_argument("--bs", type=int, help="batch size")
-    train.add_argument("--n-factors", type=int, help="collab: latent factors per user and item")
-    train.add_argument("--layers", type=int_list, metavar="N,N,...", help="tabular: hidden layer sizes")
-    train.add_argument("--y", dest="y_name", metavar="COLUMN", help="tabular: the label column of your CSV")
-    train.add_argument("--preset", choices=["small", "lesson"], help="lm, classifier: model sizes")
-    train.add_argument("--drop-mult", type=float, help="lm, classifier: scales all AWD-LSTM dropouts")
-    train.add_argument("--bptt", type=int, help="lm, classifier: tokens per window")
-    train.add_argument("--encoder", help="classifier: the language model run (or .pt file) to take the encoder "
-                                         "and vocab from")
-    train.add_argument("--pretrained", help="lm: start from this run's (or .pt file's) weights")
-    train.add_argument("--y-range", type=float_list, metavar="LOW,HIGH",
-                       help="collab: the range the model predicts (default 0,5.5); every rating must lie in it "
-                            "(write --y-range=-5,5 when LOW is negative)")
-    train.add_argument("--div", type=float, help="one cycle: start at lr/div (default 25)")
-    train.add_argument("--pct-start", type=float, help="one cycle: share of the steps spent warming up (0.25)")
-    train.add_argument("--moms", type=float_list, metavar="HI,LO,HI",
-                       help="one cycle: momentum at start, peak lr, end (default 0.95,0.85,0.95; text 0.8,0.7,0.8)")
-    train.add_argument("--seed", type=int, help="random seed (the same seed gives the same run on CPU)")
-    train.add_argument("--activation-stats-every", type=int, metavar="N",
-                       help="record each layer's activation statistics and histogram every N training batches "
-                            "(fastai's ActivationStats; e.g. 50; default 0: off)")
-    train.add_argument("--device", help="auto (CUDA if there is one), cpu, cuda, cuda:1 ...")
+    train.add_argument("family", choices=list(RECIPES), help="which recipe")
+    add_train_options(train)  # one per option of l4tui/train/options.py
     train.add_argument("--gpus", type=int, default=1, metavar="N",
                        help="train over N processes with DistributedDataParallel through torchrun "
                             "(one per GPU; on a CPU-only machine, N CPU processes)")
-    train.add_argument("--fp16", action="store_true", default=None,
-                       help="mixed precision (float16) on CUDA; ignored on the CPU")
     train.add_argument("--lr-find", action="store_true",
                        help="run the learning-rate finder instead of training; prints suggested_lr=...")
     train.add_argument("--detach", action="store_true",
@@ -100,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="MODEL is one of lm, classifier, tabular, collab, collab-nn, or a model of your own "
                     "in models/ (FILE.CLASS). Sizes default to the lesson's datasets.")
     summary.add_argument("model", help="lm, classifier, tabular, collab, collab-nn, or FILE.CLASS")
-    summary.add_argument("--preset", choices=["lesson", "small"], default="lesson",
+    summary.add_argument("--preset", choices=list(PRESETS), default="lesson",
                          help="lesson: fastai's sizes; small: trains in seconds on a CPU")
     summary.add_argument("--vocab-size", type=int, help="tokens in the vocab (lm, classifier; default 60000)")
     summary.add_argument("--n-classes", type=int, help="classes (classifier; default 2)")
@@ -207,27 +166,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-TRAIN_OPTIONS = ["data", "epochs", "lr", "wd", "bs", "n_factors", "layers", "y_name", "preset", "drop_mult", "bptt",
-                 "encoder", "pretrained", "y_range", "div", "pct_start", "moms", "seed", "device", "fp16",
-                 "activation_stats_every"]
-
-
 def cmd_train(args, runs: Path) -> int:
-    from dataclasses import fields
-
     from l4tui.train.launcher import start_run
-    from l4tui.train.recipes import RECIPES
 
-    config_class, _ = RECIPES[args.family]
-    accepted = {f.name for f in fields(config_class)}
-    config = {}
-    for name in TRAIN_OPTIONS:
-        value = getattr(args, name)
-        if value is None:
-            continue
-        if name not in accepted:
-            raise ValueError(f"--{name.replace('_', '-')} does not apply to {args.family}")
-        config[name] = value
+    config = config_from_args(args.family, args)
     if "data" in config:
         from l4tui.data.sources import detect_format, resolve
 

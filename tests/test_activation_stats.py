@@ -261,8 +261,10 @@ def test_config_option_is_checked_and_reaches_the_command_line():
 
     assert CollabConfig().activation_stats_every == 0
     assert CollabConfig.from_dict({"activation_stats_every": 25}).activation_stats_every == 25
+    with pytest.raises(ValueError, match=r"activation_stats_every must not be negative \(0 is off\)"):
+        CollabConfig.from_dict({"activation_stats_every": -1}).validate()  # the form's own words
     with pytest.raises(ValueError, match="activation_stats_every must be a whole number"):
-        CollabConfig.from_dict({"activation_stats_every": -1}).validate()
+        CollabConfig.from_dict({"activation_stats_every": 2.5}).validate()  # run.json may hold anything
     command = command_line("collab", {"activation_stats_every": 25})
     assert command == "l4tui train collab --activation-stats-every 25"
     assert build_parser().parse_args(command.split()[1:]).activation_stats_every == 25

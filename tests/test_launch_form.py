@@ -87,7 +87,7 @@ def test_the_module_imports_no_ui_torch_or_pandas():
     ("lm", "drop_mult", "-0.5", "must not be negative"),
     ("tabular", "layers", "200;100", "sizes separated by commas, e.g. 200,100"),
     ("tabular", "layers", "200,abc", "sizes separated by commas, e.g. 200,100"),
-    ("tabular", "layers", "200,0", "each size must be at least 1"),
+    ("tabular", "layers", "200,0", "must all be at least 1"),
     ("collab", "device", "tpu", "not one of the choices"),
     ("lm", "preset", "huge", "not one of the choices"),
     ("collab", "data", "no-such-dataset", "no such dataset, file or folder"),

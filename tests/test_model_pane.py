@@ -11,6 +11,7 @@ from fake_runs import write_fake_run
 from l4tui.inspect.activations import any_hooks_left
 from l4tui.inspect.subject import sample_ratings
 from l4tui.modelfiles import load_model_file
+from l4tui.train.presets import PRESETS
 from l4tui.ui.app import L4App
 from l4tui.ui.model_pane import ModelPane
 
@@ -112,7 +113,7 @@ async def test_language_model_activations_over_time_and_bad_input(runs_dir):
         lstm = next(r for r in table if r[0] == "0.rnns.0.module")
         n_tokens = len(pane.subject.vocab.numericalize(__import__("l4tui.data.tokenizer", fromlist=["x"]).tokenize(
             "my favourite actor is Tom")))
-        assert lstm[1] == f"1×{n_tokens}×64"  # the small preset's hidden size, one step per token
+        assert lstm[1] == f"1×{n_tokens}×{PRESETS['small']['n_hid']}"  # the small preset's hidden size, one step per token
         decoder = next(r for r in table if r[0] == "1.decoder")
         assert decoder[1] == f"1×{n_tokens}×60000"
         assert not any_hooks_left(pane.subject.model)

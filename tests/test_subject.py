@@ -7,6 +7,7 @@ import torch
 from l4tui.data.tokenizer import tokenize
 from l4tui.inspect.activations import any_hooks_left, capture_activations
 from l4tui.inspect.catalog import Sizes, find_model
+from l4tui.train.presets import PRESETS
 from l4tui.inspect.outputs import class_probabilities, explain_output
 from l4tui.inspect.subject import (InputError, checkpoint_subject, encode_input, example_input_text,
                                    fresh_subject, input_kind, sample_ratings)
@@ -33,7 +34,7 @@ def test_each_models_own_kind_of_input_goes_through_it(name, kind, output_shape)
         n_tokens = len(tokenize(typed))
         output_shape = (1, n_tokens, SMALL.vocab_size)
         lstm = next(a for a in capture.activations if a.name == "0.rnns.0.module")
-        assert lstm.output_shape == (1, n_tokens, 64)  # the small preset's hidden size
+        assert lstm.output_shape == (1, n_tokens, PRESETS["small"]["n_hid"])  # the small preset's hidden size
     assert tuple(capture.output.shape) == output_shape
     lines = explain_output(subject, inputs, capture.output, typed)
     assert lines and all(isinstance(line, str) for line in lines)

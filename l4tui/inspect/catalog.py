@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from l4tui.modelfiles import ModelFileError, load_model_file, model_file_path, model_files, parse_model_file
+from l4tui.train.presets import PRESETS, awd_lstm_sizes  # one table: the recipes' "small" is this "small"
 
 LESSON_FILES = {"awd_lstm", "tabular", "collab"}
 
@@ -50,14 +51,6 @@ class Sizes:
             raise ValueError("every cardinality must be at least 1 (#na# counts)")
         if self.layers is not None and any(n < 1 for n in self.layers):
             raise ValueError("layer sizes must be at least 1")
-
-
-PRESETS = {
-    "lesson": dict(emb_sz=400, n_hid=1152, n_layers=3, tabular_layers=(200, 100), n_factors=50,
-                   collab_nn_layers=(100, 50)),
-    "small": dict(emb_sz=32, n_hid=64, n_layers=3, tabular_layers=(64, 32), n_factors=16,
-                  collab_nn_layers=(32, 16)),
-}
 
 
 @dataclass(frozen=True)
@@ -145,11 +138,10 @@ def build_model(entry: ModelEntry, sizes: Sizes = Sizes(), workspace: Path | Non
         example = model.example_input()
         example = example if isinstance(example, tuple) else (example,)
     elif entry.name == "lm":
-        model = module.get_language_model(sizes.vocab_size, preset["emb_sz"], preset["n_hid"], preset["n_layers"])
+        model = module.get_language_model(sizes.vocab_size, **awd_lstm_sizes(sizes.preset))
         example = (torch.randint(2, sizes.vocab_size, (bs, 72)),)  # bptt=72 tokens
     elif entry.name == "classifier":
-        model = module.get_text_classifier(sizes.vocab_size, sizes.n_classes, emb_sz=preset["emb_sz"],
-                                           n_hid=preset["n_hid"], n_layers=preset["n_layers"],
+        model = module.get_text_classifier(sizes.vocab_size, sizes.n_classes, **awd_lstm_sizes(sizes.preset),
                                            lin_ftrs=sizes.layers or (50,))
         example = (torch.randint(2, sizes.vocab_size, (bs, 100)),)  # a 100-token review
     elif entry.name == "tabular":

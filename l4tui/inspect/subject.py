@@ -122,11 +122,11 @@ def checkpoint_subject(path: Path, workspace: Path | None = None) -> Subject:
     bs = 2
     if family in TEXT_MODELS:
         from l4tui.data.vocab import Vocab
-        from l4tui.train.text import PRESETS
+        from l4tui.train.presets import awd_lstm_sizes
 
         awd = load_model_file("awd_lstm", workspace)
         subject.vocab = Vocab(checkpoint["vocab"])
-        preset = PRESETS[config.get("preset", "small")]
+        preset = awd_lstm_sizes(config.get("preset", "small"))
         if family == "lm":
             model = awd.get_language_model(len(subject.vocab), drop_mult=config.get("drop_mult", 1.0), **preset)
             example = (torch.randint(2, len(subject.vocab), (bs, 72)),)

@@ -4,36 +4,20 @@
     learn.fit_one_cycle(5, 5e-3, wd=0.1)
 """
 
-from dataclasses import dataclass, field
-
 from l4tui.data.ratings import IdMap, load_ratings, split_valid
-from l4tui.paths import default_ratings_dir
 from l4tui.train.config import RecipeConfig
+from l4tui.train.options import recipe_config
 
 
-@dataclass
+@recipe_config("collab")
 class CollabConfig(RecipeConfig):
-    data: str = field(default_factory=lambda: str(default_ratings_dir()))
-    epochs: int = 5
-    lr: float = 5e-3
-    wd: float = 0.1
-    bs: int = 64
-    n_factors: int = 50
-    y_range: tuple[float, float] = (0.0, 5.5)
-    valid_pct: float = 0.2
-    seed: int = 42
-    device: str = "auto"
-    fp16: bool = False  # mixed precision on CUDA (ignored on the CPU)
+    """Fields: the options collab takes, at collab's defaults (the OPTIONS table of
+    l4tui/train/options.py: the lesson's values above), then collab's own settings below."""
+
+    valid_pct: float = 0.2  # the share of ratings held out to validate
 
     def extra_problems(self) -> list[str]:
-        problems = []
-        if len(self.y_range) != 2 or not self.y_range[0] < self.y_range[1]:
-            problems.append("y_range must be two numbers LOW,HIGH with LOW below HIGH, e.g. 0,5.5")
-        if self.n_factors < 1:
-            problems.append("n_factors must be at least 1")
-        if not 0 < self.valid_pct < 1:
-            problems.append("valid_pct must be between 0 and 1")
-        return problems
+        return [] if 0 < self.valid_pct < 1 else ["valid_pct must be between 0 and 1"]
 
 
 def load_checked_ratings(config: CollabConfig):

@@ -31,3 +31,24 @@ def check_data(family: str, config) -> None:
     checkpoint = getattr(config, "pretrained", "") or getattr(config, "encoder", "")
     if checkpoint and ("/" in checkpoint or checkpoint.endswith(".pt")):
         find_checkpoint(checkpoint, ".")
+
+
+def training_items(family: str, config) -> int:
+    """How many training items `config`'s data gives the recipe, as its own loader splits it
+    (after the same data check): ratings, table rows, labelled texts, or for the language model
+    rows of bptt tokens (text.lm_training_rows). The launch form checks the batch size with it."""
+    if family == "collab":
+        from l4tui.train.collab import load_checked_ratings
+
+        return len(load_checked_ratings(config)[1])
+    if family == "tabular":
+        from l4tui.train.tabular import load_checked_table
+
+        return int((~load_checked_table(config)[1]).sum())
+    if family == "lm":
+        from l4tui.train.text import lm_training_rows
+
+        return lm_training_rows(config)
+    from l4tui.train.text import load_checked_classifier_texts
+
+    return int((~load_checked_classifier_texts(config)[-1]).sum())

@@ -6,33 +6,21 @@
     learn.fit_one_cycle(3, 1e-2)
 """
 
-from dataclasses import dataclass
-
-from l4tui.data.tables import ADULT_Y_NAME
-from l4tui.train.config import BATCHNORM_BS, RecipeConfig
+from l4tui.train.config import RecipeConfig
+from l4tui.train.options import recipe_config
 
 
-@dataclass
+@recipe_config("tabular")
 class TabularConfig(RecipeConfig):
-    data: str = "bundled-adult"
-    y_name: str = ADULT_Y_NAME
+    """Fields: the options tabular takes, at tabular's defaults (the OPTIONS table of
+    l4tui/train/options.py: the lesson's values above), then tabular's own settings below."""
+
     cat_names: tuple[str, ...] | None = None  # None: the lesson's columns for adult, guessed otherwise
     cont_names: tuple[str, ...] | None = None
-    layers: tuple[int, ...] = (200, 100)
-    epochs: int = 3
-    lr: float = 1e-2
-    wd: float = 0.01
-    bs: int = 64
-    valid_pct: float = 0.2
-    seed: int = 42
-    device: str = "auto"
-    fp16: bool = False  # mixed precision on CUDA (ignored on the CPU)
+    valid_pct: float = 0.2  # each row validates with this chance
 
     def extra_problems(self) -> list[str]:
-        problems = ["layer sizes must be at least 1"] if any(n < 1 for n in self.layers) else []
-        if self.bs == 1:  # (below 1 is the base check's)
-            problems.append(BATCHNORM_BS)
-        return problems
+        return [] if 0 < self.valid_pct < 1 else ["valid_pct must be between 0 and 1"]
 
 
 def load_table(config: TabularConfig):

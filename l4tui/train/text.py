@@ -17,60 +17,34 @@ weights unless `pretrained` names a checkpoint (a run id, or a .pt file of fasta
 """
 
 from dataclasses import dataclass
-from pathlib import Path
-
-from l4tui.runs.checkpoints import find_checkpoint, load_named_checkpoint
-from l4tui.textcut import clip
-from l4tui.train.config import BATCHNORM_BS, RecipeConfig
-
-PRESETS = {"small": dict(emb_sz=64, n_hid=128, n_layers=3), "lesson": dict(emb_sz=400, n_hid=1152, n_layers=3)}
+from l4tui.runs.checkpoints import load_named_checkpoint
+from l4tui.train.config import RecipeConfig
+from l4tui.train.options import recipe_config
+from l4tui.train.presets import awd_lstm_sizes
 
 
 @dataclass
-class LMConfig(RecipeConfig):
-    data: str = "bundled-imdb"
-    preset: str = "small"
-    epochs: int = 4
-    lr: float = 2e-2
-    wd: float = 0.01
-    bs: int = 32
-    bptt: int = 72
-    drop_mult: float = 0.3
+class TextConfig(RecipeConfig):
+    """What the language model and the classifier share beyond their options: the vocab they
+    build when no checkpoint brings one (fastai's max_vocab and min_freq)."""
+
     max_vocab: int = 60_000
     min_freq: int = 3
-    pretrained: str = ""  # a run id or a checkpoint file; then a frozen first epoch, as the lesson
+
+
+@recipe_config("lm")
+class LMConfig(TextConfig):
+    """Fields: the options lm takes, at lm's defaults (the OPTIONS table of
+    l4tui/train/options.py: the lesson's values above), then lm's own settings below."""
+
     alpha: float = 2.0  # AR
     beta: float = 1.0  # TAR
-    seed: int = 42
-    device: str = "auto"
-    fp16: bool = False  # mixed precision on CUDA (ignored on the CPU)
-
-    def extra_problems(self) -> list[str]:
-        return [] if self.preset in PRESETS else [f"preset must be one of {', '.join(PRESETS)}"]
 
 
-@dataclass
-class ClassifierConfig(RecipeConfig):
-    data: str = "bundled-imdb"
-    encoder: str = ""  # the fine-tuned language model: a run id (its vocab comes with it)
-    preset: str = "small"
-    epochs: int = 2  # of the last, unfrozen stage; the three before it take one epoch each
-    lr: float = 2e-2  # the first stage's; the next ones use lr/2, lr/4, lr/20, as the lesson
-    wd: float = 0.01
-    bs: int = 32
-    bptt: int = 72
-    drop_mult: float = 0.5
-    max_vocab: int = 60_000
-    min_freq: int = 3
-    seed: int = 42
-    device: str = "auto"
-    fp16: bool = False  # mixed precision on CUDA (ignored on the CPU)
-
-    def extra_problems(self) -> list[str]:
-        problems = [] if self.preset in PRESETS else [f"preset must be one of {', '.join(PRESETS)}"]
-        if self.bs == 1:  # (below 1 is the base check's)
-            problems.append(BATCHNORM_BS)
-        return problems
+@recipe_config("classifier")
+class ClassifierConfig(TextConfig):
+    """Fields: the options the classifier takes, at its defaults (the OPTIONS table of
+    l4tui/train/options.py: the lesson's values above)."""
 
 
 class RNNRegularizer:
@@ -100,7 +74,8 @@ class RNNRegularizer:
         self.handle.remove()
 
 
-def _texts(config):
+def texts_of(config):
+    """The texts of the config's data, in whichever format it is (a texts CSV, an aclImdb tree)."""
     from l4tui.data.sources import resolve
     from l4tui.data.texts import load_imdb_folder, load_texts_csv
 
@@ -120,6 +95,27 @@ def _held_out(n: int, share: float, seed: int):
     return np.random.default_rng(seed).random(n) < share
 
 
+def estimated_tokens(texts: list[str]) -> int:
+    """Tokens the texts make, counted as whitespace words plus one xxbos a text, without
+    tokenizing (which takes minutes on the full IMDB). The tokenizer only adds to the words
+    (punctuation, xxmaj): on the bundled sample it makes 1.45 tokens a word, so this is low."""
+    return sum(len(text.split()) + 1 for text in texts)
+
+
+def lm_training_rows(config: LMConfig) -> int:
+    """The language model's "training items", as many as the data gives once checked: rows of
+    `bptt` tokens its training stream fills (estimated_tokens).
+
+    LMBatches cuts the training texts' stream of tokens into `bs` rows of (tokens - 1) // bs
+    tokens. It only fails when a row would be empty (bs >= tokens), but once bs exceeds
+    (tokens - 1) // bptt each row is shorter than one bptt window: an epoch is then one short
+    batch, and the validation stream (a tenth of the texts, with the same bs) is shorter still.
+    So that figure is what "bs larger than the data" means here."""
+    data, valid = load_checked_lm_texts(config)
+    tokens = estimated_tokens([text for text, is_valid in zip(data.texts, valid) if not is_valid])
+    return max(0, (tokens - 1) // config.bptt)
+
+
 def load_checked_lm_texts(config: LMConfig):
     """The texts and which of them validate, once the data check has passed: the one check, made
     by start_run before the run exists and by the run itself. Each split's stream must fill one
@@ -128,14 +124,14 @@ def load_checked_lm_texts(config: LMConfig):
     from l4tui.data.checks import check_split, check_texts, check_tokens
     from l4tui.data.tokenizer import tokenize_many
 
-    data = _texts(config)
+    data = texts_of(config)
     check_texts(data)
     valid = _held_out(len(data), LM_VALID_PCT, config.seed)
     check_split(data.source, ("text", "texts"), int((~valid).sum()), int(valid.sum()), config.bs,
                 f"{LM_VALID_PCT:.0%} of them by chance, seed {config.seed}", drop_last=False)
     for split, chosen in (("training", ~valid), ("validation", valid)):
         texts = [text for text, keep in zip(data.texts, chosen) if keep]
-        n_tokens = sum(len(text.split()) + 1 for text in texts)  # + xxbos
+        n_tokens = estimated_tokens(texts)
         if n_tokens < 4 * (config.bs + 1):
             n_tokens = sum(len(tokens) for tokens in tokenize_many(texts))
         check_tokens(data.source, split, n_tokens, config.bs)
@@ -149,7 +145,7 @@ def load_checked_classifier_texts(config: ClassifierConfig):
 
     from l4tui.data.checks import check_labels, check_split, check_texts
 
-    data = _texts(config)
+    data = texts_of(config)
     check_texts(data)
     labelled = [i for i, label in enumerate(data.labels) if label]
     classes = sorted({data.labels[i] for i in labelled})
@@ -191,7 +187,7 @@ def prepare_lm(config: LMConfig, device: str, workspace=None):
     valid_docs = [d for d, v in zip(ids, valid) if v]
 
     awd = load_model_file("awd_lstm", workspace)
-    model = awd.get_language_model(len(vocab), drop_mult=config.drop_mult, **PRESETS[config.preset]).to(device)
+    model = awd.get_language_model(len(vocab), drop_mult=config.drop_mult, **awd_lstm_sizes(config.preset)).to(device)
     stages = [Stage(config.epochs, config.lr, freeze_to=0, name="unfrozen")]
     if pretrained is not None:
         weights = {k: v for k, v in pretrained["model"].items()}
@@ -250,7 +246,7 @@ def prepare_classifier(config: ClassifierConfig, device: str, workspace=None):
 
     awd = load_model_file("awd_lstm", workspace)
     model = awd.get_text_classifier(len(vocab), len(classes), bptt=config.bptt, drop_mult=config.drop_mult,
-                                    **PRESETS[config.preset]).to(device)
+                                    **awd_lstm_sizes(config.preset)).to(device)
     if encoder is not None:
         # The LM's encoder is `0.*` in its state dict; in the classifier it sits at `0.module.*`.
         weights = {f"0.module.{k[2:]}": v for k, v in encoder["model"].items() if k.startswith("0.")}
