@@ -80,7 +80,7 @@ class TextScreen(Screen):
         Binding("left_square_bracket", "min_freq(-1)", "min_freq-", id="text.min_freq_down"),
         Binding("right_square_bracket", "min_freq(1)", "min_freq+", id="text.min_freq_up"),
         Binding("minus", "max_vocab(0.5)", "max_vocab÷2", id="text.max_vocab_down"),
-        Binding("plus_sign,equals_sign", "max_vocab(2)", "max_vocab×2", id="text.max_vocab_up"),
+        Binding("plus,equals_sign", "max_vocab(2)", "max_vocab×2", id="text.max_vocab_up"),
         Binding("slash", "find", "Find in vocab", id="text.find", tooltip="Filter the vocab table"),
         Binding("b", "next_batch", "Next batch", show=False, id="text.batch", tooltip="The next LM batch"),
         Binding("escape,q", "back", "Back", id="text.back"),
