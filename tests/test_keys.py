@@ -79,7 +79,7 @@ async def test_help_on_a_pushed_screen_shows_that_screens_keys(runs_dir):
     app = make_app(runs_dir)
     async with app.run_test(size=(100, 40)) as pilot:
         for key, screen_class, expected in [
-                ("t", TextScreen, "+ / =  max_vocab×2  text.max_vocab_up"),
+                ("t", TextScreen, "+ / =  Double max_vocab (= too: no Shift needed)  text.max_vocab_up"),
                 ("a", TabularScreen, "k  Treat the column under the cursor as categorical or continuous  tab.kind"),
                 ("x", SpreadsheetScreen, "Space  One step of gradient descent  sheet.step")]:
             await pilot.press("2")
