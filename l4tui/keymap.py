@@ -19,11 +19,6 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # Python 3.10 has no TOML reader in the standard library
-    import tomli as tomllib
-
 MAX_CONFIG_BYTES = 1_000_000  # a config file is a few lines; anything bigger is a mistake
 
 
@@ -94,6 +89,11 @@ def _keymap_table(path: Path) -> tuple[dict, str]:
         return {}, f"can't be read ({error.strerror or error})"
     if len(data) > MAX_CONFIG_BYTES:
         return {}, f"is larger than {MAX_CONFIG_BYTES:,} bytes"
+    # Imported only when there is a file: most users have none, and start-up pays for every import.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # Python 3.10 has no TOML reader in the standard library
+        import tomli as tomllib
     try:
         config = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
