@@ -151,3 +151,27 @@ async def test_a_broken_config_file_still_starts_the_app(runs_dir):
         await pilot.press("2")
         await pilot.pause()
         assert app.query_one("#panes").active == "data"
+
+
+async def test_help_on_the_embeddings_screen_once_out_of_its_text_box(runs_dir):
+    import torch
+
+    from fake_runs import write_fake_run
+    from l4tui.ui.embeddings_screen import EmbeddingsScreen
+
+    run_dir = write_fake_run(runs_dir, "20260101-000000-collab")
+    (run_dir / "checkpoints").mkdir()
+    torch.save({"model": {"u_weight.weight": torch.randn(3, 2), "i_weight.weight": torch.randn(5, 2)},
+                "users": [1, 2], "items": [10, 20, 30, 40], "config": {"data": "/nowhere"}},
+               run_dir / "checkpoints" / "best.pt")
+    app = make_app(runs_dir)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("2")
+        assert await wait_until(pilot, lambda: app.query_one("#runs-table").row_count == 1)
+        await pilot.press("e")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, EmbeddingsScreen) and app.screen.tables)
+        app.screen.query_one("#emb-neighbours").focus()  # in the query box, ? is text
+        lines = (await help_text(pilot, app)).splitlines()
+        assert lines[0] == "This screen"
+        assert "Ctrl-N  Tokens, users, movies, a column's categories ...  emb.next" in lines
+        assert "Esc  Back  emb.back" in lines

@@ -44,7 +44,7 @@ def help_sections(screen: Screen, here: str = THIS_SCREEN) -> list[tuple[str, li
     focused = screen.focused
     chain = list(reversed(focused.ancestors_with_self)) if focused is not None else [app, screen]
     depth = {node: index for index, node in enumerate(chain)}  # outermost first: the pane's own keys lead
-    lines: dict[object, tuple[str, int, HelpLine]] = {}
+    lines: dict[object, tuple[str, float, HelpLine]] = {}  # (group, rank in it, line)
     for key, active in screen.active_bindings.items():
         node, binding = active.node, active.binding
         if node is app or (isinstance(node, Screen) and binding.id is None):
