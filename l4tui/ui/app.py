@@ -19,7 +19,7 @@ from l4tui.paths import runs_dir as default_runs_dir
 from l4tui.paths import workspace_root
 from l4tui.ui.code_pane import CodePane
 from l4tui.ui.data_pane import DataPane
-from l4tui.ui.help_screen import HelpScreen, help_sections
+from l4tui.ui.help_screen import THIS_SCREEN, HelpScreen, help_sections
 from l4tui.ui.key_names import is_key
 from l4tui.ui.model_pane import ModelPane
 from l4tui.ui.priority import lower_this_thread, make_launcher
@@ -146,7 +146,7 @@ class L4App(App):
 
     def action_help(self) -> None:
         """The keys that work here and now (help_screen.py reads them from the live bindings)."""
-        here = "This screen"
+        here = THIS_SCREEN
         if self.screen is self.screen_stack[0]:  # the panes, not a screen pushed over them
             here = f"This pane ({PANE_TITLES[self.query_one('#panes', TabbedContent).active]})"
         self.push_screen(HelpScreen(help_sections(self.screen, here)))
