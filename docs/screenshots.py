@@ -2,13 +2,14 @@
 
     python docs/screenshots.py            # all of them
     python docs/screenshots.py trust      # some groups: code sheet text embeddings tabular
-                                          # runs model_pane trust
+                                          # runs model_pane trust keys
 
 It trains real runs in a temporary runs folder (two collab runs, an lr_find, one run left
 going), so the Data & training pictures show real curves. Takes about a minute.
 """
 
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -17,6 +18,8 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent
 REPO = DOCS.parent
 sys.path.insert(0, str(REPO))
+# The pictures show the default keys, whatever keymap the person remaking them has.
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="l4tui-docs-config-")
 
 from textual.widgets import DataTable, Input  # noqa: E402
 
@@ -358,6 +361,35 @@ async def shoot_trust(images: Path, size=(120, 30)) -> None:
             app.save_screenshot("trust-invalid-run.svg", str(images))
 
 
+async def shoot_keys(images: Path, size=(80, 24)) -> None:
+    """`?` at 80x24: the Code pane's keys; then a keymap that moves quit to Ctrl-X, with a bad entry
+    (its message at start, and Ctrl-X in the help)."""
+    from textual.containers import VerticalScroll
+
+    with tempfile.TemporaryDirectory() as name:
+        config = Path(name) / "config.toml"
+        app = L4App(runs_dir=Path(name) / "runs", workspace=REPO, config=config)
+        async with app.run_test(size=size) as pilot:
+            view = app.query_one(CodeView)
+            await until(pilot, lambda: view.path is not None)
+            await pilot.press("question_mark")
+            await pilot.pause(0.5)
+            app.save_screenshot("keys-help.svg", str(images))
+
+        config.write_text('[keymap]\n"app.quit" = "ctrl+x"\n"app.qiut" = "ctrl+q"\n')
+        app = L4App(runs_dir=Path(name) / "runs", workspace=REPO, config=config)
+        async with app.run_test(size=size, notifications=True) as pilot:
+            view = app.query_one(CodeView)
+            await until(pilot, lambda: view.path is not None and app._notifications)
+            await pilot.pause(0.5)
+            app.save_screenshot("keys-bad-entry.svg", str(images))
+            await pilot.press("question_mark")
+            await pilot.pause(0.3)
+            app.screen.query_one("#help-box", VerticalScroll).scroll_end(animate=False)
+            await pilot.pause(0.5)
+            app.save_screenshot("keys-remapped.svg", str(images))
+
+
 async def shoot(size=(120, 36)):
     images = DOCS / "images"
     images.mkdir(exist_ok=True)
@@ -384,10 +416,7 @@ async def shoot(size=(120, 36)):
             await until(pilot, lambda: "44,335,880" in str(totals.render()))
             await pilot.pause(0.3)
             app.save_screenshot("model-classifier.svg", str(images))
-
-            await pilot.press("question_mark")
-            await pilot.pause(0.5)
-            app.save_screenshot("help.svg", str(images))
+    await shoot_keys(images)
     await shoot_code(images)
     await shoot_sheet(images)
     await shoot_text(images)
@@ -400,7 +429,7 @@ async def shoot(size=(120, 36)):
 
 
 GROUPS = {"code": shoot_code, "sheet": shoot_sheet, "text": shoot_text, "embeddings": shoot_embeddings,
-          "tabular": shoot_tabular, "runs": shoot_runs, "model_pane": shoot_model_pane, "trust": shoot_trust}
+          "tabular": shoot_tabular, "runs": shoot_runs, "model_pane": shoot_model_pane, "trust": shoot_trust, "keys": shoot_keys}
 
 
 async def shoot_some(names: list[str]) -> None:

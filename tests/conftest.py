@@ -70,3 +70,10 @@ def kill_run(run_dir: Path) -> None:
             os.kill(pid, signal.SIGKILL)
     except (OSError, ValueError):
         pass
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_config_home(tmp_path_factory):
+    """No test reads the user's own ~/.config/l4tui/config.toml (a keymap there would change
+    the keys every test types): the app, and every l4tui process a test starts, look here."""
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("config"))

@@ -6,7 +6,7 @@ import sys
 CORE = ["l4tui.cli", "l4tui.paths", "l4tui.modelfiles", "l4tui.data.ratings", "l4tui.runs.store",
         "l4tui.runs.events", "l4tui.train.launcher", "l4tui.train.loop", "l4tui.train.collab",
         "l4tui.train.worker", "l4tui.runs.progress", "l4tui.inspect.summary", "l4tui.code.navigator",
-        "l4tui.code.tagstack", "l4tui.code.source"]
+        "l4tui.code.tagstack", "l4tui.code.source", "l4tui.keymap"]
 
 
 def modules_after_import(*names):

@@ -14,13 +14,13 @@ from textual.binding import Binding
 from textual.widgets import Footer, TabbedContent, TabPane
 
 from l4tui import __version__
+from l4tui.keymap import Keymap, config_path, drop_unknown_ids, read_keymap
 from l4tui.paths import runs_dir as default_runs_dir
 from l4tui.paths import workspace_root
 from l4tui.ui.code_pane import CodePane
-from l4tui.ui.code_view import SEQUENCE_HELP, CodeView
 from l4tui.ui.data_pane import DataPane
-from l4tui.ui.help_screen import HelpScreen
-from l4tui.ui.model_layers import LayersTab
+from l4tui.ui.help_screen import THIS_SCREEN, HelpScreen, help_sections
+from l4tui.ui.key_names import is_key
 from l4tui.ui.model_pane import ModelPane
 from l4tui.ui.priority import lower_this_thread, make_launcher
 
@@ -30,6 +30,7 @@ UI_SWITCH_INTERVAL_S = 0.001
 # it alive: asyncio and Python's exit wait for every worker thread.
 EXIT_GRACE_S = 0.5
 PANES = {"code": "#code-view", "data": "#runs-table", "model": "#model-list"}  # pane -> what gets focus
+PANE_TITLES = {"code": "Code", "data": "Data & training", "model": "Model"}
 
 
 class Panes(TabbedContent):
@@ -65,8 +66,12 @@ class L4App(App):
     ]
 
     def __init__(self, runs_dir: Path | None = None, workspace: Path | None = None,
-                 open_at=None) -> None:
+                 open_at=None, config: Path | None = None) -> None:
         super().__init__()
+        # The user's keys (config.toml's [keymap]) apply from the first key typed. Its ids are
+        # checked once the first frame is drawn: that needs every screen's module imported.
+        self.keymap: Keymap = read_keymap(config or config_path(), is_key)
+        self.set_keymap(self.keymap.keys)
         self.open_at = open_at  # a Location to open first (`l4tui PATH:LINE`)
         self.runs_dir = Path(runs_dir or default_runs_dir())
         self.workspace = Path(workspace or workspace_root())
@@ -98,11 +103,11 @@ class L4App(App):
 
     def compose(self) -> ComposeResult:
         with Panes(initial="code", id="panes"):
-            with TabPane("1 Code", id="code"):
+            with TabPane(f"1 {PANE_TITLES['code']}", id="code"):
                 yield CodePane(self.workspace, open_at=self.open_at, id="code-pane")
-            with TabPane("2 Data & training", id="data"):
+            with TabPane(f"2 {PANE_TITLES['data']}", id="data"):
                 yield DataPane(self.runs_dir, id="data-pane")
-            with TabPane("3 Model", id="model"):
+            with TabPane(f"3 {PANE_TITLES['model']}", id="model"):
                 yield ModelPane(self.workspace, self.runs_dir, id="model-pane")
         yield Footer(show_command_palette=False)  # Ctrl-K still opens it; the room goes to our keys
 
@@ -110,6 +115,18 @@ class L4App(App):
         # Slow work (files, pandas, jedi) starts only after the first frame is drawn.
         self.query_one(CodePane).start()
         self.query_one(DataPane).start()
+        self.check_keymap()
+
+    def check_keymap(self) -> None:
+        """Drop the keymap's entries that name no binding, and say what was wrong with it."""
+        if self.keymap.keys:
+            from l4tui.ui.bindings import binding_ids  # imports every screen: not before the first frame
+
+            self.keymap = drop_unknown_ids(self.keymap, binding_ids())
+            self.set_keymap(self.keymap.keys)
+        if self.keymap.problems:
+            self.notify("\n".join(self.keymap.problems), title="config.toml", severity="warning", timeout=20,
+                        markup=False)
 
     def action_show_pane(self, pane: str) -> None:
         self.query_one("#panes", TabbedContent).active = pane
@@ -128,16 +145,11 @@ class L4App(App):
         self.screen.set_focus(self.query_one(PANES[pane]))
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen([
-            ("Everywhere", self.BINDINGS),
-            ("Code", CodePane.BINDINGS + CodeView.BINDINGS + SEQUENCE_HELP),
-            ("Data & training", DataPane.BINDINGS + [("Enter", "Watch the selected run")]),
-            ("Launch form", [("Tab / Shift-Tab", "Next / previous field"), ("Ctrl-S, Enter", "Start the run"),
-                             ("Ctrl-L", "Run lr_find and fill in its suggestion"), ("Esc", "Cancel")]),
-            ("Model", ModelPane.BINDINGS + LayersTab.BINDINGS + [
-                ("Enter", "In the lists: build the model, load the weights; in a box: run it"),
-                ("Tab", "Move between the lists, the tabs and their tables")]),
-        ]))
+        """The keys that work here and now (help_screen.py reads them from the live bindings)."""
+        here = THIS_SCREEN
+        if self.screen is self.screen_stack[0]:  # the panes, not a screen pushed over them
+            here = f"This pane ({PANE_TITLES[self.query_one('#panes', TabbedContent).active]})"
+        self.push_screen(HelpScreen(help_sections(self.screen, here)))
 
 
 def run_app(app: L4App) -> int:

@@ -122,7 +122,7 @@ class CodePane(Vertical):
                 tooltip="Back through the jump list (every jump, not only tags)"),
         Binding("tab,ctrl+i", "jump_forward", "Newer", show=False, id="code.jump_forward",
                 tooltip="Forward through the jump list (Ctrl-I is Tab in a terminal)"),
-        Binding("slash", "prompt('/')", "Search", id="code.search", tooltip="Search forward (a regex; smartcase)"),
+        Binding("slash", "prompt('/')", "Search", id="code.search", tooltip="Search forward (a regex; smartcase); n N: next, previous (? is help here)"),
         Binding("colon", "prompt(':')", "Command", show=False, id="code.command",
                 tooltip=":NUMBER, :tags, :jumps, :Files, :Tags, :tag NAME, :noh, :e PATH, :help, :q"),
         Binding("ctrl+p", "find_file", "Files", id="code.find_file",

@@ -30,28 +30,29 @@ from l4tui.ui.key_order import forward_key, has_focus_now, run_binding
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
-# Two-key sequences: the first key, then the second -> the method that does it.
+# Two-key sequences, as vim's: the first key, then the second -> (the method that does it, its help).
+# Textual's bindings can't express them; the ? screen reads them from here (HELP_KEYS).
 SEQUENCES = {
-    "g": {"g": "first_line", "d": "request:goto_definition", "r": "request:references"},
-    "z": {"c": "fold_close", "o": "fold_open", "a": "fold_toggle", "M": "fold_close_all",
-          "R": "fold_open_all", "z": "scroll_center", "t": "scroll_top", "b": "scroll_bottom"},
+    "g": {"g": ("first_line", "First line (G: the last)"),
+          "d": ("request:goto_definition", "Go to definition (as Ctrl-])"),
+          "r": ("request:references", "References, with a preview")},
+    "z": {"c": ("fold_close", "Close the fold (class or def) at the cursor"),
+          "o": ("fold_open", "Open the fold at the cursor"),
+          "a": ("fold_toggle", "Toggle the fold at the cursor"),
+          "M": ("fold_close_all", "Close every fold"),
+          "R": ("fold_open_all", "Open every fold"),
+          "z": ("scroll_center", "Scroll the cursor line to the middle"),
+          "t": ("scroll_top", "Scroll the cursor line to the top"),
+          "b": ("scroll_bottom", "Scroll the cursor line to the bottom")},
 }
-# Shown by the help screen (bindings can't express sequences).
-SEQUENCE_HELP = [
-    ("g g / G", "First / last line"), ("w b / W B", "Next / previous word (WORD: anything but blanks)"),
-    ("%", "The matching bracket"), ("{ }", "Previous / next blank line"), ("H M L", "Top, middle, bottom of the screen"),
-    ("/  n N", "Search (? is help here: search back with N)"), ("* #", "Search the word under the cursor"),
-    (":NUMBER", "Go to a line (also :tags, :jumps, :Files, :Tags, :noh, :e PATH)"),
-    ("g d", "Go to definition (like Ctrl-])"), ("g r", "References, with a preview"),
-    ("z c / z o / z a", "Close / open / toggle the fold (class or def) at the cursor"),
-    ("z M / z R", "Close / open every fold"), ("z z / z t / z b", "Scroll the cursor line to the middle / top / bottom"),
-]
 
 
 class CodeView(ScrollView, can_focus=True):
     """Shows one file. Posts CursorMoved as the cursor moves, Jumped before a jump, and
     Request for what the pane does (definitions, references, the jump list, the editor)."""
 
+    HELP_KEYS = [(f"{first} {second}", text) for first, seconds in SEQUENCES.items()
+                 for second, (_, text) in seconds.items()]
     BINDINGS = [
         Binding("up,k", "cursor_up", "Up", show=False, id="code.up"),
         Binding("down,j", "cursor_down", "Down", show=False, id="code.down"),
@@ -548,7 +549,7 @@ class CodeView(ScrollView, can_focus=True):
         pending, self._pending = self._pending, ""
         typed = character or key
         if pending:
-            target = SEQUENCES[pending].get(typed)
+            target, _ = SEQUENCES[pending].get(typed, (None, ""))
             if target is None:  # not a sequence: vim beeps and forgets the first key
                 return True
             if target.startswith("request:"):

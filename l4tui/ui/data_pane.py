@@ -43,8 +43,10 @@ def best_text(run: RunInfo) -> str:
 
 
 class DataPane(Vertical):
+    HELP_KEYS = [("Enter", "Watch the run under the cursor")]  # the runs table's Enter: _run_selected
     BINDINGS = [
-        Binding("n", "new_run", "New run", id="data.new_run", tooltip="Open the launch form"),
+        Binding("n", "new_run", "New run", id="data.new_run",
+                tooltip="Open the launch form (Tab: next field; Ctrl-S or Enter: start; Ctrl-L: find lr; Esc: cancel)"),
         Binding("s", "stop", "Stop", id="data.stop", tooltip="Stop the watched run (it checkpoints first)"),
         Binding("r", "resume", "Resume", id="data.resume", show=False, tooltip="Resume the watched run from its checkpoint"),
         Binding("space", "mark", "Mark", id="data.mark", show=False, tooltip="Mark the run under the cursor for comparing"),

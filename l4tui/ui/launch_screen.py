@@ -53,9 +53,10 @@ class LaunchScreen(ModalScreen):
     """Dismissed with (run_dir, remembered form) once a run starts, or None when cancelled."""
 
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+s", "start", "Start", priority=True),
-        Binding("ctrl+l", "lr_find", "Find lr", priority=True),
+        Binding("escape", "cancel", "Cancel", id="launch.cancel"),
+        Binding("ctrl+s", "start", "Start", priority=True, id="launch.start", tooltip="Start the run (Enter in a field too)"),
+        Binding("ctrl+l", "lr_find", "Find lr", priority=True, id="launch.lr_find",
+                tooltip="Run lr_find and fill in its suggestion"),
     ]
 
     def __init__(self, runs_dir: Path, remembered: dict | None = None) -> None:

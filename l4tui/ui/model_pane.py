@@ -48,6 +48,8 @@ class ModelBusy(RuntimeError):
 
 
 class ModelPane(Vertical):
+    # The lists' and the boxes' Enter (_model_chosen, _weights_chosen, the tabs' Submitted handlers).
+    HELP_KEYS = [("Enter", "In the lists: build the model, load the weights; in a box: run it")]
     BINDINGS = [
         Binding("r", "reload", "Rebuild", id="model.rebuild",
                 tooltip="Build the chosen model again (after editing its file in models/)"),

@@ -67,8 +67,9 @@ class SpreadsheetScreen(Screen):
         Binding("n", "new", "New factors", id="sheet.new", tooltip="Start again from new random factors"),
         Binding("t", "trained", "Trained", id="sheet.trained",
                 tooltip="Fill the sheet from the selected collab run's trained model"),
-        Binding("plus_sign,equals_sign", "lr(2)", "lr×2", show=False, id="sheet.lr_up"),
-        Binding("minus", "lr(0.5)", "lr÷2", show=False, id="sheet.lr_down"),
+        Binding("plus,equals_sign", "lr(2)", "lr×2", show=False, id="sheet.lr_up",
+                tooltip="Double the learning rate (= too: no Shift needed)"),
+        Binding("minus", "lr(0.5)", "lr÷2", show=False, id="sheet.lr_down", tooltip="Halve the learning rate"),
         Binding("escape,q", "app.pop_screen", "Back", id="sheet.back"),
     ]
 
