@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from l4tui.ui.heat import BLOCKS, bar_rows, heat_text, shrink
+from l4tui.inspect.cell_plots import BLOCKS, bar_rows, shrink
+from l4tui.ui.heat import heat_text
 
 
 def test_bar_rows_stack_eighths_from_the_bottom():

@@ -205,8 +205,12 @@ class DataPane(Vertical):
         from l4tui.ui.tabular_screen import TabularScreen
 
         run = self._cursor_run()
-        tabular_run = run is not None and run.family == "tabular" and run.config.get("data")
-        self.app.push_screen(TabularScreen(run.config["data"] if tabular_run else None))
+        if run is not None and run.family == "tabular" and run.config.get("data"):
+            config = run.config  # the run's data read as the run read it: a user's CSV needs its columns
+            self.app.push_screen(TabularScreen(config["data"], config.get("y_name"), config.get("cat_names"),
+                                               config.get("cont_names")))
+        else:
+            self.app.push_screen(TabularScreen())
 
     def action_embeddings(self) -> None:
         from l4tui.ui.embeddings_screen import EmbeddingsScreen

@@ -13,7 +13,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Label, Static
 
-from l4tui.ui.heat import heat_text, shrink
+from l4tui.inspect.cell_plots import shrink
+from l4tui.ui.heat import heat_text
 
 
 class ActivationsTab(Vertical):

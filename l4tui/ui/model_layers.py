@@ -12,22 +12,12 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from l4tui.inspect.summary import layer_label, qualified_names, share_text, trainable_text
-from l4tui.ui.heat import bar_rows
+from l4tui.inspect.parameters import stat_text
+from l4tui.inspect.summary import layer_label, parents_of, qualified_names, share_text, trainable_text
+from l4tui.inspect.cell_plots import bar_rows
 
 HISTOGRAM_BINS = 60  # squeezed to the width of the pane when it is narrower
 HISTOGRAM_LINES = 4
-
-
-def parents_of(rows) -> list[int | None]:
-    """The index of each row's parent row (None for the model)."""
-    stack: list[int] = []
-    parents = []
-    for index, row in enumerate(rows):
-        stack = stack[:row.depth]
-        parents.append(stack[-1] if stack else None)
-        stack.append(index)
-    return parents
 
 
 class LayersTab(Vertical):
@@ -160,9 +150,9 @@ class ParametersTab(Vertical):
         table.clear()
         for info in self.infos:
             s = info.stats
-            table.add_row(info.name, "×".join(map(str, s.shape)), number(s.mean), number(s.std), number(s.min),
-                          number(s.max), f"{s.near_zero_share:.1%}", "yes" if info.requires_grad else "frozen",
-                          ", ".join(info.tied_to))
+            table.add_row(info.name, "×".join(map(str, s.shape)), stat_text(s.mean), stat_text(s.std),
+                          stat_text(s.min), stat_text(s.max), f"{s.near_zero_share:.1%}",
+                          "yes" if info.requires_grad else "frozen", ", ".join(info.tied_to))
         self.show_histogram(0)
 
     def show_histogram(self, index: int) -> None:
@@ -176,7 +166,7 @@ class ParametersTab(Vertical):
         text = Text(f"{info.name}: histogram of its {s.numel:,} numbers\n", style="bold")
         text.append("\n".join(bar_rows(s.counts, width, HISTOGRAM_LINES)) + "\n", style="cyan")
         if s.edges:
-            low, high = number(s.edges[0]), number(s.edges[-1])
+            low, high = stat_text(s.edges[0]), stat_text(s.edges[-1])
             text.append(low + " " * max(1, min(width, len(s.counts)) - len(low) - len(high)) + high, style="dim")
         hist.update(text)
 
@@ -212,9 +202,3 @@ class ParametersTab(Vertical):
         for module in gradients.modules:
             table.add_row(module.module or "(model)", f"{module.norm:.4g}", "█" * round(12 * module.norm / top),
                           "frozen" if module.frozen else "yes")
-
-
-def number(value) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.4g}"

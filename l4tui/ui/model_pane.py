@@ -33,6 +33,7 @@ from textual.widgets import OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
 from l4tui.inspect.catalog import ModelEntry, Sizes, all_models, source_file
+from l4tui.inspect.summary import example_shapes_text
 from l4tui.modelfiles import describe_file, is_bundled
 from l4tui.ui.model_activations import ActivationsTab
 from l4tui.ui.model_layers import LayersTab, ParametersTab
@@ -258,7 +259,7 @@ class ModelPane(Vertical):
             return
         self.subject, self.summary = subject, summary
         sizes = f"{self.sizes.preset} sizes" if subject.weights == "fresh" else subject.weights
-        title.update(f"{entry.title} · {sizes} · example batch {example_text(subject.example)}")
+        title.update(f"{entry.title} · {sizes} · example batch {example_shapes_text(subject.example)}")
         self.query_one(LayersTab).show(subject, summary)
         self.query_one(ParametersTab).show(subject, "")
         self.query_one(ActivationsTab).show(subject)
@@ -305,7 +306,3 @@ def import_torch(tries: int = 3) -> None:
             if "deadlock" not in str(error) or attempt == tries - 1:
                 raise
             time.sleep(0.1)
-
-
-def example_text(example: tuple) -> str:
-    return ", ".join(str(list(x.shape)) for x in example if hasattr(x, "shape"))
