@@ -65,3 +65,21 @@ def test_edit_finds_a_relative_path_in_the_workspace_else_in_the_start_folder(tm
     assert parse_ex_command("edit new.py", workspace, cwd).argument == str(cwd / "new.py")
     assert parse_ex_command(f"e {tmp_path}/abs.py", workspace, cwd).argument == str(tmp_path / "abs.py")
     assert parse_ex_command("e ~/x.py", workspace, cwd).argument == str(Path.home() / "x.py")
+
+
+def test_preview_lines_are_read_once_and_refused_files_are_none(tmp_path):
+    import os
+
+    from l4tui.code.source import preview_lines
+
+    cache: dict = {}
+    source = tmp_path / "a.py"
+    source.write_text("def f():\n\treturn 1\n")
+    assert preview_lines(source, cache) == ["def f():", "    return 1"]
+    source.write_text("changed\n")
+    assert preview_lines(source, cache) == ["def f():", "    return 1"]  # one finder, one read
+    (tmp_path / "b.bin").write_bytes(b"\0\1\2")
+    fifo = tmp_path / "pipe.py"
+    os.mkfifo(fifo)
+    for refused in (tmp_path / "b.bin", tmp_path / "missing.py", tmp_path, fifo):
+        assert preview_lines(refused, cache) is None  # the finder says it can't read it; no wait on a pipe

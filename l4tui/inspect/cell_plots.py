@@ -27,8 +27,9 @@ def bar_rows(counts, width: int | None = None, height: int = 4) -> list[str]:
 
 
 def shrink(grid: np.ndarray, max_rows: int, max_cols: int) -> np.ndarray:
-    """Average blocks of neighbouring cells so the grid fits max_rows x max_cols."""
-    grid = np.asarray(grid, dtype=float)
+    """Average blocks of neighbouring cells so the grid fits max_rows x max_cols. A 1-D array is
+    one row (as heat_text draws it)."""
+    grid = np.atleast_2d(np.asarray(grid, dtype=float))
     for axis, limit in ((0, max_rows), (1, max_cols)):
         size = grid.shape[axis]
         if size > limit > 0:
