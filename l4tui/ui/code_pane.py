@@ -34,6 +34,7 @@ from l4tui.textcut import clip
 from l4tui.ui.code_view import CodeView
 from l4tui.ui.doc_screen import DocScreen
 from l4tui.ui.key_order import InOrderInput, forward_key, has_focus_now, run_binding
+from l4tui.ui.messages import CodeRequest, CursorMoved, Jumped, Said
 from l4tui.ui.picker import PickerScreen, PickItem
 
 DISK_CHECK_S = 2.0  # how often the open file's mtime is looked at
@@ -325,17 +326,17 @@ class CodePane(Vertical):
 
     # ---- requests from the viewer ------------------------------------------------------------
 
-    @on(CodeView.Request)
-    def _request(self, event: CodeView.Request) -> None:
+    @on(CodeRequest)
+    def _request(self, event: CodeRequest) -> None:
         getattr(self, f"action_{event.action}")()
 
-    @on(CodeView.Jumped)
-    def _jumped(self, event: CodeView.Jumped) -> None:
+    @on(Jumped)
+    def _jumped(self, event: Jumped) -> None:
         if self.view.path is not None:
             self.jumps.record(Location(self.view.path, event.line + 1, event.col))
 
-    @on(CodeView.Said)
-    def _said(self, event: CodeView.Said) -> None:
+    @on(Said)
+    def _said(self, event: Said) -> None:
         self.set_status(event.text, error=event.error)
 
     # ---- definitions and the tag stack --------------------------------------------------------
@@ -757,7 +758,7 @@ class CodePane(Vertical):
 
     # ---- status line and breadcrumb -----------------------------------------------------------
 
-    @on(CodeView.CursorMoved)
+    @on(CursorMoved)
     def _cursor_moved(self) -> None:
         self._show_status()
 

@@ -15,11 +15,13 @@ from textual.widgets import DataTable, Input, Label, Static
 
 from l4tui.inspect.cell_plots import shrink
 from l4tui.ui.heat import heat_text
+from l4tui.ui.model_runner import ModelRunner
 
 
 class ActivationsTab(Vertical):
-    def __init__(self) -> None:
+    def __init__(self, runner: ModelRunner) -> None:
         super().__init__()
+        self.runner = runner  # the pane's: one pass on the model at a time
         self.subject = None
         self.capture = None
         self.form_names: list[str] = []
@@ -89,7 +91,6 @@ class ActivationsTab(Vertical):
         from l4tui.inspect.activations import capture_activations
         from l4tui.inspect.outputs import explain_output
         from l4tui.inspect.subject import InputError, encode_input, unknown_categories
-        from l4tui.ui.model_pane import ModelPane
 
         subject = self.subject
         if subject is None:
@@ -108,7 +109,7 @@ class ActivationsTab(Vertical):
             return capture, explain_output(subject, inputs, capture.output, typed)
 
         try:
-            self.capture, lines = await self.query_ancestor(ModelPane).on_model(run)
+            self.capture, lines = await self.runner.run(run)
         except InputError as error:
             status.update(f"can't use this input: {error}")
             return

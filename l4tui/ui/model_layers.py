@@ -12,9 +12,11 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from l4tui.inspect.cell_plots import bar_rows
 from l4tui.inspect.parameters import stat_text
 from l4tui.inspect.summary import layer_label, parents_of, qualified_names, share_text, trainable_text
-from l4tui.inspect.cell_plots import bar_rows
+from l4tui.ui.messages import LayerSelected
+from l4tui.ui.model_runner import ModelRunner
 
 HISTOGRAM_BINS = 60  # squeezed to the width of the pane when it is narrower
 HISTOGRAM_LINES = 4
@@ -99,16 +101,15 @@ class LayersTab(Vertical):
     @on(DataTable.RowHighlighted, "#model-table")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         if self.summary is not None and event.row_key is not None and event.row_key.value is not None:
-            from l4tui.ui.model_pane import ModelPane
-
-            self.query_ancestor(ModelPane).layer_selected(self.names[int(event.row_key.value)])
+            self.post_message(LayerSelected(self.names[int(event.row_key.value)]))
 
 
 class ParametersTab(Vertical):
     """The selected layer's tensors; `g` (a key of the whole pane) adds the gradient norms."""
 
-    def __init__(self) -> None:
+    def __init__(self, runner: ModelRunner) -> None:
         super().__init__()
+        self.runner = runner  # the pane's: one pass on the model at a time
         self.subject = None
         self.infos = []
         self.module_name = ""
@@ -135,11 +136,9 @@ class ParametersTab(Vertical):
     @work(exclusive=True, group="params")
     async def load(self) -> None:
         from l4tui.inspect.parameters import module_parameters
-        from l4tui.ui.model_pane import ModelPane
 
         subject, name = self.subject, self.module_name
-        pane = self.query_ancestor(ModelPane)
-        self.infos = await pane.on_model(module_parameters, subject.model, name, HISTOGRAM_BINS)
+        self.infos = await self.runner.run(module_parameters, subject.model, name, HISTOGRAM_BINS)
         module = dict(subject.model.named_modules(remove_duplicate=False))[name]
         count = sum(info.stats.numel for info in self.infos)
         self.query_one("#params-head", Static).update(
@@ -177,21 +176,19 @@ class ParametersTab(Vertical):
     @work(exclusive=True, group="grads")
     async def action_gradients(self) -> None:
         from l4tui.inspect.parameters import default_loss, default_target, gradient_norms
-        from l4tui.ui.model_pane import ModelPane
 
         subject = self.subject
         if subject is None:
             return
         head = self.query_one("#grads-head", Static)
         head.update("a forward and a backward pass on the example batch ...")
-        pane = self.query_ancestor(ModelPane)
 
         def run():
             target = default_target(subject.name, subject.model, subject.example)
             return gradient_norms(subject.model, subject.example, target, default_loss(subject.name))
 
         try:
-            gradients = await pane.on_model(run)
+            gradients = await self.runner.run(run)
         except Exception as error:  # a user's model may not take its own example backwards
             head.update(f"no gradients: {type(error).__name__}: {error}")
             return

@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Input, Static
 from l4tui.inspect.cell_plots import shrink
 from l4tui.runs.checkpoints import run_dir_of_checkpoint
 from l4tui.ui.heat import heat_text
+from l4tui.ui.model_runner import ModelRunner
 
 
 class TrainingTab(Vertical):
@@ -173,6 +174,11 @@ class InterpretTab(VerticalScroll):
 
 
 class GenerateTab(Vertical):
+    def __init__(self, runner: ModelRunner) -> None:
+        super().__init__()
+        self.runner = runner  # the pane's: one pass on the model at a time
+        self.subject = None
+
     @staticmethod
     def applies_to(subject, weights: str) -> bool:
         return subject.name == "lm"
@@ -204,7 +210,6 @@ class GenerateTab(Vertical):
     @work(exclusive=True, group="generate")
     async def generate(self) -> None:
         from l4tui.inspect.generate import generate
-        from l4tui.ui.model_pane import ModelPane
 
         text = self.query_one("#gen-text", Static)
         prompt = self.query_one("#gen-prompt", Input).value
@@ -223,7 +228,7 @@ class GenerateTab(Vertical):
         text.update("generating ...")
         subject = self.subject
         try:
-            result = await self.query_ancestor(ModelPane).on_model(
+            result = await self.runner.run(
                 generate, subject.model, subject.vocab, prompt, n_words, temperature, top_k)
         except ValueError as error:
             text.update(f"can't generate: {error}")
