@@ -3,7 +3,6 @@
 import math
 
 import numpy as np
-import pytest
 import torch
 
 from l4tui.inspect.collab_interpret import MovieBias, movie_bias_line

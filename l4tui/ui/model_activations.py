@@ -14,6 +14,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Label, Static
 
 from l4tui.inspect.cell_plots import shrink
+from l4tui.inspect.summary import example_shapes_text
 from l4tui.ui.heat import heat_text
 from l4tui.ui.model_runner import ModelRunner
 
@@ -121,7 +122,7 @@ class ActivationsTab(Vertical):
             unknown = unknown_categories(subject, typed)
             if unknown:
                 notes.append(f"not seen in training, so #na#: {', '.join(unknown)}")
-        shape = ", ".join(str(list(x.shape)) for x in inputs)
+        shape = example_shapes_text(inputs)
         status.update(f"input {shape} · {len(self.capture.activations)} layer outputs" +
                       (" · " + "; ".join(notes) if notes else "") + " · ↑↓ a layer for its heat map")
         self.query_one("#act-output", Static).update("\n".join(lines))
