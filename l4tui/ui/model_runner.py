@@ -18,8 +18,8 @@ class ModelBusy(RuntimeError):
 
 
 class ModelRunner:
-    def __init__(self, busy_wait_s: float = BUSY_WAIT_S) -> None:
-        self.busy_wait_s = busy_wait_s
+    def __init__(self, busy_wait_s: float | None = None) -> None:
+        self.busy_wait_s = busy_wait_s  # None: BUSY_WAIT_S, read at each pass
         self.lock = threading.Lock()  # one forward/backward pass at a time
         self.busy_with = ("", 0.0)  # what holds the lock, since when (time.monotonic)
 
@@ -27,7 +27,8 @@ class ModelRunner:
         """`function(*args)` in a thread, after any other pass on the model has ended; ModelBusy
         when that takes longer than busy_wait_s."""
         def locked():
-            if not self.lock.acquire(timeout=self.busy_wait_s):
+            wait_s = BUSY_WAIT_S if self.busy_wait_s is None else self.busy_wait_s
+            if not self.lock.acquire(timeout=wait_s):
                 holder, since = self.busy_with
                 raise ModelBusy(f"the model is still busy with {holder} ({time.monotonic() - since:.0f} s); "
                                 "wait, or quit with q (runs keep training) and start l4tui again")
