@@ -34,9 +34,9 @@ from textual.widgets.option_list import Option
 from l4tui.inspect.catalog import ModelEntry, Sizes, all_models, source_file
 from l4tui.inspect.summary import example_shapes_text
 from l4tui.modelfiles import describe_file, is_bundled
+from l4tui.ui.messages import LayerSelected
 from l4tui.ui.model_activations import ActivationsTab
 from l4tui.ui.model_layers import LayersTab, ParametersTab
-from l4tui.ui.messages import LayerSelected
 from l4tui.ui.model_lesson import GenerateTab, InterpretTab, TrainingTab
 from l4tui.ui.model_runner import ModelBusy, ModelRunner
 
@@ -229,7 +229,7 @@ class ModelPane(Vertical):
                      f"building from {source}{trying} ...")
         try:
             subject, summary = await self.runner.run(self._build, entry, self.weights, self.sizes,
-                                                   what=f"building {entry.name} from {source}")
+                                                     what=f"building {entry.name} from {source}")
         except Exception as error:  # the user's model file or a checkpoint may be broken: say why
             from l4tui.textcut import clip
 
