@@ -202,3 +202,48 @@ def test_data_get_says_plainly_when_offline(tmp_path):
     assert "offline" in result.stderr and str(tmp_path) in result.stderr
     result = l4tui("data", "get", "nope", env=env)
     assert result.returncode == 1 and "Known datasets" in result.stderr
+
+
+# ---- one loader per kind, for the recipes and the screens ----------------------------------------
+
+def test_open_table_reads_every_tabular_layout(tmp_path):
+    from l4tui.data.tables import ADULT_CAT_NAMES, open_table
+
+    bundled = open_table()
+    assert bundled.source == resolve("bundled-adult") and bundled.cat_names == ADULT_CAT_NAMES
+    assert open_table("bundled-adult").frame.shape == bundled.frame.shape
+    (tmp_path / "uci").mkdir()
+    (tmp_path / "uci" / "adult.data").write_text(ADULT_DATA)
+    assert open_table(str(tmp_path / "uci")).format.startswith("adult.data")  # a folder holding adult.data
+    path = tmp_path / "houses.csv"
+    path.write_text("city,rooms,area,price\nParis,3,70.5,500\nLyon,2,,300\n")
+    own = open_table(str(path), "price", cont_names=["area"])
+    assert (own.y_name, own.cont_names) == ("price", ["area"])
+    assert open_table(str(path), "price", ["city", "rooms"]).cat_names == ["city", "rooms"]
+    assert open_table(bundled.source, "salary", ["race"]).cat_names == ["race"]  # the run's own choice wins
+    with pytest.raises(DataError, match="does not recognise.*--y COLUMN"):
+        open_table(str(path))
+    with pytest.raises(DataError, match="no such file or folder"):
+        open_table(str(tmp_path / "missing.csv"), "price")
+
+
+def test_open_texts_reads_a_texts_csv_or_an_imdb_tree(tmp_path):
+    from l4tui.data.texts import open_texts
+
+    assert open_texts().source == resolve("bundled-imdb")
+    assert len(open_texts("bundled-imdb")) == len(load_texts_csv(resolve("bundled-imdb")))
+    tree = open_texts(str(make_imdb_tree(tmp_path)))
+    assert tree.format == load_imdb_folder(tmp_path).format and len(tree) == 5
+    (tmp_path / "texts.csv").write_text("text,label\nhello,pos\n")  # a texts.csv beside the tree wins
+    assert open_texts(str(tmp_path)).texts == ["hello"]
+    with pytest.raises(DataError, match="no such file or folder"):
+        open_texts(str(tmp_path / "missing"))
+
+
+def test_open_ratings_reads_by_name_or_path(small_ratings):
+    from l4tui.data.ratings import open_ratings
+
+    assert open_ratings().source == open_ratings("bundled-ml").source
+    assert len(open_ratings(str(small_ratings)).table) == 3000
+    with pytest.raises(DataError):
+        open_ratings(str(small_ratings / "nothing-here"))

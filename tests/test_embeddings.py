@@ -50,3 +50,24 @@ def test_tables_are_found_and_labelled_for_each_family():
     workclass, age_na = embedding_tables(tabular)
     assert workclass.name == "column workclass" and workclass.labels[1] == "Private"
     assert age_na.name == "column age_na" and age_na.labels == ["0", "1", "2"]
+
+
+def test_a_checkpoint_file_gives_its_tables_and_its_ratings_titles(tmp_path, small_ratings):
+    from l4tui.inspect.embeddings import checkpoint_titles, load_embedding_tables
+
+    collab = {"model": {"u_weight.weight": torch.zeros(3, 2), "i_weight.weight": torch.zeros(3, 2)},
+              "users": [1, 2], "items": [1, 2], "config": {"data": str(small_ratings)}}
+    path = tmp_path / "best.pt"
+    torch.save(collab, path)
+    tables, titles = load_embedding_tables(path)
+    from l4tui.data.ratings import load_ratings
+
+    assert titles == load_ratings(small_ratings).titles and tables[0].labels[1] == titles[1]
+    _, again = load_embedding_tables(path, {1: "mine"}, titles_known=True)  # titles read once per run
+    assert again == {1: "mine"}
+    gone = dict(collab, config={"data": str(tmp_path / "moved")})
+    assert checkpoint_titles(gone) is None  # the ratings moved: ids instead of titles
+    assert checkpoint_titles({"model": {}}) is None  # not a collab checkpoint
+    torch.save({"model": {"linear.weight": torch.zeros(2, 2)}}, path)
+    with pytest.raises(ValueError, match="no embeddings found in best.pt"):
+        load_embedding_tables(path)

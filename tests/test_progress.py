@@ -19,3 +19,48 @@ def test_formatting():
     assert format_seconds(None) == "--:--"
     assert format_seconds(65) == "1:05" and format_seconds(3725) == "1:02:05"
     assert format_metrics({"valid_rmse": 0.93123, "epochs": 5, "skip": None}) == "valid_rmse=0.9312 epochs=5"
+
+
+def test_started_text_is_the_time_today_and_the_date_before():
+    import time
+
+    from l4tui.runs.progress import started_text
+
+    noon = time.mktime((2026, 3, 4, 12, 0, 0, 0, 0, -1))
+    assert started_text(noon - 3600, "x", now=noon) == "11:00"
+    assert started_text(noon - 2 * 86400, "x", now=noon) == "03-02 12:00"
+    assert started_text(None, "20260304-120000-collab-ab12", now=noon) == "20260304-120000"
+    assert started_text(0.0, "short", now=noon) == "short"
+
+
+def test_best_text_shortens_known_metric_names():
+    from l4tui.runs.progress import best_text
+
+    assert best_text(None) == ""
+    assert best_text(("valid_rmse", 0.91234)) == "rmse 0.912"
+    assert best_text(("accuracy", 0.5)) == "acc 0.5"
+    assert best_text(("my_metric", 12345.0)) == "my_metric 1.23e+04"
+
+
+def test_format_count_keeps_rates_short():
+    from l4tui.runs.progress import format_count
+
+    assert [format_count(v) for v in (0, 999.4, 1000, 12_345, 999_999, 4_100_000, 3e12)] == \
+        ["0", "999", "1.0k", "12.3k", "1000.0k", "4.1M", "3000000.0M"]
+
+
+def test_common_metrics_are_the_figures_every_run_has_in_the_usual_order():
+    from l4tui.runs.progress import common_metrics
+
+    def progress(*rows):
+        p = Progress()
+        p.epoch_rows = list(rows)
+        return p
+
+    a = progress({"epoch": 0, "t": 1.0, "train_loss": 1.0, "valid_loss": 2.0, "accuracy": 0.5, "zeta": 1},
+                 {"epoch": 1, "stage": "x", "note": "text"})
+    b = progress({"epoch": 0, "valid_loss": 1.5, "accuracy": 0.7, "train_loss": 1.1, "zeta": 2, "alpha": 3})
+    assert common_metrics([a, b]) == ["valid_loss", "accuracy", "train_loss", "zeta"]
+    assert common_metrics([a]) == ["valid_loss", "accuracy", "train_loss", "zeta"]
+    assert common_metrics([]) == []
+    assert common_metrics([a, progress()]) == []  # a run with no epoch yet: nothing in common

@@ -1,5 +1,7 @@
 """Chart series: smoothing, bucketing and windows, checked against plain arithmetic."""
 
+import math
+
 import pytest
 
 from l4tui.runs.series import downsample, ema, gaps_of, last_steps
@@ -38,3 +40,24 @@ def test_last_steps_keeps_the_window_at_the_end():
     assert last_steps(points, None) == points
     assert last_steps(points, 50) == [(i, float(i)) for i in range(940, 1000, 10)]
     assert last_steps([], 5) == []
+
+
+def test_log_ticks_label_1_2_5_within_a_decade_and_thin_out_many_decades():
+    from l4tui.runs.series import log_ticks
+
+    ticks, labels = log_ticks(0.0, 1.0)  # 1 .. 10
+    assert labels == ["1", "2", "5", "10"]
+    assert ticks == pytest.approx([0.0, math.log10(2), math.log10(5), 1.0])
+    ticks, labels = log_ticks(-7.0, 1.0)  # 1e-7 .. 10: decades only, at most 6
+    assert len(ticks) <= 6 and all(t == round(t) for t in ticks) and labels[0] == "1e-07"
+    ticks, labels = log_ticks(0.1, 0.2)  # inside one step: the two ends
+    assert ticks == [0.1, 0.2] and labels == ["1.26", "1.58"]
+
+
+def test_log10_all_and_all_positive():
+    from l4tui.runs.series import all_positive, log10_all
+
+    assert log10_all([1.0, 100.0, 0.001]) == pytest.approx([0.0, 2.0, -3.0])
+    assert log10_all([]) == []
+    assert all_positive([1e-30, 2.0]) and all_positive([])
+    assert not all_positive([1.0, 0.0]) and not all_positive([-1.0])

@@ -100,3 +100,23 @@ def test_a_trained_model_fills_the_sheet_with_its_own_predictions():
         from_checkpoint({"model": {}, "users": [1], "items": [1]}, sheet)
     with pytest.raises(ValueError, match="collab run"):
         from_checkpoint({"model": model.state_dict()}, sheet)
+
+
+def test_the_sheet_is_read_by_name_and_filled_from_a_runs_checkpoint(tmp_path, small_ratings):
+    from l4tui.inspect.spreadsheet import load_crosstab, load_trained_sheet
+    from l4tui.runs.checkpoints import BEST, FOLDER
+
+    sheet, source = load_crosstab(str(small_ratings))
+    assert source.name == "u.data" and len(sheet.users) == len(sheet.items) == 15
+    bundled, bundled_source = load_crosstab()
+    assert bundled_source.parent.name == "ml-sample"
+    run_dir = tmp_path / "run-7"
+    with pytest.raises(ValueError, match="no checkpoint yet"):
+        load_trained_sheet(run_dir, sheet)
+    collab = load_model_file("collab", REPO)
+    model = collab.EmbeddingDotBias(4, n_users=len(sheet.users) + 1, n_items=len(sheet.items) + 1, y_range=(0.0, 5.5))
+    (run_dir / FOLDER).mkdir(parents=True)
+    torch.save({"model": model.state_dict(), "users": list(sheet.users), "items": list(sheet.items),
+                "config": {"y_range": [0.0, 5.5]}}, run_dir / FOLDER / BEST)
+    filled = load_trained_sheet(run_dir, sheet)
+    assert filled.source == "run-7" and filled.predictions().shape == (15, 15)

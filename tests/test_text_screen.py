@@ -78,3 +78,40 @@ async def test_a_big_corpus_is_counted_in_workers_while_the_screen_keeps_answeri
         assert screen.figures["vocab"].itos == by_hand["vocab"].itos
         assert f"unknown rate {by_hand['unknown_rate']:.2%}" in shown(screen, "#text-vocab")
         assert "batch 0" in shown(screen, "#text-batch")
+
+
+async def open_texts_screen(runs_dir, screen):
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.push_screen(screen)
+        assert await wait_until(pilot, lambda: screen.figures is not None or "Can't" in shown(screen, "#text-title"))
+        return shown(screen, "#text-title"), screen
+
+
+async def test_the_screen_opens_an_imdb_folder_as_the_recipes_do(runs_dir, tmp_path):
+    root = tmp_path / "imdb" / "aclImdb"  # fastai's download holds the tree one level down
+    reviews = {("train", "pos"): "A great film, I loved it.", ("train", "neg"): "Dull and far too long.",
+               ("test", "pos"): "Lovely acting.", ("test", "neg"): "Not worth it.", ("train", "unsup"): "Seen it."}
+    for (split, label), text in reviews.items():
+        (root / split / label).mkdir(parents=True)
+        for i in range(3):
+            (root / split / label / f"{i}_7.txt").write_text(f"{text} Review {i}.")
+    title, screen = await open_texts_screen(runs_dir, TextScreen(str(tmp_path / "imdb")))
+    assert title.startswith("From text to numbers: 15 texts of aclImdb")
+    assert screen.text == "A great film, I loved it. Review 0."  # train/pos comes first
+
+
+async def test_a_texts_csv_under_another_name_and_bad_ones(runs_dir, tmp_path):
+    path = tmp_path / "reviews.csv"
+    path.write_text("text,label\n" + "".join(f"\"Text number {i}, fine.\",pos\n" for i in range(5)))
+    title, screen = await open_texts_screen(runs_dir, TextScreen(str(path)))
+    assert title.startswith("From text to numbers: 5 texts of reviews.csv")
+    path.write_text("review,label\nnice,pos\n")
+    title, _ = await open_texts_screen(runs_dir, TextScreen(str(path)))
+    assert title.startswith("Can't read the texts") and "no column 'text'" in title
+    path.write_bytes("text\ncaf\u00e9\n".encode("latin-1"))
+    title, _ = await open_texts_screen(runs_dir, TextScreen(str(path)))
+    assert "Can't read the texts" in title and "is not UTF-8" in title
+    (tmp_path / "empty").mkdir()
+    title, _ = await open_texts_screen(runs_dir, TextScreen(str(tmp_path / "empty")))
+    assert "Can't read the texts" in title and "is not an IMDB folder" in title

@@ -160,9 +160,9 @@ async def test_browsing_every_pane_runs_nothing(hostile, runs_dir):
 
 
 async def test_building_hostile_models_on_purpose_leaves_the_app_alive(hostile, runs_dir, monkeypatch):
-    import l4tui.ui.model_pane as model_pane
+    import l4tui.ui.model_runner as model_runner
 
-    monkeypatch.setattr(model_pane, "BUSY_WAIT_S", 0.5)
+    monkeypatch.setattr(model_runner, "BUSY_WAIT_S", 0.5)
     monkeypatch.setenv("SNEAKY_S", "4")
     workspace, markers = hostile
     app = L4App(runs_dir=runs_dir, workspace=workspace)

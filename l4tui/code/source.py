@@ -43,6 +43,17 @@ def read_source(path: Path) -> str:
         raise SourceError(f"{path.name} is not UTF-8 (byte {error.start})") from None
 
 
+def preview_lines(path: Path, cache: dict) -> list[str] | None:
+    """A file's lines for a finder's preview (tabs as 4 spaces), read once per finder; None when
+    read_source refuses it (missing, binary, a pipe, too big, not UTF-8)."""
+    if path not in cache:
+        try:
+            cache[path] = read_source(path).expandtabs(4).splitlines()
+        except SourceError:
+            cache[path] = None
+    return cache[path]
+
+
 def token_lines(source: str, filename: str) -> list[list[tuple[object, str]]]:
     """The file's lines, each a list of (pygments token type, text); tabs expanded to 4 spaces."""
     from pygments.lexers import get_lexer_for_filename

@@ -82,6 +82,17 @@ def load_ratings(path) -> Ratings:
     return _load_u_data(path)
 
 
+BUNDLED_RATINGS = "bundled-ml"  # what the spreadsheet shows when no run names a dataset
+
+
+def open_ratings(data: str | None = None) -> Ratings:
+    """The one loader of a ratings dataset, used by the recipe and the screens alike: a bundled or
+    downloaded dataset's name or a path (None: the bundled MovieLens sample)."""
+    from l4tui.data.sources import resolve
+
+    return load_ratings(resolve(BUNDLED_RATINGS if data is None else data))
+
+
 def _check_head(path: Path, what: str) -> None:
     try:
         sniff_text_file(path, what)

@@ -93,10 +93,6 @@ def _first_line(path: Path) -> str:
         raise DataError(path, f"can't be read: {error.strerror}", "check its permissions") from None
 
 
-def _at(path: Path, name: str) -> Path:
-    return path / name if path.is_dir() else path
-
-
 def describe(name_or_path, y_name: str | None = None) -> list[str]:
     """What `l4tui data show` prints about a dataset."""
     path = resolve(name_or_path)
@@ -104,8 +100,8 @@ def describe(name_or_path, y_name: str | None = None) -> list[str]:
     if kind in ("movielens-100k", "movielens-csv"):
         return _describe_ratings(path)
     if kind in ("texts-csv", "imdb-folder"):
-        return _describe_texts(path, kind)
-    return _describe_table(path, kind, y_name)
+        return _describe_texts(path)
+    return _describe_table(path, y_name)
 
 
 def _bar(count: int, top: int, width: int = 40) -> str:
@@ -129,10 +125,10 @@ def _describe_ratings(path: Path) -> list[str]:
     return lines
 
 
-def _describe_texts(path: Path, kind: str) -> list[str]:
-    from l4tui.data.texts import load_imdb_folder, load_texts_csv
+def _describe_texts(path: Path) -> list[str]:
+    from l4tui.data.texts import open_texts
 
-    data = load_imdb_folder(path) if kind == "imdb-folder" else load_texts_csv(_at(path, "texts.csv"))
+    data = open_texts(path)  # as the recipes read it
     words = [len(text.split()) for text in data.texts]
     labels = Counter(label or "(unlabelled)" for label in data.labels)
     n_valid = sum(data.is_valid)
@@ -147,17 +143,10 @@ def _describe_texts(path: Path, kind: str) -> list[str]:
     return lines
 
 
-def _describe_table(path: Path, kind: str, y_name: str | None) -> list[str]:
-    from l4tui.data.tables import load_adult_csv, load_adult_uci, load_table_csv
+def _describe_table(path: Path, y_name: str | None) -> list[str]:
+    from l4tui.data.tables import open_table
 
-    if kind == "adult-csv":
-        data = load_adult_csv(_at(path, "adult.csv"))
-    elif kind == "adult-uci":
-        data = load_adult_uci(_at(path, "adult.data"))
-    else:
-        if not y_name:
-            raise DataError(path, "is a CSV l4tui does not recognise", "name its label column with --y COLUMN")
-        data = load_table_csv(path, y_name)
+    data = open_table(path, y_name)  # as the recipe reads it
     frame = data.frame
     lines = [f"source   {data.source}", f"format   {data.format}", "family   tabular",
              f"rows     {len(frame):,}", f"columns  {frame.shape[1]} (the lesson's choice: "

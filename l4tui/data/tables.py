@@ -126,3 +126,31 @@ def load_table_csv(path, y_name: str, cat_names=None, cont_names=None) -> TableD
         cont_names = [c for c in rest if c not in cat_names and _is_number_column(frame, c)]
     _strip_categories(frame, cat_names)
     return TableDataset(path, "CSV", frame, list(cat_names), list(cont_names), y_name)
+
+
+BUNDLED_TABLE = "bundled-adult"  # what the Tabular screen shows when no run names a dataset
+
+
+def open_table(data: str | None = None, y_name: str | None = None, cat_names=None, cont_names=None) -> TableDataset:
+    """The one loader of a tabular dataset, used by the recipe and the screens alike: a bundled or
+    downloaded dataset's name or a path (None: the bundled adult sample), in any layout
+    sources.detect_format finds. Adult's layouts bring the lesson's columns; any other CSV needs
+    its label column named. Columns named here replace the layout's choice."""
+    from l4tui.data.sources import detect_format, resolve
+
+    path = resolve(BUNDLED_TABLE if data is None else data)
+    kind = detect_format(path)
+    if kind == "adult-csv":
+        table = load_adult_csv(path / "adult.csv" if path.is_dir() else path)
+    elif kind == "adult-uci":
+        table = load_adult_uci(path / "adult.data" if path.is_dir() else path)
+    elif not y_name:
+        sniff_text_file(path, "a CSV with a header line")  # a binary file is that first, not an odd CSV
+        raise DataError(path, "is a CSV l4tui does not recognise", "name its label column with --y COLUMN")
+    else:
+        table = load_table_csv(path, y_name, cat_names, cont_names)
+    if cat_names is not None:
+        table.cat_names = list(cat_names)
+    if cont_names is not None:
+        table.cont_names = list(cont_names)
+    return table

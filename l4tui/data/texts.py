@@ -116,3 +116,19 @@ def load_imdb_folder(path, include_unsup: bool = True) -> TextDataset:
         raise DataError(root, "has train/ and test/ but no reviews in train/pos, train/neg, test/pos or test/neg",
                         "the reviews are .txt files in those folders")
     return dataset
+
+
+BUNDLED_TEXTS = "bundled-imdb"  # what the Text screen shows when no run names a dataset
+
+
+def open_texts(data: str | None = None) -> TextDataset:
+    """The one loader of a text dataset, used by the recipes and the screens alike: a bundled or
+    downloaded dataset's name or a path (None: the bundled IMDB sample). A folder with a
+    texts.csv is read as that CSV, any other folder as an IMDB tree (aclImdb's train/ and test/),
+    a file as a CSV with a `text` column."""
+    from l4tui.data.sources import resolve
+
+    path = resolve(BUNDLED_TEXTS if data is None else data)
+    if path.is_dir() and not (path / "texts.csv").exists():
+        return load_imdb_folder(path)
+    return load_texts_csv(path / "texts.csv" if path.is_dir() else path)

@@ -147,6 +147,11 @@ def movie_biases(i_bias, items: list, titles: dict | None, ratings_table, n: int
     return lowest, highest
 
 
+def movie_bias_line(bias: MovieBias) -> str:
+    """One movie of the bias lists: its bias, title, mean rating and how many rated it."""
+    return f"  {bias.bias:+.3f} {bias.title[:32]:<32} mean {bias.mean_rating:.2f} ({bias.n_ratings})"
+
+
 # --- the factors: PCA ----------------------------------------------------------------------------
 
 @dataclass

@@ -11,6 +11,7 @@ lesson's "the embeddings learned that these movies are similar".
 """
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -103,3 +104,31 @@ def neighbour_change(old: np.ndarray, new: np.ndarray, row: int, k: int = 10) ->
     after = [i for i, _ in neighbours(new, row, k)]
     return {"before": before, "after": after, "joined": [i for i in after if i not in before],
             "left": [i for i in before if i not in after], "kept": [i for i in after if i in before]}
+
+
+# ---- a run's checkpoint, read for the Embeddings screen ------------------------------------
+
+def checkpoint_titles(checkpoint: dict) -> dict | None:
+    """Movie titles for a collab run's checkpoint, from the ratings it was trained on."""
+    if not checkpoint.get("items"):
+        return None
+    try:
+        from l4tui.data.ratings import load_ratings
+        from l4tui.data.sources import resolve
+
+        return load_ratings(resolve((checkpoint.get("config") or {}).get("data"))).titles
+    except Exception:  # the data moved or is gone: ids instead of titles
+        return None
+
+
+def load_embedding_tables(path: Path, titles: dict | None = None, titles_known: bool = False):
+    """The embedding tables of one checkpoint file, and the movie titles used for them."""
+    from l4tui.runs.checkpoints import load_checkpoint
+
+    checkpoint = load_checkpoint(path)
+    if not titles_known:
+        titles = checkpoint_titles(checkpoint)
+    tables = embedding_tables(checkpoint, titles)
+    if not tables:
+        raise ValueError(f"no embeddings found in {path.name}")
+    return tables, titles

@@ -43,6 +43,13 @@ class TensorStats:
     nonfinite: int = 0
 
 
+def stat_text(value: float | None) -> str:
+    """A statistic as the Parameters tab shows it: 4 significant figures, `-` when there is none."""
+    if value is None:
+        return "-"
+    return f"{value:.4g}"
+
+
 def _as_float(tensor):
     """Detached, flat, on the CPU, and floating point: int ids and bool masks are numbers too."""
     import torch

@@ -12,6 +12,7 @@ Everything here is numpy, so a step is instant; tests check each step against to
 """
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -178,6 +179,36 @@ def from_checkpoint(checkpoint: dict, sheet: Crosstab, run_name: str = "a run") 
     y_range = (checkpoint.get("config") or {}).get("y_range")
     return Spreadsheet(sheet, u_weight[user_rows], i_weight[item_rows], u_bias[user_rows], i_bias[item_rows],
                        use_bias=True, y_range=tuple(y_range) if y_range else None, source=run_name)
+
+
+def load_crosstab(data: str | None = None) -> tuple[Crosstab, Path]:
+    """The crosstab of a ratings dataset (a name or a path; None: the bundled sample) and where
+    it was read from."""
+    from l4tui.data.ratings import open_ratings
+
+    ratings = open_ratings(data)
+    return crosstab(ratings.table, ratings.titles), ratings.source
+
+
+def load_trained_sheet(run_dir: Path, sheet: Crosstab) -> Spreadsheet:
+    """The sheet filled with what a collab run learned (its best checkpoint, else its last)."""
+    from l4tui.runs.checkpoints import load_checkpoint, trained_weights
+
+    return from_checkpoint(load_checkpoint(trained_weights(run_dir)), sheet, Path(run_dir).name)
+
+
+def cell_text(value: float, width: int = 5) -> str:
+    """A number in a sheet cell: at most width - 1 characters, right-aligned, so a space always
+    parts two cells; blank for NaN (no rating)."""
+    if np.isnan(value):
+        return ""
+    if abs(value) >= 10:
+        text = f"{value:.0f}"
+    elif value < 0:
+        text = f"{value:.1f}"  # -0.3: the sign takes a decimal's place
+    else:
+        text = f"{value:.2f}"
+    return text.rjust(width)
 
 
 def _numpy(tensor) -> np.ndarray:

@@ -50,31 +50,28 @@ class Subject:
 
 @lru_cache(maxsize=1)
 def sample_vocab():
-    from l4tui.data.texts import load_texts_csv
+    from l4tui.data.texts import open_texts
     from l4tui.data.tokenizer import tokenize
     from l4tui.data.vocab import Vocab
-    from l4tui.paths import datasets_dir
 
-    texts = load_texts_csv(datasets_dir() / "imdb-sample" / "texts.csv").texts
+    texts = open_texts().texts  # the bundled IMDB sample
     return Vocab.build([tokenize(text) for text in texts])
 
 
 @lru_cache(maxsize=1)
 def sample_processor():
+    from l4tui.data.tables import open_table
     from l4tui.data.tabular_procs import TabularProcessor
-    from l4tui.train.tabular import TabularConfig, load_table
 
-    table = load_table(TabularConfig())
+    table = open_table()  # the bundled adult sample, with the lesson's columns
     return TabularProcessor(table.cat_names, table.cont_names, table.y_name).fit([table.frame])
 
 
 @lru_cache(maxsize=4)
 def sample_ratings(data: str | None = None):
-    from l4tui.data.ratings import load_ratings
-    from l4tui.data.sources import resolve
-    from l4tui.paths import default_ratings_dir
+    from l4tui.data.ratings import open_ratings
 
-    return load_ratings(resolve(data) if data else default_ratings_dir())
+    return open_ratings(data or None)
 
 
 def _id_lists(ratings):

@@ -116,6 +116,22 @@ def qualified_names(rows: list[LayerRow]) -> list[str]:
     return names
 
 
+def parents_of(rows) -> list[int | None]:
+    """The index of each row's parent row (None for the model)."""
+    stack: list[int] = []
+    parents = []
+    for index, row in enumerate(rows):
+        stack = stack[:row.depth]
+        parents.append(stack[-1] if stack else None)
+        stack.append(index)
+    return parents
+
+
+def example_shapes_text(example: tuple) -> str:
+    """The shapes of an example batch's tensors: `[64, 70], [64, 3]`."""
+    return ", ".join(shape_text(x) for x in example if hasattr(x, "shape"))
+
+
 def share_text(row: LayerRow, summary: ModelSummary) -> str:
     return f"{row.params / (summary.total_params or 1):.1%}" if row.params else ""
 

@@ -73,6 +73,21 @@ def rules_fired(text: str) -> list[str]:
     return fired
 
 
+BATCH_CHARS = 300_000  # of the corpus's first texts, tokenized for the Text screen's LM batch
+
+
+def first_tokens(texts: list[str], chars: int = BATCH_CHARS) -> list[list[str]]:
+    """The tokens of the corpus's first texts, about `chars` characters of them: enough for the
+    LM batches shown, and quick even when one text is the whole corpus."""
+    token_lists, used = [], 0
+    for text in texts:
+        if used >= chars:
+            break
+        token_lists.append(tokenizer.tokenize(text[:chars - used]))
+        used += len(text)
+    return token_lists
+
+
 def vocab_figures(token_lists: list[list[str]], max_vocab: int = 60000, min_freq: int = 3) -> dict:
     """The vocab fastai would build from these texts, and how much of them it covers:
     Vocab.coverage's figures plus the vocab itself and each token's count."""

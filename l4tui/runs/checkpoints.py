@@ -190,6 +190,23 @@ def list_checkpoints(run_dir: Path) -> list[CheckpointFile]:
             found.append(CheckpointFile(Path(name).stem, folder / name, None))
     return found
 
+def run_dir_of_checkpoint(weights: str) -> Path | None:
+    """The run folder of a checkpoint path (RUN/checkpoints/X.pt); None for weights that are no
+    checkpoint file (a fresh model's are named by its preset)."""
+    path = Path(weights)
+    return path.parent.parent if path.suffix == ".pt" else None
+
+
+def default_choice(labels: list[str]) -> tuple[int, int | None]:
+    """Of a run's checkpoints (list_checkpoints' labels), the one shown first (best, else last,
+    else the latest epoch) and the one it is compared with (the first epoch's weights, when there
+    are epochs to compare)."""
+    shown = labels.index("best") if "best" in labels else (labels.index("last") if "last" in labels else len(labels) - 1)
+    epochs = [i for i, label in enumerate(labels) if label.startswith("epoch")]
+    base = epochs[0] if len(epochs) > 1 else None
+    return shown, base
+
+
 def trained_weights(run_dir: Path) -> Path:
     """The checkpoint that shows what a run learned: best.pt, else last.pt. ValueError, one line,
     when the run has neither yet."""

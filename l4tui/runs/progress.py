@@ -1,5 +1,6 @@
 """Progress and ETA of a run from its events, shared by the CLI's follower and the TUI."""
 
+import time
 from dataclasses import dataclass, field
 
 from l4tui.runs.events import resume_point
@@ -164,3 +165,49 @@ HIGHER_IS_BETTER = {"accuracy", "valid_accuracy", "lm_accuracy"}
 def better(name: str, value: float, than: float) -> bool:
     """Is `value` of the metric `name` better than `than`? Accuracy goes up; losses, RMSE, perplexity down."""
     return value > than if name in HIGHER_IS_BETTER else value < than
+
+
+# ---- a run in a line: the runs table's and the monitor's short texts -----------------------
+
+METRIC_SHORT = {"valid_rmse": "rmse", "accuracy": "acc", "perplexity": "ppl", "suggested_lr": "lr",
+                "valid_loss": "loss"}
+
+
+def started_text(started: float | None, run_id: str, now: float | None = None) -> str:
+    """When a run started: the time for today's runs, the date too for older ones; without a
+    start time, the run id's date part (ids begin with YYYYMMDD-HHMMSS)."""
+    if not started:
+        return run_id[:15]
+    day = time.strftime("%Y%m%d", time.localtime(now))
+    today = day == time.strftime("%Y%m%d", time.localtime(started))
+    return time.strftime("%H:%M" if today else "%m-%d %H:%M", time.localtime(started))
+
+
+def best_text(best: tuple[str, float] | None) -> str:
+    """A run's best key figure, short: `rmse 0.912`."""
+    if best is None:
+        return ""
+    name, value = best
+    return f"{METRIC_SHORT.get(name, name)} {value:.3g}"
+
+
+def format_count(value: float) -> str:
+    """A rate or count in at most five characters or so: 950, 12.3k, 4.1M."""
+    for unit, size in (("M", 1e6), ("k", 1e3)):
+        if value >= size:
+            return f"{value / size:.1f}{unit}"
+    return f"{value:.0f}"
+
+
+NOT_METRICS = ("t", "epoch", "epochs", "iter", "total_iters", "stage")
+METRIC_ORDER = ("valid_loss", "valid_rmse", "accuracy", "perplexity", "train_loss")
+
+
+def common_metrics(progresses: list[Progress]) -> list[str]:
+    """Epoch figures every compared run has (valid_loss first), for the compare chart's choice."""
+    names = None
+    for progress in progresses:
+        have = {k for row in progress.epoch_rows for k, v in row.items()
+                if isinstance(v, (int, float)) and k not in NOT_METRICS}
+        names = have if names is None else names & have
+    return sorted(names or [], key=lambda n: (METRIC_ORDER.index(n) if n in METRIC_ORDER else len(METRIC_ORDER), n))

@@ -4,6 +4,8 @@ A chart is at most a few hundred cells wide, so a run with 100,000 logged steps 
 few hundred points: each bucket of steps becomes its mean (the shape stays, the cost doesn't).
 """
 
+import math
+
 
 def ema(values: list[float], beta: float, gaps: list[int] | None = None) -> list[float]:
     """Exponential moving average with weight `beta` per step, debiased as fastai's smoothed loss
@@ -57,3 +59,34 @@ def last_steps(points: list[tuple], steps: int | None) -> list[tuple]:
         else:
             hi = mid
     return points[lo:]
+
+
+def all_positive(values: list[float]) -> bool:
+    """Can these values go on a log axis? (An empty list can, and draws nothing.)"""
+    return all(v > 0 for v in values)
+
+
+# Log axes are drawn by plotting log10 of the values on a linear axis with our own tick labels:
+# plotext's own log scale transforms the data in place when it builds, and Textual builds again on
+# every repaint, so its log scale would be applied twice.
+
+def log_ticks(lo: float, hi: float, most: int = 6) -> tuple[list[float], list[str]]:
+    """Tick positions (in log10 units) between lo and hi (log10 units too), labelled with the values."""
+    ticks = []
+    for exponent in range(math.floor(lo), math.ceil(hi) + 1):
+        for mantissa in (1, 2, 5):
+            position = exponent + math.log10(mantissa)
+            if lo - 1e-9 <= position <= hi + 1e-9:
+                ticks.append(position)
+    if len(ticks) > most:  # many decades: every decade, thinned to fit
+        decades = [t for t in ticks if abs(t - round(t)) < 1e-9]
+        step = max(1, math.ceil(len(decades) / most))
+        ticks = decades[::step]
+    if len(ticks) < 2:  # a narrow range: the ends
+        ticks = [lo, hi]
+    return ticks, [f"{10 ** t:.3g}" for t in ticks]
+
+
+def log10_all(values: list[float]) -> list[float]:
+    """The values in log10 units, for a log axis drawn as a linear one (see above)."""
+    return [math.log10(v) for v in values]

@@ -26,6 +26,19 @@ def read_regular(path: Path, offset: int = 0, limit: int | None = None) -> bytes
         os.close(fd)
 
 
+def tail_lines(path: Path, n: int, max_bytes: int = 16_384) -> list[str]:
+    """The last `n` lines of a run's log, read from its end (logs can be long); none when it is
+    missing, unreadable or no regular file. The first line may be cut when the tail is."""
+    if n <= 0:
+        return []
+    try:
+        size = os.stat(path).st_size
+        data = read_regular(path, max(0, size - max_bytes), max_bytes)
+    except OSError:
+        return []
+    return data.decode("utf-8", errors="replace").splitlines()[-n:]
+
+
 def reason(error: OSError) -> str:
     """An OSError as a few words: "Permission denied", "is a folder" ..."""
     if isinstance(error, IsADirectoryError):

@@ -4,7 +4,7 @@
     learn.fit_one_cycle(5, 5e-3, wd=0.1)
 """
 
-from l4tui.data.ratings import IdMap, load_ratings, split_valid
+from l4tui.data.ratings import IdMap, split_valid
 from l4tui.train.config import RecipeConfig
 from l4tui.train.options import recipe_config
 
@@ -24,9 +24,9 @@ def load_checked_ratings(config: CollabConfig):
     """The ratings and their split (train_idx, valid_idx), once the data check has passed: the
     one check, made by start_run before the run exists and by the run itself."""
     from l4tui.data.checks import check_ratings, check_split
-    from l4tui.data.sources import resolve
+    from l4tui.data.ratings import open_ratings
 
-    ratings = load_ratings(resolve(config.data))
+    ratings = open_ratings(config.data)
     check_ratings(ratings, config.y_range)
     train_idx, valid_idx = split_valid(len(ratings.table), config.valid_pct, config.seed)
     check_split(ratings.source, ("rating", "ratings"), len(train_idx), len(valid_idx), config.bs,

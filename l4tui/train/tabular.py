@@ -24,22 +24,9 @@ class TabularConfig(RecipeConfig):
 
 
 def load_table(config: TabularConfig):
-    from l4tui.data.sources import detect_format, resolve
-    from l4tui.data.tables import load_adult_csv, load_adult_uci, load_table_csv
+    from l4tui.data.tables import open_table
 
-    path = resolve(config.data)
-    kind = detect_format(path)
-    if kind == "adult-csv":
-        table = load_adult_csv(path / "adult.csv" if path.is_dir() else path)
-    elif kind == "adult-uci":
-        table = load_adult_uci(path / "adult.data" if path.is_dir() else path)
-    else:
-        table = load_table_csv(path, config.y_name, config.cat_names, config.cont_names)
-    if config.cat_names is not None:
-        table.cat_names = list(config.cat_names)
-    if config.cont_names is not None:
-        table.cont_names = list(config.cont_names)
-    return table
+    return open_table(config.data, config.y_name, config.cat_names, config.cont_names)
 
 
 def valid_rows(n_rows: int, config: TabularConfig):

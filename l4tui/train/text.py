@@ -74,17 +74,6 @@ class RNNRegularizer:
         self.handle.remove()
 
 
-def texts_of(config):
-    """The texts of the config's data, in whichever format it is (a texts CSV, an aclImdb tree)."""
-    from l4tui.data.sources import resolve
-    from l4tui.data.texts import load_imdb_folder, load_texts_csv
-
-    path = resolve(config.data)
-    if path.is_dir() and not (path / "texts.csv").exists():
-        return load_imdb_folder(path)
-    return load_texts_csv(path / "texts.csv" if path.is_dir() else path)
-
-
 LM_VALID_PCT = 0.1  # the language model's share of texts held out to validate it
 CLASSIFIER_VALID_PCT = 0.2  # the classifier's, when the data has no is_valid column
 
@@ -122,9 +111,10 @@ def load_checked_lm_texts(config: LMConfig):
     row per batch item; tokens are estimated from words (cheap), and counted exactly by
     tokenizing only when the estimate is close, which it only is for a small corpus."""
     from l4tui.data.checks import check_split, check_texts, check_tokens
+    from l4tui.data.texts import open_texts
     from l4tui.data.tokenizer import tokenize_many
 
-    data = texts_of(config)
+    data = open_texts(config.data)
     check_texts(data)
     valid = _held_out(len(data), LM_VALID_PCT, config.seed)
     check_split(data.source, ("text", "texts"), int((~valid).sum()), int(valid.sum()), config.bs,
@@ -144,8 +134,9 @@ def load_checked_classifier_texts(config: ClassifierConfig):
     import numpy as np
 
     from l4tui.data.checks import check_labels, check_split, check_texts
+    from l4tui.data.texts import open_texts
 
-    data = texts_of(config)
+    data = open_texts(config.data)
     check_texts(data)
     labelled = [i for i, label in enumerate(data.labels) if label]
     classes = sorted({data.labels[i] for i in labelled})

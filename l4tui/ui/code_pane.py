@@ -7,9 +7,7 @@ and symbol finders, the command line (/ ? :), and handing the file to $EDITOR (e
 """
 
 import asyncio
-import os
 import subprocess
-import sys
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from textual.widgets import DirectoryTree, Static
 
 from l4tui.code.documents import Documents
 from l4tui.code.editor import editor_command, editor_from_environment
+from l4tui.code.ex_commands import not_a_command, parse_ex_command
 from l4tui.code.index import build_index, default_roots
 from l4tui.code.fuzzy import fuzzy_rank
 from l4tui.code.jumplist import JumpList
@@ -30,17 +29,17 @@ from l4tui.code.navigator import (LOOKUP_TIMEOUT_S, Definition, Navigator, Seria
 from l4tui.code.source import SourceError
 from l4tui.code.tagstack import TagStack
 from l4tui.code.tags import TagsFile, find_tags_file
+from l4tui.code.workspace import display_path, workspace_files
 from l4tui.textcut import clip
 from l4tui.ui.code_view import CodeView
 from l4tui.ui.doc_screen import DocScreen
 from l4tui.ui.key_order import InOrderInput, forward_key, has_focus_now, run_binding
+from l4tui.ui.messages import CodeRequest, CursorMoved, Jumped, Said
 from l4tui.ui.picker import PickerScreen, PickItem
 
 DISK_CHECK_S = 2.0  # how often the open file's mtime is looked at
 WARM_AFTER_S = 0.5  # a file's names are looked up once the user has stayed on it this long
 PREFETCH_FILES = 12  # of the files the open file's names lead to, how many are made ready to show
-SKIP_DIRS = {"__pycache__", "node_modules", ".git", ".venv", "venv", "runs", ".mypy_cache", ".pytest_cache"}
-MAX_WORKSPACE_FILES = 20_000
 EDIT_SETTLE_S = 0.1  # `e` waits this long for keys right behind it (a paste) before leaving the app
 FAILED = object()  # what _ask_jedi answers when jedi failed or gave up (None can be an answer)
 
@@ -66,31 +65,6 @@ class ModelsTree(DirectoryTree):
             self.query_ancestor(CodePane).open_location(Location(Path(path), 1, 0))
             return
         await run_binding(self.app, event.key)
-
-
-def display_path(path: Path, workspace: Path) -> str:
-    """A short path: relative to the workspace, else to the sys.path entry it lives under."""
-    path = Path(path)
-    roots = sorted({Path(workspace), *(Path(p) for p in sys.path if p)}, key=lambda p: -len(str(p)))
-    for root in roots:
-        try:
-            return str(path.relative_to(root))
-        except ValueError:
-            continue
-    return str(path)
-
-
-def workspace_files(workspace: Path) -> list[Path]:
-    """Every file of the workspace a user might open, without caches, runs and hidden folders."""
-    found = []
-    for root, dirs, files in os.walk(workspace):
-        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
-        for name in sorted(files):
-            if not name.startswith(".") and not name.endswith((".pyc", ".pt")):
-                found.append(Path(root) / name)
-                if len(found) >= MAX_WORKSPACE_FILES:
-                    return found
-    return found
 
 
 class CommandLine(InOrderInput):
@@ -352,17 +326,17 @@ class CodePane(Vertical):
 
     # ---- requests from the viewer ------------------------------------------------------------
 
-    @on(CodeView.Request)
-    def _request(self, event: CodeView.Request) -> None:
+    @on(CodeRequest)
+    def _request(self, event: CodeRequest) -> None:
         getattr(self, f"action_{event.action}")()
 
-    @on(CodeView.Jumped)
-    def _jumped(self, event: CodeView.Jumped) -> None:
+    @on(Jumped)
+    def _jumped(self, event: Jumped) -> None:
         if self.view.path is not None:
             self.jumps.record(Location(self.view.path, event.line + 1, event.col))
 
-    @on(CodeView.Said)
-    def _said(self, event: CodeView.Said) -> None:
+    @on(Said)
+    def _said(self, event: Said) -> None:
         self.set_status(event.text, error=event.error)
 
     # ---- definitions and the tag stack --------------------------------------------------------
@@ -690,35 +664,32 @@ class CodePane(Vertical):
         else:
             self.run_command(text.lstrip(":"))
 
-    def run_command(self, command: str) -> None:
-        """An ex command: what vim users type after `:`."""
-        name, _, argument = command.partition(" ")
-        argument = argument.strip()
-        if command.isdigit():
-            self.view.action_goto_line(int(command))
-        elif name == "tags":
+    def run_command(self, text: str) -> None:
+        """An ex command: what vim users type after `:` (read by code.ex_commands)."""
+        command = parse_ex_command(text, self.workspace, Path.cwd())
+        action, argument = command.action, command.argument
+        if action == "goto_line":
+            self.view.action_goto_line(command.line)
+        elif action == "tags":
             self.show_tags()
-        elif name in ("jumps", "ju"):
+        elif action == "jumps":
             self.show_jumps()
-        elif name in ("Files", "files", "find", "fin"):
+        elif action == "find_file":
             self.action_find_file()
-        elif name in ("Tags", "symbols"):
+        elif action == "find_symbol":
             self.action_find_symbol()
-        elif name in ("tag", "ta", "tselect", "ts") and argument:
+        elif action == "tag":
             self.tag_by_name(argument, self._hold_keys_for("goto"))
-        elif name in ("noh", "nohlsearch"):
+        elif action == "no_highlight":
             self.view.clear_search_highlight()
-        elif name in ("e", "edit") and argument:
-            path = Path(argument).expanduser()
-            if not path.is_absolute():
-                path = (self.workspace / path) if (self.workspace / path).exists() else Path.cwd() / path
-            self.open_location(Location(path, 1, 0))
-        elif name in ("h", "help"):
+        elif action == "edit":
+            self.open_location(Location(Path(argument), 1, 0))
+        elif action == "help":
             self.app.action_help()
-        elif name in ("q", "q!", "qa", "qa!", "quit", "wq", "x"):
+        elif action == "quit":
             self.app.exit()
         else:
-            self.set_status(f"E492: Not an editor command: {command}", error=True)
+            self.set_status(not_a_command(argument), error=True)
 
     @work(exclusive=True, group="goto")
     async def tag_by_name(self, name: str, ticket: int | None = None) -> None:
@@ -787,7 +758,7 @@ class CodePane(Vertical):
 
     # ---- status line and breadcrumb -----------------------------------------------------------
 
-    @on(CodeView.CursorMoved)
+    @on(CursorMoved)
     def _cursor_moved(self) -> None:
         self._show_status()
 

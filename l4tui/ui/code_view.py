@@ -18,7 +18,6 @@ from rich.syntax import PygmentsSyntaxTheme
 from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
-from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -27,6 +26,7 @@ from l4tui.code.documents import Document
 from l4tui.code.folds import FoldState, summary
 from l4tui.code.search import compile_pattern, matches_in_line, search
 from l4tui.ui.key_order import forward_key, has_focus_now, run_binding
+from l4tui.ui.messages import CodeRequest, CursorMoved, Jumped, Said
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -48,8 +48,9 @@ SEQUENCES = {
 
 
 class CodeView(ScrollView, can_focus=True):
-    """Shows one file. Posts CursorMoved as the cursor moves, Jumped before a jump, and
-    Request for what the pane does (definitions, references, the jump list, the editor)."""
+    """Shows one file. Posts (ui/messages.py) CursorMoved as the cursor moves, Jumped before a
+    jump, Said for the status line, and CodeRequest for what the pane does (definitions,
+    references, the jump list, the editor)."""
 
     HELP_KEYS = [(f"{first} {second}", text) for first, seconds in SEQUENCES.items()
                  for second, (_, text) in seconds.items()]
@@ -85,32 +86,6 @@ class CodeView(ScrollView, can_focus=True):
     DEFAULT_CSS = """
     CodeView { background: $surface; }
     """
-
-    class CursorMoved(Message):
-        def __init__(self, view: "CodeView") -> None:
-            super().__init__()
-            self.view = view
-
-    class Jumped(Message):
-        """The cursor is about to jump within the file: (line, col) is where it leaves, from 0."""
-
-        def __init__(self, line: int, col: int) -> None:
-            super().__init__()
-            self.line, self.col = line, col
-
-    class Request(Message):
-        """Something only the pane can do: goto_definition, references, ..."""
-
-        def __init__(self, action: str) -> None:
-            super().__init__()
-            self.action = action
-
-    class Said(Message):
-        """A short message for the status line (vim's "search hit BOTTOM", "E490: No fold found")."""
-
-        def __init__(self, text: str, error: bool = False) -> None:
-            super().__init__()
-            self.text, self.error = text, error
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -299,11 +274,11 @@ class CodeView(ScrollView, can_focus=True):
             self._wanted_col = col
         self._scroll_to_cursor(center)
         self.refresh()
-        self.post_message(self.CursorMoved(self))
+        self.post_message(CursorMoved(self))
 
     def jump_to(self, line: int, col: int, center: bool = True) -> None:
         """A move the jump list remembers (gg, G, %, search, :N): says where it leaves first."""
-        self.post_message(self.Jumped(self.cursor_line, self.cursor_col))
+        self.post_message(Jumped(self.cursor_line, self.cursor_col))
         self.move_to(line, col, center=center)
 
     def _scroll_to_cursor(self, center: bool) -> None:
@@ -376,7 +351,7 @@ class CodeView(ScrollView, can_focus=True):
     def action_match_bracket(self) -> None:
         target = motions.match_bracket(self.lines, self.cursor_line, self.cursor_col)
         if target is None:
-            self.post_message(self.Said("no bracket to match here", error=True))
+            self.post_message(Said("no bracket to match here", error=True))
             return
         self.jump_to(*target, center=False)
 
@@ -418,7 +393,7 @@ class CodeView(ScrollView, can_focus=True):
     def _fold_command(self, do) -> None:
         fold = do(self.cursor_line)
         if fold is None:
-            self.post_message(self.Said("E490: No fold found", error=True))
+            self.post_message(Said("E490: No fold found", error=True))
             return
         self._folds_changed()
         if self.folds.is_hidden(self.cursor_line) or self.folds.fold_at(fold.start):
@@ -459,7 +434,7 @@ class CodeView(ScrollView, can_focus=True):
 
     def action_search_next(self, same_direction: bool) -> None:
         if self.pattern is None:
-            self.post_message(self.Said("E35: No previous regular expression", error=True))
+            self.post_message(Said("E35: No previous regular expression", error=True))
             return
         self.highlight_search = True
         self._search(self.search_forward if same_direction else not self.search_forward)
@@ -467,7 +442,7 @@ class CodeView(ScrollView, can_focus=True):
     def action_search_word(self, forward: bool) -> None:
         word = self.word_at_cursor()
         if not word:
-            self.post_message(self.Said("E348: No string under cursor", error=True))
+            self.post_message(Said("E348: No string under cursor", error=True))
             return
         self.pattern = re.compile(rf"\b{re.escape(word)}\b")  # * is whole-word and exact case
         self.search_forward = forward
@@ -477,11 +452,11 @@ class CodeView(ScrollView, can_focus=True):
     def _search(self, forward: bool) -> bool:
         hit = search(self.lines, self.pattern, self.cursor_line, self.cursor_col, forward=forward)
         if hit is None:
-            self.post_message(self.Said(f"E486: Pattern not found: {self.pattern.pattern}", error=True))
+            self.post_message(Said(f"E486: Pattern not found: {self.pattern.pattern}", error=True))
             self.refresh()
             return False
         if hit.wrapped:
-            self.post_message(self.Said("search hit BOTTOM, continuing at TOP" if forward
+            self.post_message(Said("search hit BOTTOM, continuing at TOP" if forward
                                         else "search hit TOP, continuing at BOTTOM"))
         self.jump_to(hit.line, hit.col)
         return True
@@ -531,7 +506,7 @@ class CodeView(ScrollView, can_focus=True):
             if method is not None:
                 method()
                 return
-        self.post_message(self.Request(action))
+        self.post_message(CodeRequest(action))
 
     async def _replay(self) -> None:
         self._replaying = True

@@ -15,31 +15,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 
-from l4tui.runs.progress import format_seconds
+from l4tui.runs.progress import best_text, format_seconds, started_text
 from l4tui.runs.store import RunInfo, RunsIndex, runs_dir_problem, stop_run
 from l4tui.ui.confirm import ConfirmScreen
 from l4tui.ui.priority import in_launcher
 from l4tui.ui.run_monitor import RunMonitor
 
 RUNS_POLL_S = 2.0  # how often the runs folder is looked at (each run's log is tailed, not re-read)
-METRIC_SHORT = {"valid_rmse": "rmse", "accuracy": "acc", "perplexity": "ppl", "suggested_lr": "lr",
-                "valid_loss": "loss"}
 MARK = "●"
-
-
-def started_text(run: RunInfo) -> str:
-    """The time for today's runs, the date for older ones."""
-    if not run.started:
-        return run.id[:15]
-    today = time.strftime("%Y%m%d") == time.strftime("%Y%m%d", time.localtime(run.started))
-    return time.strftime("%H:%M" if today else "%m-%d %H:%M", time.localtime(run.started))
-
-
-def best_text(run: RunInfo) -> str:
-    if run.best is None:
-        return ""
-    name, value = run.best
-    return f"{METRIC_SHORT.get(name, name)} {value:.3g}"
 
 
 class DataPane(Vertical):
@@ -186,7 +169,8 @@ class DataPane(Vertical):
     def _row(self, run: RunInfo) -> tuple[str, ...]:
         mark = MARK if run.id in self.marked else ""
         family = "lr_find" if run.mode == "lr_find" else run.family
-        return (mark, run.state, family, best_text(run), format_seconds(run.duration), started_text(run))
+        return (mark, run.state, family, best_text(run.best), format_seconds(run.duration),
+                started_text(run.started, run.id))
 
     def _cursor_run(self) -> RunInfo | None:
         table = self.query_one("#runs-table", DataTable)
@@ -223,8 +207,12 @@ class DataPane(Vertical):
         from l4tui.ui.tabular_screen import TabularScreen
 
         run = self._cursor_run()
-        tabular_run = run is not None and run.family == "tabular" and run.config.get("data")
-        self.app.push_screen(TabularScreen(run.config["data"] if tabular_run else None))
+        if run is not None and run.family == "tabular" and run.config.get("data"):
+            config = run.config  # the run's data read as the run read it: a user's CSV needs its columns
+            self.app.push_screen(TabularScreen(config["data"], config.get("y_name"), config.get("cat_names"),
+                                               config.get("cont_names")))
+        else:
+            self.app.push_screen(TabularScreen())
 
     def action_embeddings(self) -> None:
         from l4tui.ui.embeddings_screen import EmbeddingsScreen

@@ -25,42 +25,6 @@ NEIGHBOURS = 15
 SKIP_TOKENS = 9  # fastai's special tokens come first in a vocab; the map starts after them
 
 
-def load_titles(checkpoint: dict) -> dict | None:
-    """Movie titles for a collab run's checkpoint, from the ratings it was trained on."""
-    if not checkpoint.get("items"):
-        return None
-    try:
-        from l4tui.data.ratings import load_ratings
-        from l4tui.data.sources import resolve
-
-        return load_ratings(resolve((checkpoint.get("config") or {}).get("data"))).titles
-    except Exception:  # the data moved or is gone: ids instead of titles
-        return None
-
-
-def load_tables(path: Path, titles: dict | None = None, titles_known: bool = False):
-    """The embedding tables of one checkpoint file, and the movie titles used for them."""
-    from l4tui.inspect.embeddings import embedding_tables
-    from l4tui.runs.checkpoints import load_checkpoint
-
-    checkpoint = load_checkpoint(path)
-    if not titles_known:
-        titles = load_titles(checkpoint)
-    tables = embedding_tables(checkpoint, titles)
-    if not tables:
-        raise ValueError(f"no embeddings found in {path.name}")
-    return tables, titles
-
-
-def default_choice(labels: list[str]) -> tuple[int, int | None]:
-    """The checkpoint shown first (best, else last, else the latest epoch) and the one it is
-    compared with (the first epoch's weights, when there are epochs to compare)."""
-    shown = labels.index("best") if "best" in labels else (labels.index("last") if "last" in labels else len(labels) - 1)
-    epochs = [i for i, label in enumerate(labels) if label.startswith("epoch")]
-    base = epochs[0] if len(epochs) > 1 else None
-    return shown, base
-
-
 class EmbeddingsScreen(Screen):
     AUTO_FOCUS = "#emb-query"
     BINDINGS = [
@@ -99,7 +63,7 @@ class EmbeddingsScreen(Screen):
 
     @work(exclusive=True, group="emb-load")
     async def load(self) -> None:
-        from l4tui.runs.checkpoints import list_checkpoints
+        from l4tui.runs.checkpoints import default_choice, list_checkpoints
 
         self.checkpoints = list_checkpoints(self.run_dir)
         if not self.checkpoints:
@@ -115,10 +79,12 @@ class EmbeddingsScreen(Screen):
         await self.show_checkpoint(self.shown)
 
     async def tables_of(self, index: int) -> list:
+        from l4tui.inspect.embeddings import load_embedding_tables
+
         path = self.checkpoints[index].path
         if path not in self.loaded:
             self.loaded[path], self.titles = await asyncio.to_thread(
-                load_tables, path, self.titles, bool(self.loaded))
+                load_embedding_tables, path, self.titles, bool(self.loaded))
         return self.loaded[path]
 
     async def show_checkpoint(self, index: int) -> None:

@@ -1,8 +1,8 @@
-"""Numbers drawn with terminal cells: heat maps (one coloured cell per number) and histograms.
+"""Heat maps drawn with terminal cells: one coloured cell per number.
 
-Terminals over SSH draw colours and block characters well and pixels not at all, so a heat map
-is a grid of cells whose background goes from dark to bright, and a histogram is a row of
-block characters of eight heights.
+Terminals over SSH draw colours well and pixels not at all, so a heat map is a grid of cells
+whose background goes from dark to bright. The plain parts (a grid shrunk to fit, histograms of
+block characters) are in l4tui.inspect.cell_plots; this module makes the rich Text.
 """
 
 import numpy as np
@@ -14,7 +14,6 @@ from rich.text import Text
 # and still ordered for the colour-blind (a "magma"-like ramp).
 RAMP = [(0, 0, 4), (40, 11, 84), (101, 21, 110), (159, 42, 99), (212, 72, 66), (245, 125, 21), (250, 193, 39),
         (252, 255, 164)]
-BLOCKS = " ▁▂▃▄▅▆▇█"
 
 
 def ramp_color(share: float) -> Color:
@@ -50,32 +49,3 @@ def heat_text(grid: np.ndarray, cell: str = "  ", symmetric: bool = False) -> Te
         if r < len(shares) - 1:
             out.append("\n")
     return out
-
-
-def bar_rows(counts, width: int | None = None, height: int = 4) -> list[str]:
-    """A histogram `height` lines tall, top line first: each column is a bar of block characters
-    with 8 steps a line, so a peaked histogram still shows its shoulders."""
-    counts = np.asarray(counts, dtype=float)
-    if width is not None and len(counts) > width > 0:
-        edges = np.linspace(0, len(counts), width + 1).astype(int)
-        counts = np.array([counts[a:b].sum() for a, b in zip(edges[:-1], edges[1:])])
-    top = counts.max() if counts.size else 0
-    eighths = np.ceil(counts / top * 8 * height).astype(int) if top else np.zeros(len(counts), int)
-    rows = []
-    for line in range(height - 1, -1, -1):  # the top line first
-        filled = np.clip(eighths - 8 * line, 0, 8)
-        rows.append("".join(BLOCKS[n] for n in filled))
-    return rows
-
-
-def shrink(grid: np.ndarray, max_rows: int, max_cols: int) -> np.ndarray:
-    """Average blocks of neighbouring cells so the grid fits max_rows x max_cols."""
-    grid = np.asarray(grid, dtype=float)
-    for axis, limit in ((0, max_rows), (1, max_cols)):
-        size = grid.shape[axis]
-        if size > limit > 0:
-            edges = np.linspace(0, size, limit + 1).astype(int)
-            parts = [np.take(grid, range(a, b), axis=axis).mean(axis=axis, keepdims=True)
-                     for a, b in zip(edges[:-1], edges[1:])]
-            grid = np.concatenate(parts, axis=axis)
-    return grid

@@ -13,12 +13,16 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Label, Static
 
-from l4tui.ui.heat import heat_text, shrink
+from l4tui.inspect.cell_plots import shrink
+from l4tui.inspect.summary import example_shapes_text
+from l4tui.ui.heat import heat_text
+from l4tui.ui.model_runner import ModelRunner
 
 
 class ActivationsTab(Vertical):
-    def __init__(self) -> None:
+    def __init__(self, runner: ModelRunner) -> None:
         super().__init__()
+        self.runner = runner  # the pane's: one pass on the model at a time
         self.subject = None
         self.capture = None
         self.form_names: list[str] = []
@@ -88,7 +92,6 @@ class ActivationsTab(Vertical):
         from l4tui.inspect.activations import capture_activations
         from l4tui.inspect.outputs import explain_output
         from l4tui.inspect.subject import InputError, encode_input, unknown_categories
-        from l4tui.ui.model_pane import ModelPane
 
         subject = self.subject
         if subject is None:
@@ -107,7 +110,7 @@ class ActivationsTab(Vertical):
             return capture, explain_output(subject, inputs, capture.output, typed)
 
         try:
-            self.capture, lines = await self.query_ancestor(ModelPane).on_model(run)
+            self.capture, lines = await self.runner.run(run)
         except InputError as error:
             status.update(f"can't use this input: {error}")
             return
@@ -119,7 +122,7 @@ class ActivationsTab(Vertical):
             unknown = unknown_categories(subject, typed)
             if unknown:
                 notes.append(f"not seen in training, so #na#: {', '.join(unknown)}")
-        shape = ", ".join(str(list(x.shape)) for x in inputs)
+        shape = example_shapes_text(inputs)
         status.update(f"input {shape} · {len(self.capture.activations)} layer outputs" +
                       (" · " + "; ".join(notes) if notes else "") + " · ↑↓ a layer for its heat map")
         self.query_one("#act-output", Static).update("\n".join(lines))

@@ -12,22 +12,14 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from l4tui.inspect.summary import layer_label, qualified_names, share_text, trainable_text
-from l4tui.ui.heat import bar_rows
+from l4tui.inspect.cell_plots import bar_rows
+from l4tui.inspect.parameters import stat_text
+from l4tui.inspect.summary import layer_label, parents_of, qualified_names, share_text, trainable_text
+from l4tui.ui.messages import LayerSelected
+from l4tui.ui.model_runner import ModelRunner
 
 HISTOGRAM_BINS = 60  # squeezed to the width of the pane when it is narrower
 HISTOGRAM_LINES = 4
-
-
-def parents_of(rows) -> list[int | None]:
-    """The index of each row's parent row (None for the model)."""
-    stack: list[int] = []
-    parents = []
-    for index, row in enumerate(rows):
-        stack = stack[:row.depth]
-        parents.append(stack[-1] if stack else None)
-        stack.append(index)
-    return parents
 
 
 class LayersTab(Vertical):
@@ -109,16 +101,15 @@ class LayersTab(Vertical):
     @on(DataTable.RowHighlighted, "#model-table")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         if self.summary is not None and event.row_key is not None and event.row_key.value is not None:
-            from l4tui.ui.model_pane import ModelPane
-
-            self.query_ancestor(ModelPane).layer_selected(self.names[int(event.row_key.value)])
+            self.post_message(LayerSelected(self.names[int(event.row_key.value)]))
 
 
 class ParametersTab(Vertical):
     """The selected layer's tensors; `g` (a key of the whole pane) adds the gradient norms."""
 
-    def __init__(self) -> None:
+    def __init__(self, runner: ModelRunner) -> None:
         super().__init__()
+        self.runner = runner  # the pane's: one pass on the model at a time
         self.subject = None
         self.infos = []
         self.module_name = ""
@@ -145,11 +136,9 @@ class ParametersTab(Vertical):
     @work(exclusive=True, group="params")
     async def load(self) -> None:
         from l4tui.inspect.parameters import module_parameters
-        from l4tui.ui.model_pane import ModelPane
 
         subject, name = self.subject, self.module_name
-        pane = self.query_ancestor(ModelPane)
-        self.infos = await pane.on_model(module_parameters, subject.model, name, HISTOGRAM_BINS)
+        self.infos = await self.runner.run(module_parameters, subject.model, name, HISTOGRAM_BINS)
         module = dict(subject.model.named_modules(remove_duplicate=False))[name]
         count = sum(info.stats.numel for info in self.infos)
         self.query_one("#params-head", Static).update(
@@ -160,9 +149,9 @@ class ParametersTab(Vertical):
         table.clear()
         for info in self.infos:
             s = info.stats
-            table.add_row(info.name, "×".join(map(str, s.shape)), number(s.mean), number(s.std), number(s.min),
-                          number(s.max), f"{s.near_zero_share:.1%}", "yes" if info.requires_grad else "frozen",
-                          ", ".join(info.tied_to))
+            table.add_row(info.name, "×".join(map(str, s.shape)), stat_text(s.mean), stat_text(s.std),
+                          stat_text(s.min), stat_text(s.max), f"{s.near_zero_share:.1%}",
+                          "yes" if info.requires_grad else "frozen", ", ".join(info.tied_to))
         self.show_histogram(0)
 
     def show_histogram(self, index: int) -> None:
@@ -176,7 +165,7 @@ class ParametersTab(Vertical):
         text = Text(f"{info.name}: histogram of its {s.numel:,} numbers\n", style="bold")
         text.append("\n".join(bar_rows(s.counts, width, HISTOGRAM_LINES)) + "\n", style="cyan")
         if s.edges:
-            low, high = number(s.edges[0]), number(s.edges[-1])
+            low, high = stat_text(s.edges[0]), stat_text(s.edges[-1])
             text.append(low + " " * max(1, min(width, len(s.counts)) - len(low) - len(high)) + high, style="dim")
         hist.update(text)
 
@@ -187,21 +176,19 @@ class ParametersTab(Vertical):
     @work(exclusive=True, group="grads")
     async def action_gradients(self) -> None:
         from l4tui.inspect.parameters import default_loss, default_target, gradient_norms
-        from l4tui.ui.model_pane import ModelPane
 
         subject = self.subject
         if subject is None:
             return
         head = self.query_one("#grads-head", Static)
         head.update("a forward and a backward pass on the example batch ...")
-        pane = self.query_ancestor(ModelPane)
 
         def run():
             target = default_target(subject.name, subject.model, subject.example)
             return gradient_norms(subject.model, subject.example, target, default_loss(subject.name))
 
         try:
-            gradients = await pane.on_model(run)
+            gradients = await self.runner.run(run)
         except Exception as error:  # a user's model may not take its own example backwards
             head.update(f"no gradients: {type(error).__name__}: {error}")
             return
@@ -212,9 +199,3 @@ class ParametersTab(Vertical):
         for module in gradients.modules:
             table.add_row(module.module or "(model)", f"{module.norm:.4g}", "█" * round(12 * module.norm / top),
                           "frozen" if module.frozen else "yes")
-
-
-def number(value) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.4g}"

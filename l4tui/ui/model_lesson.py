@@ -18,13 +18,10 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Static
 
-from l4tui.ui.heat import heat_text, shrink
-
-
-def run_dir_of(weights: str) -> Path | None:
-    """The run folder of a checkpoint path (runs/RUN/checkpoints/X.pt); None for fresh weights."""
-    path = Path(weights)
-    return path.parent.parent if path.suffix == ".pt" else None
+from l4tui.inspect.cell_plots import shrink
+from l4tui.runs.checkpoints import run_dir_of_checkpoint
+from l4tui.ui.heat import heat_text
+from l4tui.ui.model_runner import ModelRunner
 
 
 class TrainingTab(Vertical):
@@ -34,7 +31,7 @@ class TrainingTab(Vertical):
 
     @staticmethod
     def applies_to(subject, weights: str) -> bool:
-        return run_dir_of(weights) is not None
+        return run_dir_of_checkpoint(weights) is not None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="train-head", markup=False)
@@ -46,7 +43,7 @@ class TrainingTab(Vertical):
         self.query_one("#train-table", DataTable).add_columns("layer", "mean", "std", "≈0", "")
 
     def show(self, subject, weights: str) -> None:
-        self.load(run_dir_of(weights))
+        self.load(run_dir_of_checkpoint(weights))
 
     @work(exclusive=True, group="train-history")
     async def load(self, run_dir: Path) -> None:
@@ -116,7 +113,7 @@ class InterpretTab(VerticalScroll):
     async def load(self) -> None:
         import asyncio
 
-        from l4tui.inspect.collab_interpret import factor_components, movie_biases
+        from l4tui.inspect.collab_interpret import factor_components, movie_bias_line, movie_biases
 
         subject = self.subject
         model = subject.model
@@ -140,9 +137,9 @@ class InterpretTab(VerticalScroll):
             self.query_one("#interp-biases", Static).update(f"can't interpret these weights: {error}")
             return
         lines = [note + "Lowest biases: liked less than their kind of movie would suggest, whoever watches"]
-        lines += [bias_line(b) for b in lowest]
+        lines += [movie_bias_line(b) for b in lowest]
         lines.append("Highest biases: liked even by people who don't like their kind of movie")
-        lines += [bias_line(b) for b in highest]
+        lines += [movie_bias_line(b) for b in highest]
         self.query_one("#interp-biases", Static).update("\n".join(lines))
         lines = ["Principal components of the factors of the most rated movies: the titles at each end"]
         for c in components:
@@ -177,6 +174,11 @@ class InterpretTab(VerticalScroll):
 
 
 class GenerateTab(Vertical):
+    def __init__(self, runner: ModelRunner) -> None:
+        super().__init__()
+        self.runner = runner  # the pane's: one pass on the model at a time
+        self.subject = None
+
     @staticmethod
     def applies_to(subject, weights: str) -> bool:
         return subject.name == "lm"
@@ -208,7 +210,6 @@ class GenerateTab(Vertical):
     @work(exclusive=True, group="generate")
     async def generate(self) -> None:
         from l4tui.inspect.generate import generate
-        from l4tui.ui.model_pane import ModelPane
 
         text = self.query_one("#gen-text", Static)
         prompt = self.query_one("#gen-prompt", Input).value
@@ -227,7 +228,7 @@ class GenerateTab(Vertical):
         text.update("generating ...")
         subject = self.subject
         try:
-            result = await self.query_ancestor(ModelPane).on_model(
+            result = await self.runner.run(
                 generate, subject.model, subject.vocab, prompt, n_words, temperature, top_k)
         except ValueError as error:
             text.update(f"can't generate: {error}")
@@ -239,7 +240,3 @@ class GenerateTab(Vertical):
         for n, step in enumerate(result.steps, 1):
             table.add_row(str(n), step.token, f"{step.probability:.1%}",
                           " · ".join(f"{token} {p:.0%}" for token, p in step.candidates[:5]))
-
-
-def bias_line(bias) -> str:
-    return f"  {bias.bias:+.3f} {bias.title[:32]:<32} mean {bias.mean_rating:.2f} ({bias.n_ratings})"

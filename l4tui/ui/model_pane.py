@@ -13,7 +13,8 @@ initialised, or a run's checkpoint epoch by epoch. On the right, tabs:
 
 Models are built, and every forward or backward pass runs, in a thread, one at a time (the
 AWD-LSTM keeps hidden state between calls): the pane stays responsive with the lesson-size LM.
-The numbers come from `l4tui.inspect`.
+The pane hands its ModelRunner to the tabs that run passes, and the tabs tell it what they chose
+with messages (ui/messages.py), so no tab imports the pane. The numbers come from `l4tui.inspect`.
 
 Looking never runs the user's code. The models are listed by reading their files (in a thread:
 a folder may hold a huge file). On first show the pane builds the default model only when it
@@ -21,8 +22,6 @@ comes from l4tui's own bundled file; a model from the user's models/ is built wh
 Enter on it, and the title says which file that imports (it is tried in a child process first).
 """
 
-import asyncio
-import threading
 import time
 
 from textual import on, work
@@ -33,18 +32,16 @@ from textual.widgets import OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
 from l4tui.inspect.catalog import ModelEntry, Sizes, all_models, source_file
+from l4tui.inspect.summary import example_shapes_text
 from l4tui.modelfiles import describe_file, is_bundled
+from l4tui.ui.messages import LayerSelected
 from l4tui.ui.model_activations import ActivationsTab
 from l4tui.ui.model_layers import LayersTab, ParametersTab
 from l4tui.ui.model_lesson import GenerateTab, InterpretTab, TrainingTab
+from l4tui.ui.model_runner import ModelBusy, ModelRunner
 
 DEFAULT_MODEL = "collab"
 FRESH = "fresh"
-BUSY_WAIT_S = 5.0  # a pass waits this long for the one before it, then says what holds the model
-
-
-class ModelBusy(RuntimeError):
-    """The model is still busy with an earlier pass (a build that never finishes, say)."""
 
 
 class ModelPane(Vertical):
@@ -73,8 +70,7 @@ class ModelPane(Vertical):
         self.sizes = Sizes()
         self.subject = None
         self.summary = None
-        self.model_lock = threading.Lock()  # one forward/backward pass at a time
-        self.busy_with = ("", 0.0)  # what holds model_lock, since when (time.monotonic)
+        self.runner = ModelRunner()  # one pass on the model at a time; the tabs that run passes share it
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -88,15 +84,15 @@ class ModelPane(Vertical):
                     with TabPane("Layers", id="tab-layers"):
                         yield LayersTab()
                     with TabPane("Parameters", id="tab-params"):
-                        yield ParametersTab()
+                        yield ParametersTab(self.runner)
                     with TabPane("Activations", id="tab-acts"):
-                        yield ActivationsTab()
+                        yield ActivationsTab(self.runner)
                     with TabPane("Training", id="tab-training"):
                         yield TrainingTab()
                     with TabPane("Biases & factors", id="tab-interpret"):
                         yield InterpretTab()
                     with TabPane("Generate", id="tab-generate"):
-                        yield GenerateTab()
+                        yield GenerateTab(self.runner)
 
     def ensure_loaded(self) -> None:
         """Called when the pane is shown: list the models (again: files may have been added)."""
@@ -224,20 +220,6 @@ class ModelPane(Vertical):
 
     # ---- building ---------------------------------------------------------------------------------
 
-    async def on_model(self, function, *args, what: str = "a pass"):
-        """Run `function(*args)` in a thread, after any other pass on the model has ended."""
-        def locked():
-            if not self.model_lock.acquire(timeout=BUSY_WAIT_S):
-                holder, since = self.busy_with
-                raise ModelBusy(f"the model is still busy with {holder} ({time.monotonic() - since:.0f} s); "
-                                "wait, or quit with q (runs keep training) and start l4tui again")
-            self.busy_with = (what, time.monotonic())
-            try:
-                return function(*args)
-            finally:
-                self.model_lock.release()
-        return await asyncio.to_thread(locked)
-
     @work(exclusive=True, group="build-model")
     async def build(self, entry: ModelEntry) -> None:
         title = self.query_one("#model-title", Static)
@@ -248,8 +230,8 @@ class ModelPane(Vertical):
         title.update(f"{entry.title} · {self.sizes.preset if weights == 'fresh' else ''} {weights} · "
                      f"building from {source}{trying} ...")
         try:
-            subject, summary = await self.on_model(self._build, entry, self.weights, self.sizes,
-                                                   what=f"building {entry.name} from {source}")
+            subject, summary = await self.runner.run(self._build, entry, self.weights, self.sizes,
+                                                     what=f"building {entry.name} from {source}")
         except Exception as error:  # the user's model file or a checkpoint may be broken: say why
             from l4tui.textcut import clip
 
@@ -260,7 +242,7 @@ class ModelPane(Vertical):
             return
         self.subject, self.summary = subject, summary
         sizes = f"{self.sizes.preset} sizes" if subject.weights == "fresh" else subject.weights
-        title.update(f"{entry.title} · {sizes} · example batch {example_text(subject.example)}")
+        title.update(f"{entry.title} · {sizes} · example batch {example_shapes_text(subject.example)}")
         self.query_one(LayersTab).show(subject, summary)
         self.query_one(ParametersTab).show(subject, "")
         self.query_one(ActivationsTab).show(subject)
@@ -289,10 +271,11 @@ class ModelPane(Vertical):
             subject = checkpoint_subject(Path(weights), self.workspace)
         return subject, summarize(subject.model, subject.example)
 
-    def layer_selected(self, module_name: str) -> None:
+    @on(LayerSelected)
+    def _layer_selected(self, event: LayerSelected) -> None:
         """The Layers tab's cursor moved: the Parameters tab follows it."""
         if self.subject is not None:
-            self.query_one(ParametersTab).show(self.subject, module_name)
+            self.query_one(ParametersTab).show(self.subject, event.module_name)
 
 
 def import_torch(tries: int = 3) -> None:
@@ -307,7 +290,3 @@ def import_torch(tries: int = 3) -> None:
             if "deadlock" not in str(error) or attempt == tries - 1:
                 raise
             time.sleep(0.1)
-
-
-def example_text(example: tuple) -> str:
-    return ", ".join(str(list(x.shape)) for x in example if hasattr(x, "shape"))

@@ -7,7 +7,6 @@ typing never waits for the ranking. Enter answers with the item, Escape with Non
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from rich.syntax import Syntax
 from rich.text import Text
@@ -20,6 +19,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from l4tui.code.location import Location
+from l4tui.code.source import preview_lines
 from l4tui.ui.key_order import EarlyKeys, InOrderInput
 
 PREVIEW_CONTEXT = 3  # lines above the place; the rest of the preview's height goes below it
@@ -30,15 +30,6 @@ class PickItem:
     label: str  # what the list shows
     location: Location | None  # where choosing it goes (None: nothing to open)
     detail: str = ""  # dimmed text after the label: a path, a kind, a signature
-
-
-def _read_lines(path: Path, cache: dict) -> list[str] | None:
-    if path not in cache:
-        try:
-            cache[path] = path.read_text(encoding="utf-8", errors="replace").expandtabs(4).splitlines()
-        except OSError:
-            cache[path] = None
-    return cache[path]
 
 
 class QueryInput(InOrderInput):
@@ -170,7 +161,7 @@ class PickerScreen(EarlyKeys, ModalScreen[PickItem | None]):
             preview.update("")
             return
         location = self.items[index].location
-        lines = _read_lines(location.path, self._file_cache)
+        lines = preview_lines(location.path, self._file_cache)
         if lines is None:
             preview.update(Text(f"can't read {location.path}", style="red"))
             return

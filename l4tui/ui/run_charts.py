@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from textual_plotext import PlotextPlot
 
 from l4tui.runs.progress import Progress, key_metric
-from l4tui.runs.series import downsample, ema, gaps_of, last_steps
+from l4tui.runs.series import all_positive, downsample, ema, gaps_of, last_steps, log10_all, log_ticks
 
 SMOOTHINGS = (0.0, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999)  # EMA betas per step ([ and ]); 0.98 is fastai's
 WINDOWS = (None, 2000, 500, 100)  # zoom: all steps, then the last N
@@ -34,35 +34,6 @@ class ChartOptions:
             parts.append(f"last {self.window}")
         parts.append(f"smooth {self.smoothing:g}")
         return parts
-
-
-def _positive(values: list[float]) -> bool:
-    return all(v > 0 for v in values)
-
-
-# Log axes are drawn by plotting log10 of the values on a linear axis with our own tick labels:
-# plotext's own log scale transforms the data in place when it builds, and Textual builds again on
-# every repaint, so its log scale would be applied twice.
-
-def log_ticks(lo: float, hi: float, most: int = 6) -> tuple[list[float], list[str]]:
-    """Tick positions (in log10 units) between lo and hi (log10 units too), labelled with the values."""
-    ticks = []
-    for exponent in range(math.floor(lo), math.ceil(hi) + 1):
-        for mantissa in (1, 2, 5):
-            position = exponent + math.log10(mantissa)
-            if lo - 1e-9 <= position <= hi + 1e-9:
-                ticks.append(position)
-    if len(ticks) > most:  # many decades: every decade, thinned to fit
-        decades = [t for t in ticks if abs(t - round(t)) < 1e-9]
-        step = max(1, math.ceil(len(decades) / most))
-        ticks = decades[::step]
-    if len(ticks) < 2:  # a narrow range: the ends
-        ticks = [lo, hi]
-    return ticks, [f"{10 ** t:.3g}" for t in ticks]
-
-
-def log10_all(values: list[float]) -> list[float]:
-    return [math.log10(v) for v in values]
 
 
 class RunChart(PlotextPlot):
@@ -117,7 +88,7 @@ class RunChart(PlotextPlot):
 
     def log_y_wanted(self, values: list[float]) -> bool:
         """Log y when the viewer asked for it and every value can have a log."""
-        return self.options.log_y and bool(values) and _positive(values)
+        return self.options.log_y and bool(values) and all_positive(values)
 
     def plot(self, plt, xs, ys, log_y: bool, **kwargs) -> None:
         plt.plot(xs, log10_all(ys) if log_y else ys, **kwargs)
@@ -255,20 +226,9 @@ class CompareChart(PlotextPlot):
             if rows:
                 series.append(([row["epoch"] + 1 for row in rows], [row[metric] for row in rows], color, label))
         values = [y for _, ys, _, _ in series for y in ys]
-        log_y = log_y and bool(values) and _positive(values)
+        log_y = log_y and bool(values) and all_positive(values)
         for xs, ys, color, label in series:
             plt.plot(xs, log10_all(ys) if log_y else ys, marker="braille", color=color, label=label)
         if log_y:
             RunChart.label_log_y(plt, values)
         self.refresh()
-
-
-def common_metrics(progresses: list[Progress]) -> list[str]:
-    """Epoch figures every compared run has (valid_loss first), for the compare chart's choice."""
-    names = None
-    for progress in progresses:
-        have = {k for row in progress.epoch_rows for k, v in row.items()
-                if isinstance(v, (int, float)) and k not in ("t", "epoch", "epochs", "iter", "total_iters", "stage")}
-        names = have if names is None else names & have
-    order = ["valid_loss", "valid_rmse", "accuracy", "perplexity", "train_loss"]
-    return sorted(names or [], key=lambda n: (order.index(n) if n in order else len(order), n))

@@ -16,10 +16,11 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import ProgressBar, Static
 
 from l4tui.runs.events import EventReader, gc_paused
-from l4tui.runs.progress import Progress, format_seconds, key_metric
+from l4tui.runs.progress import Progress, common_metrics, format_count, format_seconds, key_metric
 from l4tui.runs.store import live_state, read_run_file
+from l4tui.runs.untrusted import tail_lines
 from l4tui.ui.run_charts import (SMOOTHINGS, WINDOWS, ChartOptions, CompareChart, LossChart, LrFindChart,
-                                 MetricChart, RunChart, ScheduleChart, common_metrics)
+                                 MetricChart, RunChart, ScheduleChart)
 
 POLL_S = 1.0  # how often the watched run's log is read (and the progress line updated)
 CHART_REDRAW_S = 2.0  # the charts are redrawn at most this often: drawing them is the app's main cost
@@ -28,26 +29,6 @@ CPU_BUDGET = 0.01  # the share of the machine's CPU the app may use while it wat
 CHARTS = ("loss", "metric", "schedule")  # what `v` cycles through when only one chart fits
 ROOMY_HEIGHT = 30  # from this many rows the monitor shows the loss chart and the other two below it
 LOG_TAIL_LINES = 8
-
-
-def tail_lines(path: Path, n: int, max_bytes: int = 16_384) -> list[str]:
-    """The last `n` lines of a log file, read from its end (logs can be long)."""
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, 2)
-            size = f.tell()
-            f.seek(max(0, size - max_bytes))
-            data = f.read()
-    except OSError:
-        return []
-    return data.decode("utf-8", errors="replace").splitlines()[-n:]
-
-
-def format_count(value: float) -> str:
-    for unit, size in (("M", 1e6), ("k", 1e3)):
-        if value >= size:
-            return f"{value / size:.1f}{unit}"
-    return f"{value:.0f}"
 
 
 class RunMonitor(Vertical):

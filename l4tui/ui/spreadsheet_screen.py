@@ -19,41 +19,12 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Sparkline, Static
 
+from l4tui.inspect.spreadsheet import cell_text, load_crosstab, load_trained_sheet
+
 SHOWN_FACTORS = 5  # a trained model has 50: the sheet shows the first few (the loss uses them all)
 STEPS_PER_TICK = 5
 TICK_S = 0.05  # 100 steps a second while running
 VIEWS = ("predictions", "ratings", "errors")
-
-
-def load_sheet(data: str | None):
-    """The crosstab of a dataset (a name, a path, or the bundled sample), off the event loop."""
-    from l4tui.data.ratings import load_ratings
-    from l4tui.data.sources import resolve
-    from l4tui.inspect.spreadsheet import crosstab
-    from l4tui.paths import default_ratings_dir
-
-    ratings = load_ratings(resolve(data) if data else default_ratings_dir())
-    return crosstab(ratings.table, ratings.titles), ratings.source
-
-
-def load_trained(run_dir: Path, sheet):
-    from l4tui.inspect.spreadsheet import from_checkpoint
-    from l4tui.runs.checkpoints import load_checkpoint, trained_weights
-
-    return from_checkpoint(load_checkpoint(trained_weights(run_dir)), sheet, run_dir.name)
-
-
-def cell(value: float, width: int = 5) -> str:
-    """At most width - 1 characters, right-aligned: a space always parts two cells."""
-    if np.isnan(value):
-        return ""
-    if abs(value) >= 10:
-        text = f"{value:.0f}"
-    elif value < 0:
-        text = f"{value:.1f}"  # -0.3: the sign takes a decimal's place
-    else:
-        text = f"{value:.2f}"
-    return text.rjust(width)
 
 
 class SpreadsheetScreen(Screen):
@@ -98,7 +69,7 @@ class SpreadsheetScreen(Screen):
     @work(exclusive=True, group="sheet-load")
     async def load(self) -> None:
         try:
-            self.sheet, source = await asyncio.to_thread(load_sheet, self.data)
+            self.sheet, source = await asyncio.to_thread(load_crosstab, self.data or None)
         except (ValueError, OSError) as error:
             self.query_one("#sheet-title", Static).update(f"Can't make the sheet: {error}")
             return
@@ -141,13 +112,14 @@ class SpreadsheetScreen(Screen):
         predictions = state.predictions()
         for f in range(n_factors):
             for j in range(len(sheet.items)):
-                table.update_cell(f"F{f}", f"m{j}", Text(cell(state.item_factors[j, f]), style="cyan"))
+                table.update_cell(f"F{f}", f"m{j}", Text(cell_text(state.item_factors[j, f]), style="cyan"))
         for j in range(len(sheet.items)):
-            table.update_cell("B", f"m{j}", Text(cell(state.item_bias[j]) if state.use_bias else "", style="magenta"))
+            table.update_cell("B", f"m{j}", Text(cell_text(state.item_bias[j]) if state.use_bias else "",
+                                                 style="magenta"))
         for i in range(len(sheet.users)):
             for f in range(n_factors):
-                table.update_cell(f"u{i}", f"f{f}", Text(cell(state.user_factors[i, f]), style="cyan"))
-            table.update_cell(f"u{i}", "bias", Text(cell(state.user_bias[i]) if state.use_bias else "",
+                table.update_cell(f"u{i}", f"f{f}", Text(cell_text(state.user_factors[i, f]), style="cyan"))
+            table.update_cell(f"u{i}", "bias", Text(cell_text(state.user_bias[i]) if state.use_bias else "",
                                                     style="magenta"))
             for j in range(len(sheet.items)):
                 rated = not np.isnan(sheet.ratings[i, j])
@@ -159,7 +131,7 @@ class SpreadsheetScreen(Screen):
                     style = style if rated else "dim"
                 else:
                     style = "bold"
-                table.update_cell(f"u{i}", f"m{j}", Text(cell(values[i, j]), style=style))
+                table.update_cell(f"u{i}", f"m{j}", Text(cell_text(values[i, j]), style=style))
         self._show_figures()
         table = self.query_one(DataTable)
         self._describe_cell(table.cursor_coordinate.row, table.cursor_coordinate.column)
@@ -282,7 +254,7 @@ class SpreadsheetScreen(Screen):
             self.notify("Select a collab run in the runs list first, then press x", severity="warning")
             return
         try:
-            state = await asyncio.to_thread(load_trained, self.run_dir, self.sheet)
+            state = await asyncio.to_thread(load_trained_sheet, self.run_dir, self.sheet)
         except Exception as error:  # a bad or missing checkpoint: say why, keep the sheet
             self.notify(f"Can't fill the sheet from {self.run_dir.name}: {error}", severity="error")
             return

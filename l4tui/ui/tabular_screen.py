@@ -18,15 +18,6 @@ from textual.widgets import DataTable, Footer, Static
 ROWS = 8
 
 
-def load_table(data: str | None):
-    from l4tui.data.sources import resolve
-    from l4tui.data.tables import load_adult_csv
-    from l4tui.paths import datasets_dir
-
-    path = resolve(data) if data else datasets_dir() / "adult-sample" / "adult.csv"
-    return load_adult_csv(path)
-
-
 class TabularScreen(Screen):
     AUTO_FOCUS = "#tab-columns"
     BINDINGS = [
@@ -35,9 +26,11 @@ class TabularScreen(Screen):
         Binding("escape,q", "app.pop_screen", "Back", id="tab.back"),
     ]
 
-    def __init__(self, data: str | None = None) -> None:
+    def __init__(self, data: str | None = None, y_name: str | None = None, cat_names=None, cont_names=None) -> None:
+        """`data` and the columns as a tabular run's config names them (None: the bundled sample)."""
         super().__init__()
         self.data = data
+        self.columns = (y_name, cat_names, cont_names)
         self.dataset = None
         self.processor = None
         self.cat_names: list[str] = []
@@ -62,8 +55,10 @@ class TabularScreen(Screen):
 
     @work(exclusive=True, group="tab-load")
     async def load(self) -> None:
+        from l4tui.data.tables import open_table
+
         try:
-            self.dataset = await asyncio.to_thread(load_table, self.data)
+            self.dataset = await asyncio.to_thread(open_table, self.data or None, *self.columns)
         except (ValueError, OSError) as error:
             self.query_one("#tab-title", Static).update(f"Can't read the table: {error}")
             return

@@ -22,31 +22,6 @@ from textual.widgets import DataTable, Footer, Input, Static
 KIND_STYLES = {"special": "bold cyan", "unknown": "bold red", "word": ""}
 VOCAB_ROWS = 500  # rows the vocab table lists (filtering searches them all)
 LM_BS, LM_BPTT = 4, 8
-BATCH_CHARS = 300_000  # of the corpus's first texts, tokenized for the LM batch view
-
-
-def read_corpus(data: str | None):
-    """The texts of a dataset (the bundled IMDB sample by default)."""
-    from l4tui.data.sources import resolve
-    from l4tui.data.texts import load_texts_csv
-    from l4tui.paths import datasets_dir
-
-    path = resolve(data) if data else datasets_dir() / "imdb-sample" / "texts.csv"
-    return path, load_texts_csv(path).texts
-
-
-def first_tokens(texts: list[str], chars: int = BATCH_CHARS) -> list[list[str]]:
-    """The tokens of the corpus's first texts, about `chars` characters of them: enough for the
-    LM batches shown, and quick even when one text is the whole corpus."""
-    from l4tui.data.tokenizer import tokenize
-
-    token_lists, used = [], 0
-    for text in texts:
-        if used >= chars:
-            break
-        token_lists.append(tokenize(text[:chars - used]))
-        used += len(text)
-    return token_lists
 
 
 def token_grid(cells, width: int) -> Text:
@@ -128,11 +103,14 @@ class TextScreen(Screen):
 
     @work(exclusive=True, group="text-load")
     async def load(self) -> None:
+        from l4tui.data.texts import open_texts
         from l4tui.inspect.corpus_counts import Stopped, count_corpus
+        from l4tui.inspect.text_steps import first_tokens
 
         title = self.query_one("#text-title", Static)
         try:
-            self.source, self.texts = await asyncio.to_thread(read_corpus, self.data)
+            dataset = await asyncio.to_thread(open_texts, self.data or None)
+            self.source, self.texts = dataset.source, dataset.texts
         except (ValueError, OSError) as error:
             title.update(f"Can't read the texts: {error}")
             return
