@@ -8,7 +8,7 @@ from pathlib import Path
 
 from l4tui import __version__
 from l4tui.train.options import RECIPES, add_train_options, config_from_args, int_list
-from l4tui.train.presets import PRESETS
+from l4tui.presets import PRESETS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -384,7 +384,8 @@ def cmd_summary(args) -> int:
 
 
 def cmd_data(args) -> int:
-    from l4tui.data.sources import describe, list_datasets
+    from l4tui.data.describe import describe
+    from l4tui.data.sources import list_datasets
 
     if args.data_command == "list":
         for line in list_datasets():

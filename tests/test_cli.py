@@ -36,7 +36,7 @@ def test_summary_sizes_come_from_the_options():
     expected = 60 + 136 + 40 + 4 + (21 * 20 + 40) + (20 * 10 + 20) + (10 + 1)
     assert out.splitlines()[-1] == f"total parameters: {expected:,}"
     small = l4tui("summary", "lm", "--preset", "small", "--vocab-size", "1000").stdout
-    assert "Embedding(1000, 64" in small  # the small preset the text recipes train (l4tui/train/presets.py)
+    assert "Embedding(1000, 64" in small  # the small preset the text recipes train (l4tui/presets.py)
     # The AWD-LSTM's layer groups, as the Model pane shows them: one per LSTM, then embedding and decoder.
     group_of = {line.split()[0]: line.split()[-1] for line in small.splitlines() if line.startswith("    ")}
     assert group_of["decoder:"] == "3" and "layer groups: 4" in small

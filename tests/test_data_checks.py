@@ -10,7 +10,7 @@ import pytest
 from conftest import REPO
 from l4tui.cli import main
 from l4tui.data.errors import DataError
-from l4tui.data.sources import describe
+from l4tui.data.describe import describe
 from l4tui.train.recipes import RECIPES, check_data
 
 DATASETS = REPO / "datasets"

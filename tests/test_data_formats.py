@@ -7,7 +7,8 @@ import pytest
 
 from conftest import REPO, l4tui
 from l4tui.data.errors import DataError
-from l4tui.data.sources import describe, detect_format, resolve
+from l4tui.data.describe import describe
+from l4tui.data.sources import detect_format, resolve
 from l4tui.data.tables import load_adult_csv, load_adult_uci, load_table_csv
 from l4tui.data.texts import UNLABELLED, load_imdb_folder, load_texts_csv
 

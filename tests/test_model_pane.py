@@ -11,7 +11,7 @@ from fake_runs import write_fake_run
 from l4tui.inspect.activations import any_hooks_left
 from l4tui.inspect.subject import sample_ratings
 from l4tui.modelfiles import load_model_file
-from l4tui.train.presets import PRESETS
+from l4tui.presets import PRESETS
 from l4tui.ui.app import L4App
 from l4tui.ui.model_pane import ModelPane
 

@@ -202,7 +202,7 @@ def test_no_core_module_imports_the_cli_or_the_ui():
 
 def test_one_preset_table():
     from l4tui.inspect import catalog
-    from l4tui.train import presets
+    from l4tui import presets
 
     assert catalog.PRESETS is presets.PRESETS
     assert [choice for choice, _ in options.BY_NAME["preset"].choices] == list(presets.PRESETS)

@@ -7,7 +7,7 @@ import torch
 from l4tui.data.tokenizer import tokenize
 from l4tui.inspect.activations import any_hooks_left, capture_activations
 from l4tui.inspect.catalog import Sizes, find_model
-from l4tui.train.presets import PRESETS
+from l4tui.presets import PRESETS
 from l4tui.inspect.outputs import class_probabilities, explain_output
 from l4tui.inspect.subject import (InputError, checkpoint_subject, encode_input, example_input_text,
                                    fresh_subject, input_kind, sample_ratings)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from l4tui.modelfiles import ModelFileError, load_model_file, model_file_path, model_files, parse_model_file
-from l4tui.train.presets import PRESETS, awd_lstm_sizes  # one table: the recipes' "small" is this "small"
+from l4tui.presets import PRESETS, awd_lstm_sizes  # one table: the recipes' "small" is this "small"
 
 LESSON_FILES = {"awd_lstm", "tabular", "collab"}
 

@@ -119,7 +119,7 @@ def checkpoint_subject(path: Path, workspace: Path | None = None) -> Subject:
     bs = 2
     if family in TEXT_MODELS:
         from l4tui.data.vocab import Vocab
-        from l4tui.train.presets import awd_lstm_sizes
+        from l4tui.presets import awd_lstm_sizes
 
         awd = load_model_file("awd_lstm", workspace)
         subject.vocab = Vocab(checkpoint["vocab"])
@@ -205,9 +205,9 @@ def example_input_text(subject: Subject) -> str | dict:
 
 @lru_cache(maxsize=1)
 def sample_processor_rows():
-    from l4tui.train.tabular import TabularConfig, load_table
+    from l4tui.data.tables import open_table
 
-    return load_table(TabularConfig()).frame.head(5)
+    return open_table(None).frame.head(5)  # the bundled adult sample, as the tabular recipe reads it
 
 
 def encode_input(subject: Subject, value) -> tuple:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from l4tui.data.tables import ADULT_Y_NAME
-from l4tui.train.presets import PRESETS, describe
+from l4tui.presets import PRESETS, describe
 
 RECIPES = ("collab", "tabular", "lm", "classifier")
 TEXT = ("lm", "classifier")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from l4tui.runs.checkpoints import load_named_checkpoint
 from l4tui.train.config import RecipeConfig
 from l4tui.train.options import recipe_config
-from l4tui.train.presets import awd_lstm_sizes
+from l4tui.presets import awd_lstm_sizes
 
 
 @dataclass
