@@ -349,17 +349,34 @@ class CodePane(Vertical):
             self.set_status("Put the cursor on a name first", error=True)
         return origin, word
 
-    def action_goto_definition(self) -> None:
-        self.goto_definition(self._hold_keys_for("goto"))
+    def _look_up(self, look_up, *args) -> None:
+        """Run a look-up (`look_up(*args)`, a coroutine: Ctrl-], gr, K, :tag) in the one "goto"
+        worker, a newer one replacing an older. The keys typed meanwhile wait for it (vim's
+        typeahead): `Ctrl-] j` moves down in the definition, not in the file left."""
+        self._look_up_worker(look_up, args, self._hold_keys_for("goto"))
 
     @work(exclusive=True, group="goto")
-    async def goto_definition(self, ticket: int | None = None) -> None:
-        """Ctrl-]. The keys typed during the look-up wait for its jump (vim's typeahead):
-        `Ctrl-] j` moves down in the definition, not in the file left."""
+    async def _look_up_worker(self, look_up, args: tuple, ticket: int) -> None:
         try:
-            await self._goto_definition()
+            await look_up(*args)
         finally:
             self._keys_free("goto", ticket)
+
+    async def _ask_jedi_at_cursor(self, request, doing: str, status: str):
+        """(origin, word, jedi's answer) for the name under the cursor, with `status` shown
+        meanwhile; None when there is no name or jedi failed (either said in the status line)."""
+        origin, word = self._name_at_cursor()
+        if not word:
+            return None
+        self.set_status(f"{status} {word} ...")
+        answer = await self._ask_jedi(request, word, doing, origin)
+        if answer is FAILED:
+            return None
+        self._show_status()
+        return origin, word, answer
+
+    def action_goto_definition(self) -> None:
+        self._look_up(self._goto_definition)
 
     async def _goto_definition(self) -> None:
         view = self.view
@@ -528,25 +545,14 @@ class CodePane(Vertical):
     # ---- references and help ------------------------------------------------------------------
 
     def action_references(self) -> None:
-        self.find_references(self._hold_keys_for("goto"))
-
-    @work(exclusive=True, group="goto")
-    async def find_references(self, ticket: int | None = None) -> None:
-        try:
-            await self._find_references()
-        finally:
-            self._keys_free("goto", ticket)
+        self._look_up(self._find_references)
 
     async def _find_references(self) -> None:
-        view = self.view
-        origin, word = self._name_at_cursor()
-        if not word:
+        asked = await self._ask_jedi_at_cursor(self.navigator.references, "find the references of",
+                                               "finding references of")
+        if asked is None:
             return
-        self.set_status(f"finding references of {word} ...")
-        references = await self._ask_jedi(self.navigator.references, word, "find the references of", origin)
-        if references is FAILED:
-            return
-        self._show_status()
+        origin, word, references = asked
         if not references:
             self.set_status(f"no references of {word} found", error=True)
             return
@@ -559,25 +565,13 @@ class CodePane(Vertical):
                                           highlighted=here), self._go_to_item)
 
     def action_help(self) -> None:
-        self.show_help(self._hold_keys_for("goto"))
-
-    @work(exclusive=True, group="goto")
-    async def show_help(self, ticket: int | None = None) -> None:
-        try:
-            await self._show_help()
-        finally:
-            self._keys_free("goto", ticket)
+        self._look_up(self._show_help)
 
     async def _show_help(self) -> None:
-        view = self.view
-        origin, word = self._name_at_cursor()
-        if not word:
+        asked = await self._ask_jedi_at_cursor(self.navigator.help, "describe", "looking up the help of")
+        if asked is None:
             return
-        self.set_status(f"looking up the help of {word} ...")
-        help = await self._ask_jedi(self.navigator.help, word, "describe", origin)
-        if help is FAILED:
-            return
-        self._show_status()
+        _, word, help = asked
         if help is None:
             self.set_status(f"E149: Sorry, no help for {word}", error=True)
             return
@@ -679,7 +673,7 @@ class CodePane(Vertical):
         elif action == "find_symbol":
             self.action_find_symbol()
         elif action == "tag":
-            self.tag_by_name(argument, self._hold_keys_for("goto"))
+            self._look_up(self._tag_by_name, argument)
         elif action == "no_highlight":
             self.view.clear_search_highlight()
         elif action == "edit":
@@ -690,13 +684,6 @@ class CodePane(Vertical):
             self.app.exit()
         else:
             self.set_status(not_a_command(argument), error=True)
-
-    @work(exclusive=True, group="goto")
-    async def tag_by_name(self, name: str, ticket: int | None = None) -> None:
-        try:
-            await self._tag_by_name(name)
-        finally:
-            self._keys_free("goto", ticket)
 
     async def _tag_by_name(self, name: str) -> None:
         origin = self.current_location()
