@@ -5,6 +5,7 @@ from textual.binding import Binding
 from conftest import REPO, wait_until
 from l4tui.ui.app import L4App
 from l4tui.ui.bindings import declared_bindings
+from l4tui.ui.code_view import CodeView
 from l4tui.ui.help_screen import HelpScreen
 from l4tui.ui.key_names import is_key, key_text
 from l4tui.ui.spreadsheet_screen import SpreadsheetScreen
@@ -175,3 +176,18 @@ async def test_help_on_the_embeddings_screen_once_out_of_its_text_box(runs_dir):
         assert lines[0] == "This screen"
         assert "Ctrl-N  Tokens, users, movies, a column's categories ...  emb.next" in lines
         assert "Esc  Back  emb.back" in lines
+
+
+async def test_a_remapped_quit_key_does_not_wait_behind_held_keys(runs_dir):
+    # While the Code view holds keys (a slow look-up), quitting still goes first: with the key
+    # the user's keymap gave it, and q no longer counts as one.
+    app = make_app(runs_dir, '[keymap]\n"app.quit" = "ctrl+x"\n')
+    async with app.run_test(size=(100, 40)) as pilot:
+        view = app.query_one(CodeView)
+        assert await wait_until(pilot, lambda: view.path is not None)
+        view.hold_keys()  # never released: the look-up hangs
+        await pilot.press("q")
+        await pilot.pause(0.2)
+        assert app.is_running and ("q", "q") in view._held
+        await pilot.press("ctrl+x")
+        assert await wait_until(pilot, lambda: not app.is_running, timeout=10)

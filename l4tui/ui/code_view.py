@@ -491,13 +491,19 @@ class CodeView(ScrollView, can_focus=True):
         event.stop()
         event.prevent_default()
         self.keys_seen += 1
-        # Quitting never waits behind a slow look-up; a `q` typed after other held keys may be
-        # text for a prompt they open, so it waits its turn. Ctrl-C is never text.
-        leaves = event.key in ("ctrl+c", "ctrl+q") or (event.key == "q" and not self._held)
+        # Quitting never waits behind a slow look-up; a quit key that is a character (`q`) typed
+        # after other held keys may be text for a prompt they open, so it waits its turn.
+        leaves = event.key in self._quit_keys() and (not event.is_printable or not self._held)
         if self.keys_pending() and not leaves:
             self._held.append((event.key, event.character))
             return
         await self._handle_key(event.key, event.character)  # a key bound to nothing does nothing
+
+    def _quit_keys(self) -> set[str]:
+        """The keys that quit the app now, the user's keymap applied; Ctrl-C always (it quits
+        where nothing is selected, and is never text)."""
+        bound = {key for key, active in self.screen.active_bindings.items() if active.binding.action == "quit"}
+        return bound | {"ctrl+c"}
 
     def _request_now(self, action: str) -> None:
         """gd, gr: the pane's action, run now (a message would let the next keys overtake it)."""
