@@ -260,7 +260,7 @@ class DataPane(Vertical):
     @work(exclusive=True, group="launch")
     async def action_resume(self, checkpoint: str | None = None) -> None:
         """Resume the watched run from last.pt; when that is damaged, offer the sound earlier
-        checkpoint the launcher names (l4tui/train/checkpoints.py) and resume from it on a yes."""
+        checkpoint the launcher names (l4tui/runs/checkpoints.py) and resume from it on a yes."""
         from l4tui.runs.checkpoints import CheckpointError
         from l4tui.train.launcher import resume_run
 
