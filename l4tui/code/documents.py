@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from l4tui.code.folds import Fold, find_folds
-from l4tui.code.source import read_source, token_lines
+from l4tui.code.notebook import PROSE, is_notebook
+from l4tui.code.source import read_notebook, read_source, token_lines
 
 HIGHLIGHT_INLINE_LINES = 3_000  # bigger files are shown first as plain text, highlighted after
 CACHE_LINES = 150_000  # lines kept across documents (torch's biggest stub is 31k)
@@ -38,6 +39,8 @@ class Document:
     folds: list[Fold]
     width: int  # the longest line, for the horizontal scroll
     tokens: list | None = field(default=None)  # pygments tokens per line; None until highlighted
+    closed: frozenset[int] = frozenset()  # start lines of the folds closed when it opens
+    notebook: object = None  # a notebook's JoinedNotebook (notebook.py): cells, lines mapped back
 
     @property
     def highlighted(self) -> bool:
@@ -76,19 +79,35 @@ class Documents:
             else:
                 document = None
         if document is None:
-            source = read_source(path)
-            lines = split_lines(source)
-            document = Document(path, stamp, source, lines, find_folds(lines),
-                                max((len(line) for line in lines), default=0))
+            document = self._read(path, stamp)
             self._keep(document)
         if not document.highlighted and (highlight or (highlight is None and len(document.lines)
                                                        <= HIGHLIGHT_INLINE_LINES)):
             self.highlight(document)
         return document
 
+    @staticmethod
+    def _read(path: Path, stamp) -> Document:
+        if is_notebook(path):  # its cells joined into one Python text, with its own folds
+            notebook = read_notebook(path)
+            lines = split_lines(notebook.source)
+            return Document(path, stamp, notebook.source, lines, notebook.folds,
+                            max((len(line) for line in lines), default=0),
+                            closed=frozenset(notebook.closed), notebook=notebook)
+        source = read_source(path)
+        lines = split_lines(source)
+        return Document(path, stamp, source, lines, find_folds(lines), max((len(line) for line in lines), default=0))
+
     def highlight(self, document: Document) -> Document:
         if document.tokens is None:
-            document.tokens = token_lines(document.source, document.path.name)
+            # A notebook's joined view is Python: pygments picks its lexer by the name.
+            name = document.path.name + (".py" if document.notebook is not None else "")
+            tokens = token_lines(document.source, name)
+            if document.notebook is not None:
+                for index in document.notebook.prose_lines():
+                    if index < len(tokens):
+                        tokens[index] = [(PROSE, document.lines[index])]
+            document.tokens = tokens
         return document
 
     def cached(self, path: Path) -> Document | None:

@@ -4,6 +4,8 @@ import errno
 import stat
 from pathlib import Path
 
+from l4tui.code.notebook import NotebookError, is_notebook, parse_notebook
+
 MAX_BYTES = 20 * 1024 * 1024
 
 
@@ -12,6 +14,25 @@ class SourceError(ValueError):
 
 
 def read_source(path: Path) -> str:
+    """The file's text; for a notebook (.ipynb), its cell-joined Python view (notebook.py), so
+    everything that reads source (the viewer, jedi, `l4tui goto`, previews) counts the same lines."""
+    if is_notebook(path):
+        return read_notebook(path).source
+    return read_text(path)
+
+
+def read_notebook(path: Path):
+    """The joined view (notebook.JoinedNotebook) of a .ipynb file; SourceError when it is no
+    notebook, with the reason in one line."""
+    text = read_text(path)
+    try:
+        return parse_notebook(text)
+    except NotebookError as error:
+        raise SourceError(f"{Path(path).name}: {error}") from None
+
+
+def read_text(path: Path) -> str:
+    """A file's text, or SourceError saying why it can't be shown."""
     path = Path(path)
     try:
         status = path.stat()

@@ -26,6 +26,7 @@ from l4tui.code.jumplist import JumpList
 from l4tui.code.location import Location
 from l4tui.code.navigator import (LOOKUP_TIMEOUT_S, Definition, Navigator, SerialThread, in_background,
                                   keep_out_of_gc)
+from l4tui.code.notebook import is_notebook, notebook_file_place
 from l4tui.code.source import SourceError
 from l4tui.code.tagstack import TagStack
 from l4tui.code.tags import TagsFile, find_tags_file
@@ -241,7 +242,7 @@ class CodePane(Vertical):
                 document = await asyncio.to_thread(self.documents.get, location.path)
             except SourceError as error:
                 self.app.notify(str(error), title="Can't open", severity="error")
-                self._show_status()
+                self.set_status(clip(str(error)), error=True)  # where the user is looking
                 return
             view.load(document, location.line - 1, location.column)
             if not document.highlighted:
@@ -719,7 +720,10 @@ class CodePane(Vertical):
         here = self.current_location()
         if here is None:
             return
-        command = editor_command(editor_from_environment(), here.path, here.line, here.column + 1)
+        line, column = here.line, here.column + 1
+        if is_notebook(here.path):  # the joined view's line -> that cell's line in the .ipynb
+            line, column = notebook_file_place(here.path, here.line, here.column)
+        command = editor_command(editor_from_environment(), here.path, line, column)
         try:
             with self.app.suspend():
                 subprocess.run(command)

@@ -24,6 +24,7 @@ from textual.strip import Strip
 from l4tui.code import motions
 from l4tui.code.documents import Document
 from l4tui.code.folds import FoldState, summary
+from l4tui.code.notebook import PROSE
 from l4tui.code.search import compile_pattern, matches_in_line, search
 from l4tui.ui.key_order import forward_key, has_focus_now, run_binding
 from l4tui.ui.messages import CodeRequest, CursorMoved, Jumped, Said
@@ -137,6 +138,8 @@ class CodeView(ScrollView, can_focus=True):
         self._styled.clear()
         self._width = document.width
         self.folds = FoldState(document.folds, len(self.lines))
+        for start in document.closed:  # a notebook's markdown cells open folded
+            self.folds.close(start)
         self._folds_changed()
 
     def set_tokens(self, tokens: list[list[tuple[object, str]]]) -> None:
@@ -193,6 +196,9 @@ class CodeView(ScrollView, can_focus=True):
             tokens = self._tokens[index] if index < len(self._tokens) else [(None, self.lines[index])]
             segments = []
             for token_type, text in tokens:
+                if token_type is PROSE:  # a notebook's markdown: dimmed, not coloured as code
+                    segments.append(Segment(text, Style(dim=True, italic=True)))
+                    continue
                 style = theme.get_style_for_token(token_type) if token_type is not None else Style()
                 segments.append(Segment(text, Style(color=style.color, bold=style.bold,
                                                     italic=style.italic)))
