@@ -387,7 +387,7 @@ class CodePane(Vertical):
         qualifier = view.qualifier_at_cursor()
         self.set_status(f"looking up {word} ...")
         definitions: list[Definition] = []
-        if origin.path.suffix in (".py", ".pyi"):
+        if origin.path.suffix in (".py", ".pyi") or is_notebook(origin.path):  # a notebook: its joined view
             definitions = await self._ask_jedi(self.navigator.goto, word, "look up", origin)
             if definitions is FAILED:
                 return  # failed or too slow, and said so: guessing by name would offer other files' names
