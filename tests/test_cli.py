@@ -131,3 +131,25 @@ def test_goto_and_refs_print_places_for_scripts(tmp_path):
     assert result.returncode == 2 and "past the end" in result.stderr
     result = l4tui("goto", f"{collab}:3", cwd=tmp_path)
     assert result.returncode == 2 and "PATH:LINE:COLUMN" in result.stderr
+
+
+def test_goto_and_refs_count_lines_in_a_notebooks_joined_view(tmp_path):
+    from test_code_notebook import JOINED, LESSON
+    from test_code_notebook_pane import UTIL
+
+    (tmp_path / "util.py").write_text(UTIL)
+    (tmp_path / "lesson.ipynb").write_text(LESSON)
+    assert JOINED[12] == "x = area(2)" and JOINED[7] == "def area(r):"
+    result = l4tui("goto", "lesson.ipynb:13:5", cwd=tmp_path)  # `area`, defined in the cell before
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"{tmp_path / 'lesson.ipynb'}:8:5"
+    result = l4tui("goto", "lesson.ipynb:17:9", cwd=tmp_path)  # `add_tax`, from util.py beside it
+    assert result.stdout.strip() == f"{tmp_path / 'util.py'}:1:5", result.stderr
+    result = l4tui("refs", "lesson.ipynb:8:5", cwd=tmp_path)
+    assert [line.split(": ", 1)[0] for line in result.stdout.splitlines()] == [
+        f"{tmp_path / 'lesson.ipynb'}:8:5", f"{tmp_path / 'lesson.ipynb'}:13:5"]
+
+    (tmp_path / "bad.ipynb").write_text("[1, 2]")
+    result = l4tui("goto", "bad.ipynb:1:1", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "bad.ipynb: JSON, but not a notebook: the top level is a list" in result.stderr
