@@ -1,8 +1,8 @@
 """Remake the screenshots in docs/images/: the app drives itself and saves SVGs (Textual's own).
 
     python docs/screenshots.py            # all of them
-    python docs/screenshots.py trust      # some groups: code sheet text embeddings tabular
-                                          # runs model_pane trust keys
+    python docs/screenshots.py trust      # some groups: code notebook sheet text embeddings
+                                          # tabular runs model_pane trust keys
 
 It trains real runs in a temporary runs folder (two collab runs, an lr_find, one run left
 going), so the Data & training pictures show real curves. Takes about a minute.
@@ -165,6 +165,46 @@ async def shoot_code(images: Path, size=(100, 30)) -> None:
             await until(pilot, lambda: isinstance(app.screen, PickerScreen))
             await pilot.pause(0.3)
             app.save_screenshot("code-tags-80x24.svg", str(images))
+
+
+LESSON_NOTEBOOK = [  # (cell type, source): a lesson-4 notebook, as a user's own would look
+    ("markdown", "# Lesson 4: collaborative filtering\n\nA dot product of user and movie factors, "
+                 "plus biases,\nsquashed into the ratings' range."),
+    ("code", "!pip install -Uqq torch\n%matplotlib inline\nimport torch\nfrom torch import nn"),
+    ("markdown", "## The model\n\nOne embedding per user and per movie."),
+    ("code", "def sigmoid_range(x, low, high):\n    return torch.sigmoid(x) * (high - low) + low\n\n"
+             "class DotProductBias(nn.Module):\n    def __init__(self, n_users, n_movies, n_factors, "
+             "y_range=(0, 5.5)):\n        super().__init__()\n        self.user_factors = nn.Embedding(n_users, "
+             "n_factors)\n        self.movie_factors = nn.Embedding(n_movies, n_factors)\n"
+             "        self.y_range = y_range\n\n    def forward(self, x):\n        users = self.user_factors(x[:, 0])\n"
+             "        movies = self.movie_factors(x[:, 1])\n"
+             "        return sigmoid_range((users * movies).sum(dim=1), *self.y_range)"),
+    ("code", "model = DotProductBias(944, 1665, 50)\nmodel(torch.tensor([[1, 2]]))"),
+]
+
+
+async def shoot_notebook(images: Path, size=(100, 30)) -> None:
+    """A notebook in the Code pane: its cells joined as Python, markdown folded, after Ctrl-]."""
+    import json
+
+    from l4tui.code.location import Location
+
+    with tempfile.TemporaryDirectory() as folder, tempfile.TemporaryDirectory() as runs:
+        notebook = Path(folder) / "lesson4.ipynb"
+        notebook.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+            {"cell_type": kind, "metadata": {}, "source": source.splitlines(keepends=True),
+             **({"execution_count": number, "outputs": []} if kind == "code" else {})}
+            for number, (kind, source) in enumerate(LESSON_NOTEBOOK, 1)]}, indent=1))
+        app = L4App(runs_dir=Path(runs), workspace=Path(folder), open_at=Location(notebook, 1, 0))
+        async with app.run_test(size=size) as pilot:
+            view = app.query_one(CodeView)
+            await until(pilot, lambda: view.path is not None and view.document.highlighted)
+            line = next(i for i, text in enumerate(view.lines) if text.startswith("model = DotProductBias"))
+            view.move_to(line, 8)
+            await pilot.press("ctrl+right_square_bracket")
+            await until(pilot, lambda: view.cursor_line != line)
+            await pilot.pause(0.3)
+            app.save_screenshot("code-notebook.svg", str(images))
 
 
 async def open_data_screen(pilot, app, key: str, ready) -> None:
@@ -418,6 +458,7 @@ async def shoot(size=(120, 36)):
             app.save_screenshot("model-classifier.svg", str(images))
     await shoot_keys(images)
     await shoot_code(images)
+    await shoot_notebook(images)
     await shoot_sheet(images)
     await shoot_text(images)
     await shoot_embeddings(images)
@@ -428,7 +469,7 @@ async def shoot(size=(120, 36)):
     print(f"saved screenshots in {images}")
 
 
-GROUPS = {"code": shoot_code, "sheet": shoot_sheet, "text": shoot_text, "embeddings": shoot_embeddings,
+GROUPS = {"code": shoot_code, "notebook": shoot_notebook, "sheet": shoot_sheet, "text": shoot_text, "embeddings": shoot_embeddings,
           "tabular": shoot_tabular, "runs": shoot_runs, "model_pane": shoot_model_pane, "trust": shoot_trust, "keys": shoot_keys}
 
 
