@@ -97,7 +97,12 @@ def test_the_editor_gets_the_notebook_files_own_line_of_the_cell():
     line, column = file_place(LESSON, 12, 1)  # a source given as one string: its line
     assert file_lines[line - 1].lstrip().startswith('"source": "!pip')
     assert file_lines[line - 1][column - 1:].startswith("!pip")
+    line, column = file_place(LESSON, 13, 4)  # the cell's second line, in the same JSON string
+    assert file_lines[line - 1][column - 1:].startswith("area(2)\\ny = (x")
     assert file_place("not json", 3) == (1, 1)
+    quoted = notebook(code(['s = "a\\tb"; t = len(s)']))  # escapes take more room in the file
+    line, column = file_place(quoted, 2, 12)
+    assert quoted.split("\n")[line - 1][column - 1:].startswith("t = len(s)")
 
 
 def test_magics_shell_lines_and_cell_magics_become_comments():

@@ -262,16 +262,21 @@ def file_place(text: str, line: int, column: int = 0) -> tuple[int, int]:
     if not strings:
         return 1, 1
     want = max(0, place.line - 1)  # the separator goes to the cell's first line
-    seen = 0
-    for offset, value in strings:
+    seen = 0  # cell lines before the string chosen
+    for index, (offset, value) in enumerate(strings):
         count = value.count("\n") + (0 if value.endswith("\n") else 1)
-        if want < seen + count or (offset, value) == strings[-1]:
+        if want < seen + count or index == len(strings) - 1:
             break
         seen += count
     file_line = text.count("\n", 0, offset) + 1
-    file_column = offset - (text.rfind("\n", 0, offset) + 1) + 1
-    inside = place.column + 1 if want == seen and place.line else 0  # after the opening quote
-    return file_line, file_column + inside
+    file_column = offset - (text.rfind("\n", 0, offset) + 1) + 1  # the opening quote, from 1
+    if not place.line:
+        return file_line, file_column
+    # The string's text before the place, as the file spells it (escaped: \n, \", \\).
+    parts = value.split("\n")
+    k = min(want - seen, len(parts) - 1)
+    before = "".join(part + "\n" for part in parts[:k]) + parts[k][:place.column]
+    return file_line, file_column + len(json.dumps(before, ensure_ascii=False)) - 1
 
 
 def notebook_file_place(path: Path, line: int, column: int = 0) -> tuple[int, int]:
