@@ -16,45 +16,60 @@ other environment, has its own unpatched copy; there the swap only affects that 
 
 import sys
 import threading
+from functools import partial
 
 _lock = threading.Lock()
 _installed = False
 
 
 def install() -> bool:
-    """Patch jedi's in-process module finder and loader. Idempotent; False when jedi's private
-    functions are not what l4tui knows (a newer jedi), which leaves jedi as it is."""
+    """Give jedi's in-process calls the two swap-free functions. Idempotent; False when jedi's
+    private parts are not what l4tui knows (a newer jedi), which leaves jedi as it is.
+
+    Patched where the *in-process* calls are looked up (`InferenceStateSameProcess`), not in
+    jedi's `functions` module: calls to the subprocess send those functions by name, pickled.
+    """
     global _installed
     with _lock:
         if _installed:
             return True
-        from jedi.inference.compiled.subprocess import functions
+        from jedi.inference.compiled.subprocess import InferenceStateSameProcess, functions
 
-        if not (callable(getattr(functions, "_find_module", None))
-                and callable(getattr(functions, "get_module_info", None))
-                and callable(getattr(functions, "load_module", None))):
+        original = getattr(InferenceStateSameProcess, "__getattr__", None)
+        if not (callable(getattr(functions, "_find_module", None)) and callable(original)):
             return False
-        find_module = functions._find_module
+        replacements = {"get_module_info": get_module_info, "load_module": load_module}
 
-        def get_module_info(inference_state, sys_path=None, full_name=None, **kwargs):
-            if sys_path is not None:
-                kwargs["path"] = list(sys_path)  # what the swap did, for PathFinder alone
-            try:
-                return find_module(full_name=full_name, **kwargs)
-            except ImportError:
-                return None, None
+        def __getattr__(self, name):
+            replacement = replacements.get(name)
+            if replacement is None:
+                return original(self, name)
+            return partial(replacement, self._inference_state_weakref())
 
-        def load_module(inference_state, dotted_name, sys_path):
-            from jedi.inference.compiled import access
-
-            try:
-                __import__(dotted_name)  # this process's own sys.path, never the project's
-            except Exception:  # not importable here (the user's own, or broken): no introspection
-                return None
-            module = sys.modules.get(dotted_name)
-            return None if module is None else access.create_access_path(inference_state, module)
-
-        functions.get_module_info = get_module_info
-        functions.load_module = load_module
+        InferenceStateSameProcess.__getattr__ = __getattr__
         _installed = True
         return True
+
+
+def get_module_info(inference_state, sys_path=None, full_name=None, **kwargs):
+    """jedi's get_module_info, with the search path handed to PathFinder instead of swapped in."""
+    from jedi.inference.compiled.subprocess.functions import _find_module
+
+    if sys_path is not None:
+        kwargs["path"] = list(sys_path)
+    try:
+        return _find_module(full_name=full_name, **kwargs)
+    except ImportError:
+        return None, None
+
+
+def load_module(inference_state, dotted_name, sys_path):
+    """jedi's load_module, importing only from this process's own sys.path."""
+    from jedi.inference.compiled import access
+
+    try:
+        __import__(dotted_name)
+    except Exception:  # not importable here (the user's own, or broken): no introspection
+        return None
+    module = sys.modules.get(dotted_name)
+    return None if module is None else access.create_access_path(inference_state, module)
