@@ -301,3 +301,25 @@ def test_l4tui_python_opens_the_app_with_that_environment(monkeypatch, project):
     assert cli.main(["--python", "/some/env", f"{project / 'main.py'}:5"]) == 0
     assert seen == {"open_at": Location(project / "main.py", 5, 0), "python": "/some/env"}
     assert cli.main(["--python=/other"]) == 0 and seen["python"] == "/other"
+
+
+@pytest.mark.slow
+def test_the_lesson_walk_reaches_nn_embedding_in_the_users_torch(tmp_path, project, monkeypatch):
+    """With torch in the user's environment too (here: a .pth pointing at l4tui's own torch, so
+    nothing is downloaded), the whole walk works: collab_learner -> EmbeddingDotBias -> nn.Embedding."""
+    env = tmp_path / "torch-env"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True, timeout=120)
+    site = site_of(env)
+    for name, text in FAKE_FASTAI.items():
+        write(site / name, text)
+    torch_site = Path(importlib.util.find_spec("torch").origin).parent.parent
+    write(site / "torch_from_l4tui.pth", f"{torch_site}\n")
+    monkeypatch.setenv("VIRTUAL_ENV", str(env))
+    lesson = write(project / "lesson.py", LESSON)
+    navigator = Navigator(project)
+    collab = site / "fastai" / "collab.py"
+    assert goto(navigator, lesson, 4, 9) == [(collab, 9)]
+    assert goto(navigator, collab, 10, 12) == [(collab, 4)]
+    found = goto(navigator, collab, 6, 28)
+    assert found and found[0][0] == torch_site / "torch" / "nn" / "modules" / "sparse.py", found
+    assert navigator.environment_label == f"env: torch-env ({VERSION})"
