@@ -274,6 +274,8 @@ async def test_ctrl_bracket_in_the_app_lands_in_the_virtualenv(user_env, project
         await pilot.press("colon", *f"python {project / 'nope'}", "enter")
         assert await wait_until(pilot, lambda: "no such file" in status(app))
         assert status(app).endswith(f"still env: lesson-env ({VERSION})")
+        await pilot.press("colon", *"python", "enter")
+        assert await wait_until(pilot, lambda: status(app) == f"env: lesson-env ({VERSION}) (from $VIRTUAL_ENV): {user_env}")
         await pilot.press("colon", *f"python {sys.prefix}", "enter")
         assert await wait_until(pilot, lambda: status(app) == f"names now resolve in env: {OWN} ({VERSION})")
         await pilot.press("ctrl+o", "ctrl+o")
@@ -323,3 +325,21 @@ def test_the_lesson_walk_reaches_nn_embedding_in_the_users_torch(tmp_path, proje
     found = goto(navigator, collab, 6, 28)
     assert found and found[0][0] == torch_site / "torch" / "nn" / "modules" / "sparse.py", found
     assert navigator.environment_label == f"env: torch-env ({VERSION})"
+
+
+@pytest.mark.slow
+async def test_a_bad_python_at_start_is_said_once_in_the_status_line(project, runs_dir):
+    from l4tui.ui.app import L4App
+    from l4tui.ui.code_view import CodeView
+
+    main = project / "main.py"
+    app = L4App(runs_dir=runs_dir, workspace=project, open_at=Location(main, 5, 8),
+                python=str(project / "nope"))
+    async with app.run_test(size=(120, 30)) as pilot:
+        view = app.query_one(CodeView)
+        assert await wait_until(pilot, lambda: view.path == main and "nope" in status(app))
+        assert status(app) == f"--python {project / 'nope'}: no such file or folder; using env: {OWN} ({VERSION})"
+        await pilot.press("j")
+        assert status(app) == f"main.py:6:9  env: {OWN} ({VERSION})"
+        await pilot.press("colon", *"python", "enter")
+        assert await wait_until(pilot, lambda: status(app) == f"env: {OWN} ({VERSION}): {sys.executable}")

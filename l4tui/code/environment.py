@@ -34,6 +34,12 @@ class EnvironmentChoice:
     def label(self) -> str:
         return f"env: {self.name}" + (f" ({self.version})" if self.version else "")
 
+    def describe(self, label: str | None = None) -> str:
+        """What `:python` alone says: the label, where it came from, and its path."""
+        if self.is_own:
+            return f"{label or self.label}: {sys.executable}"
+        return f"{label or self.label} (from {self.source}): {self.path}"
+
 
 def python_of(path: Path) -> Path | None:
     """The interpreter of an environment folder (bin/python, Scripts/python.exe), or the path

@@ -695,7 +695,7 @@ class CodePane(Vertical):
         """`:python PATH`: resolve names in that environment from now on; a bad one is refused
         with its reason and the current one kept. `:python` alone names the current one."""
         if not path:
-            self.set_status(f"{self.navigator.environment_label} ({self.navigator.choice.source})")
+            self.set_status(self.navigator.choice.describe(self.navigator.environment_label))
             return
         choice, problem = candidate(Path(path), ":python")
         if choice is None:
