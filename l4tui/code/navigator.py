@@ -1,7 +1,9 @@
 """Go to definition, references and help with jedi, the way jedi-language-server uses it.
 
-One long-lived `Project`, and every jedi call on one worker thread, because jedi is not
-thread-safe. jedi is imported on that thread, never at start-up.
+A long-lived jedi `Project` per set of import roots (import_roots.py: the file's folder, the
+project root, src/, then the environment's path), names resolved in the user's environment
+(environment.py), and every jedi call on one worker thread, because jedi is not thread-safe.
+jedi is imported on that thread, never at start-up; so is the environment started.
 
 A `Script` is kept while its file's text is unchanged: its inference caches then serve every
 later jump from the same file, which is what makes warm jumps take milliseconds. Warming the
