@@ -146,6 +146,8 @@ def test_a_bad_environment_is_said_in_one_line_and_the_next_one_used(tmp_path):
                                f"$VIRTUAL_ENV {tmp_path / 'empty'}: not a Python environment (no bin/python in it)")
     assert candidate(tmp_path / "empty" / "x.txt", ":python")[0] is None  # a file that can't run
     assert version_of(tmp_path / "empty") == ""
+    (tmp_path / "conda" / "lib" / "python3.12").mkdir(parents=True)  # conda has no pyvenv.cfg
+    assert version_of(tmp_path / "conda") == "3.12"
 
 
 def test_python_is_an_ex_command(tmp_path):
@@ -160,6 +162,38 @@ def test_jedi_failing_on_a_chosen_environment_falls_back_to_l4tuis_own(tmp_path,
     assert goto(navigator, project / "main.py", 5, 9) == [(project / "util.py", 1)]
     assert navigator.choice.is_own and navigator.environment_label == f"env: {OWN} ({VERSION})"
     assert len(navigator.problems) == 1 and "jedi could not use it" in navigator.problems[0]
+
+
+def test_a_projects_own_venv_python_is_not_run_unless_jedi_knows_it(tmp_path):
+    """A cloned repository may bring a .venv/bin/python that is anything: opening the project
+    must not run it (jedi's safe check); picked by hand (:python, --python), it is run."""
+    project = tmp_path / "cloned"
+    marker = tmp_path / "ran"
+    fake_env(project / ".venv").joinpath("bin", "python").write_text(f"#!/bin/sh\ntouch {marker}\nexit 1\n")
+    main = write(project / "main.py", "import util\nutil.f\n")
+    write(project / "util.py", "def f():\n    pass\n")
+    navigator = Navigator(project)
+    assert navigator.choice.source == ".venv" and not navigator.choice.trusted
+    assert goto(navigator, main, 2, 5) == [(project / "util.py", 1)]
+    assert not marker.exists()
+    assert navigator.problems == [f".venv {project / '.venv'}: not a Python install jedi knows, so not run "
+                                  "(`:python PATH` runs it)"]
+    assert navigator.environment_label == f"env: {OWN} ({VERSION})"
+    chosen, _ = candidate(project / ".venv", ":python")
+    assert chosen.trusted
+    navigator.set_environment(chosen).result(timeout=60)
+    assert marker.exists()  # the user asked for it: jedi ran it (and it failed)
+
+
+@pytest.mark.slow
+def test_a_projects_real_venv_is_used(tmp_path):
+    project = tmp_path / "proj"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(project / ".venv")], check=True, timeout=120)
+    write(site_of(project / ".venv") / "shopkit" / "__init__.py", "def price():\n    pass\n")
+    main = write(project / "main.py", "import shopkit\nshopkit.price\n")
+    navigator = Navigator(project)
+    assert goto(navigator, main, 2, 9) == [(site_of(project / ".venv") / "shopkit" / "__init__.py", 1)]
+    assert navigator.environment_label == f"env: .venv ({VERSION})" and not navigator.problems
 
 
 # ---- a real virtualenv with packages l4tui does not have --------------------------------------

@@ -25,6 +25,10 @@ class EnvironmentChoice:
     name: str  # what the status line calls it: ".venv", the folder's name, "l4tui's own"
     version: str = ""  # "3.11" when it can be read without starting Python
     problems: tuple[str, ...] = ()  # candidates skipped, one line each
+    # Picked by the user (by hand, or activated in their shell), not found in the project: a
+    # project's .venv/bin/python comes with a cloned repository and may be anything, so jedi
+    # runs it only when it is a Python install jedi knows (jedi's own `safe` check).
+    trusted: bool = True
 
     @property
     def is_own(self) -> bool:
@@ -100,7 +104,8 @@ def candidate(path: Path, source: str) -> tuple[EnvironmentChoice | None, str]:
     if is_own(path):
         return own_choice(), ""
     prefix = prefix_of(path)  # named by its folder: ".venv", "fastai-env", ...
-    return EnvironmentChoice(path, source, prefix.name or str(prefix), version_of(prefix)), ""
+    return EnvironmentChoice(path, source, prefix.name or str(prefix), version_of(prefix),
+                             trusted=source != ".venv"), ""
 
 
 def choose_environment(workspace: Path, python: str | Path | None = None,
@@ -121,6 +126,6 @@ def choose_environment(workspace: Path, python: str | Path | None = None,
         choice, problem = candidate(path, source)
         if choice is not None:
             return EnvironmentChoice(choice.path, choice.source, choice.name, choice.version,
-                                     tuple(problems))
+                                     tuple(problems), choice.trusted)
         problems.append(problem)
     return own_choice(tuple(problems))

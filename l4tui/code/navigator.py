@@ -202,13 +202,16 @@ class Navigator:
         can't start it (a broken interpreter, a Python jedi doesn't support)."""
         if not self.choice.is_own:
             try:
-                environment = jedi.create_environment(str(self.choice.path), safe=False)
+                environment = jedi.create_environment(str(self.choice.path), safe=not self.choice.trusted)
                 version = environment.version_info
                 self.environment_label = f"env: {self.choice.name} ({version.major}.{version.minor})"
                 return environment
             except Exception as error:  # jedi's InvalidPythonEnvironment, or the process failing
-                self.problems.append(clip(f"{self.choice.source} {self.choice.path}: jedi could not use it "
-                                          f"({type(error).__name__}: {error})"))
+                if not self.choice.trusted and "unsafe" in str(error):
+                    why = "not a Python install jedi knows, so not run (`:python PATH` runs it)"
+                else:
+                    why = f"jedi could not use it ({type(error).__name__}: {error})"
+                self.problems.append(clip(f"{self.choice.source} {self.choice.path}: {why}"))
                 self.choice = own_choice()
                 self.environment_label = self.choice.label
         # l4tui's own: analysed in this process, no subprocess, torch found where the app
