@@ -309,7 +309,8 @@ async def test_ctrl_bracket_in_the_app_lands_in_the_virtualenv(user_env, project
         assert await wait_until(pilot, lambda: "no such file" in status(app))
         assert status(app).endswith(f"still env: lesson-env ({VERSION})")
         await pilot.press("colon", *"python", "enter")
-        assert await wait_until(pilot, lambda: status(app) == f"env: lesson-env ({VERSION}) (from $VIRTUAL_ENV): {user_env}")
+        said = f"env: lesson-env ({VERSION}) (from $VIRTUAL_ENV): {user_env}"
+        assert await wait_until(pilot, lambda: status(app) == said)
         await pilot.press("colon", *f"python {sys.prefix}", "enter")
         assert await wait_until(pilot, lambda: status(app) == f"names now resolve in env: {OWN} ({VERSION})")
         await pilot.press("ctrl+o", "ctrl+o")

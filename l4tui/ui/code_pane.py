@@ -99,7 +99,7 @@ class CodePane(Vertical):
                 tooltip="Forward through the jump list (Ctrl-I is Tab in a terminal)"),
         Binding("slash", "prompt('/')", "Search", id="code.search", tooltip="Search forward (a regex; smartcase); n N: next, previous (? is help here)"),
         Binding("colon", "prompt(':')", "Command", show=False, id="code.command",
-                tooltip=":NUMBER, :tags, :jumps, :Files, :Tags, :tag NAME, :noh, :e PATH, :help, :q"),
+                tooltip=":NUMBER, :tags, :jumps, :Files, :Tags, :tag NAME, :noh, :e PATH, :python PATH, :help, :q"),
         Binding("ctrl+p", "find_file", "Files", id="code.find_file",
                 tooltip="Find a file of the workspace or of the packages it imports (fuzzy)"),
         Binding("s", "find_symbol", "Symbols", id="code.find_symbol",
@@ -637,7 +637,8 @@ class CodePane(Vertical):
         prompt.mode = mode
         prompt.value = ""
         prompt.placeholder = {"/": "a regex (smartcase); then n next, N previous",
-                              ":": "a line number, tags, jumps, Files, Tags, tag NAME, noh, e PATH, help, q"}[mode]
+                              ":": "a line number, tags, jumps, Files, Tags, tag NAME, noh, e PATH, "
+                                   "python PATH, help, q"}[mode]
         self.query_one("#code-prompt-mode", Static).update(mode)
         self.query_one("#code-prompt-row").display = True
         # The focus moves now, not later (Widget.focus waits its turn): the keys typed right
