@@ -378,3 +378,21 @@ async def test_a_bad_python_at_start_is_said_once_in_the_status_line(project, ru
         assert status(app) == f"main.py:6:9  env: {OWN} ({VERSION})"
         await pilot.press("colon", *"python", "enter")
         assert await wait_until(pilot, lambda: status(app) == f"env: {OWN} ({VERSION}): {sys.executable}")
+
+
+@pytest.mark.slow
+def test_nor_with_a_virtualenv(user_env, project, monkeypatch):
+    """In another environment jedi's swap happens in its own subprocess: never in this one."""
+    seen = []
+    original = importlib.machinery.PathFinder.find_spec
+
+    def spy(cls, name, path=None, target=None):
+        seen.append(any(p == str(project) for p in sys.path))
+        return original(name, path, target)
+
+    monkeypatch.setenv("VIRTUAL_ENV", str(user_env))
+    monkeypatch.setattr(importlib.machinery.PathFinder, "find_spec", classmethod(spy))
+    navigator = Navigator(project)
+    assert goto(navigator, project / "main.py", 7, 10) == [(project / "tokenize.py", 1)]
+    assert navigator.environment_label == f"env: lesson-env ({VERSION})"
+    assert not any(seen) and str(project) not in sys.path
