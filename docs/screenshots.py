@@ -2,7 +2,7 @@
 
     python docs/screenshots.py            # all of them
     python docs/screenshots.py trust      # some groups: code notebook sheet text embeddings
-                                          # tabular runs model_pane trust keys
+                                          # tabular runs model_pane trust keys env
 
 It trains real runs in a temporary runs folder (two collab runs, an lr_find, one run left
 going), so the Data & training pictures show real curves. Takes about a minute.
@@ -401,6 +401,44 @@ async def shoot_trust(images: Path, size=(120, 30)) -> None:
             app.save_screenshot("trust-invalid-run.svg", str(images))
 
 
+async def shoot_env(images: Path, size=(100, 24)) -> None:
+    """The user's own project and virtualenv: Ctrl-] from their lesson.py into the fastai of their
+    environment (a small stand-in made here, in a venv l4tui makes), the status line naming it."""
+    import subprocess
+
+    from l4tui.code.location import Location
+
+    with tempfile.TemporaryDirectory() as name:
+        root = Path(name)
+        env = root / "fastai-env"
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
+        site = next(env.glob("lib/python3*/site-packages"))
+        (site / "fastai").mkdir()
+        (site / "fastai" / "__init__.py").write_text("")
+        (site / "fastai" / "collab.py").write_text(
+            '"""Collaborative filtering (a stand-in for fastai\'s own)."""\nfrom torch import nn\n\n\n'
+            "class EmbeddingDotBias(nn.Module):\n    def __init__(self, n_factors, n_users, n_items):\n"
+            "        self.u_weight = nn.Embedding(n_users, n_factors)\n\n\n"
+            "def collab_learner(dls, n_factors=50):\n    return EmbeddingDotBias(n_factors, 3, 4)\n")
+        project = root / "movies"
+        project.mkdir()
+        (project / ".git").mkdir()
+        lesson = project / "lesson.py"
+        lesson.write_text("from fastai.collab import collab_learner\n\nlearn = collab_learner(dls, n_factors=50)\n")
+        os.environ["VIRTUAL_ENV"] = str(env)
+        try:
+            app = L4App(runs_dir=root / "runs", workspace=project, open_at=Location(lesson, 3, 8))
+            async with app.run_test(size=size) as pilot:
+                view = app.query_one(CodeView)
+                await until(pilot, lambda: view.path == lesson)
+                await pilot.press("ctrl+right_square_bracket")
+                await until(pilot, lambda: view.path is not None and view.path.name == "collab.py")
+                await pilot.pause(0.5)
+                app.save_screenshot("code-env.svg", str(images))
+        finally:
+            del os.environ["VIRTUAL_ENV"]
+
+
 async def shoot_keys(images: Path, size=(80, 24)) -> None:
     """`?` at 80x24: the Code pane's keys; then a keymap that moves quit to Ctrl-X, with a bad entry
     (its message at start, and Ctrl-X in the help)."""
@@ -466,11 +504,13 @@ async def shoot(size=(120, 36)):
     await shoot_runs(images)
     await shoot_model_pane(images)
     await shoot_trust(images)
+    await shoot_env(images)
     print(f"saved screenshots in {images}")
 
 
-GROUPS = {"code": shoot_code, "notebook": shoot_notebook, "sheet": shoot_sheet, "text": shoot_text, "embeddings": shoot_embeddings,
-          "tabular": shoot_tabular, "runs": shoot_runs, "model_pane": shoot_model_pane, "trust": shoot_trust, "keys": shoot_keys}
+GROUPS = {"code": shoot_code, "notebook": shoot_notebook, "sheet": shoot_sheet, "text": shoot_text,
+          "embeddings": shoot_embeddings, "tabular": shoot_tabular, "runs": shoot_runs,
+          "model_pane": shoot_model_pane, "trust": shoot_trust, "keys": shoot_keys, "env": shoot_env}
 
 
 async def shoot_some(names: list[str]) -> None:

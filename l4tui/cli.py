@@ -11,6 +11,10 @@ from l4tui.train.options import RECIPES, add_train_options, config_from_args, in
 from l4tui.presets import PRESETS
 
 
+PYTHON_HELP = ("the Python environment names resolve in: a virtualenv or conda folder, or its python "
+               "(default: $VIRTUAL_ENV, $CONDA_PREFIX, the project's .venv, else l4tui's own)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="l4tui",
@@ -19,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"l4tui {__version__}")
     parser.add_argument("--runs", metavar="DIR", help="the runs folder (default ./runs, or $L4TUI_RUNS)")
+    parser.add_argument("--python", metavar="PATH", help=PYTHON_HELP)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     train = commands.add_parser(
@@ -103,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
                        ("refs", "print the references of the name at PATH:LINE:COL, as path:line:col: text")):
         place = commands.add_parser(name, help=text, description=text + " (LINE and COL count from 1).")
         place.add_argument("place", metavar="PATH:LINE:COL")
+        place.add_argument("--python", metavar="PATH", default=argparse.SUPPRESS, help=PYTHON_HELP)
     return parser
 
 
@@ -121,14 +127,24 @@ def opens_a_file(argv: list[str]) -> bool:
         return False
 
 
+def split_python(argv: list[str]) -> tuple[str | None, list[str]]:
+    """`--python PATH` (or `--python=PATH`) in front of the rest, as in `l4tui --python ENV main.py:5`."""
+    if argv and argv[0] == "--python" and len(argv) > 1:
+        return argv[1], argv[2:]
+    if argv and argv[0].startswith("--python="):
+        return argv[0].partition("=")[2], argv[1:]
+    return None, argv
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if opens_a_file(argv):
+    python, rest = split_python(argv)
+    if opens_a_file(rest):
         from l4tui.code.location import parse_place
         from l4tui.paths import runs_dir
         from l4tui.ui.app import L4App, run_app
 
-        return run_app(L4App(runs_dir=runs_dir(), open_at=parse_place(argv[0])))
+        return run_app(L4App(runs_dir=runs_dir(), open_at=parse_place(rest[0]), python=python))
     args = build_parser().parse_args(argv)
     from l4tui.paths import runs_dir
 
@@ -138,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             from l4tui.ui.app import L4App, run_app
 
-            return run_app(L4App(runs_dir=runs))
+            return run_app(L4App(runs_dir=runs, python=args.python))
         if args.command == "train":
             return cmd_train(args, runs)
         if args.command == "runs":
@@ -448,7 +464,9 @@ def cmd_goto(args) -> int:
     lines = source.splitlines()
     if place.line > len(lines) or place.column > len(lines[place.line - 1]):
         raise ValueError(f"{args.place} is past the end of {'the file' if place.line > len(lines) else 'the line'}")
-    navigator = Navigator(workspace_root(path.parent))
+    navigator = Navigator(workspace_root(path.parent), args.python)
+    for problem in navigator.problems:  # an environment that is not one: said, and the next one used
+        print(f"l4tui: {problem}; using {navigator.environment_label}", file=sys.stderr)
     ask = navigator.goto if args.command == "goto" else navigator.references
     try:
         answers = ask(source, path, place.line, place.column).result(timeout=LOOKUP_TIMEOUT_S)

@@ -10,6 +10,14 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "datasets" / "ml-sample"
 
 
+@pytest.fixture(autouse=True)
+def no_active_environment(monkeypatch):
+    """The Code pane resolves names in the active virtualenv or conda environment: tests start
+    with none active (as in l4tui's own), whatever shell runs them; a test sets one itself."""
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    monkeypatch.delenv("CONDA_PREFIX", raising=False)
+
+
 @pytest.fixture
 def runs_dir(tmp_path, monkeypatch):
     """A private runs folder; the working directory moves there so nothing lands in the repo."""

@@ -60,7 +60,7 @@ async def test_jump_to_torch_definition_and_back(runs_dir):
         col = view.lines[line].index("Embedding")
         view.move_to(line, col + 2)
         await pilot.pause()
-        assert status(app) == f"models/collab.py:{line + 1}:{col + 3}"
+        assert status(app).startswith(f"models/collab.py:{line + 1}:{col + 3}  env: ")
 
         await pilot.press("ctrl+right_square_bracket")
         assert await wait_until(pilot, lambda: view.path and view.path.name == "sparse.py")

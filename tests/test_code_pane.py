@@ -286,7 +286,7 @@ def test_l4tui_path_line_opens_the_app_there(monkeypatch):
     class FakeApp:
         return_code = 0
 
-        def __init__(self, runs_dir=None, open_at=None):
+        def __init__(self, runs_dir=None, open_at=None, python=None):
             seen["open_at"] = open_at
 
         def run(self):

@@ -18,6 +18,7 @@ ALIASES = {
     "no_highlight": ("noh", "nohlsearch"),
     "edit": ("e", "edit"),
     "help": ("h", "help"),
+    "python": ("python",),  # :python PATH picks the environment names resolve in; alone, names it
     "quit": ("q", "q!", "qa", "qa!", "quit", "wq", "x"),
 }
 NEEDS_ARGUMENT = {"tag", "edit"}  # without one they are not commands here (vim's :tag alone re-jumps)
@@ -42,7 +43,7 @@ def parse_ex_command(text: str, workspace: Path, cwd: Path) -> ExCommand:
     action = _ACTION_OF.get(name)
     if action is None or (action in NEEDS_ARGUMENT and not argument):
         return ExCommand("unknown", text)
-    if action == "edit":
+    if action == "edit" or (action == "python" and argument):
         argument = str(edit_path(argument, workspace, cwd))
     return ExCommand(action, argument)
 

@@ -1,7 +1,9 @@
 """Go to definition, references and help with jedi, the way jedi-language-server uses it.
 
-One long-lived `Project`, and every jedi call on one worker thread, because jedi is not
-thread-safe. jedi is imported on that thread, never at start-up.
+A long-lived jedi `Project` per set of import roots (import_roots.py: the file's folder, the
+project root, src/, then the environment's path), names resolved in the user's environment
+(environment.py), and every jedi call on one worker thread, because jedi is not thread-safe.
+jedi is imported on that thread, never at start-up; so is the environment started.
 
 A `Script` is kept while its file's text is unchanged: its inference caches then serve every
 later jump from the same file, which is what makes warm jumps take milliseconds. Warming the
@@ -18,7 +20,10 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
+from l4tui.code.environment import EnvironmentChoice, choose_environment, own_choice
+from l4tui.code.import_roots import import_roots
 from l4tui.code.location import Location
+from l4tui.textcut import clip
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 URGENT, BACKGROUND = 0, 1
@@ -167,11 +172,15 @@ class Navigator:
 
     MAX_SCRIPTS = 8
 
-    def __init__(self, workspace: Path):
+    def __init__(self, workspace: Path, python: str | Path | None = None):
         self.workspace = Path(workspace)
         self._executor = jedi_thread()
-        self._project = None
+        self.choice = choose_environment(self.workspace, python)
+        self.environment_label = self.choice.label  # refined with the real version once started
+        self.problems: list[str] = list(self.choice.problems)  # candidates skipped, one line each
         self._environment = None
+        self._base_sys_path: list[str] = []  # the environment's own sys.path, once known
+        self._projects: dict = {}  # import roots -> jedi.Project
         self._scripts: OrderedDict = OrderedDict()  # (path, source) -> jedi.Script, newest last
         self._warm_generation = 0
 
@@ -181,17 +190,68 @@ class Navigator:
         from l4tui.code import jedi_cache
 
         jedi_cache.install()  # l4tui's own cache folder, written atomically, torn files set aside
-        if self._project is None:
-            # The workspace goes at the *end* of jedi's search path (added_sys_path), not the
-            # front (smart_sys_path): jedi swaps the process's sys.path for its own while it
-            # looks a module up, and a workspace file named like a standard module
-            # (tokenize.py) must not shadow it for the app's other threads meanwhile.
-            self._project = jedi.Project(self.workspace, smart_sys_path=False,
-                                         added_sys_path=[str(self.workspace)])
-            # Analyse with this interpreter's own sys.path: no subprocess, and torch is found
-            # exactly where the app imports it from.
-            self._environment = jedi.InterpreterEnvironment()
+        if self._environment is None:
+            self._environment = self._make_environment(jedi)
+            # jedi drops "" (the current folder) too: the user's imports don't depend on where
+            # l4tui was started from, only on the file (import_roots).
+            self._base_sys_path = [p for p in self._environment.get_sys_path() if p]
         return jedi
+
+    def _make_environment(self, jedi):
+        """The chosen environment, or l4tui's own (with the reason in `problems`) when jedi
+        can't start it (a broken interpreter, a Python jedi doesn't support)."""
+        if not self.choice.is_own:
+            try:
+                environment = jedi.create_environment(str(self.choice.path), safe=not self.choice.trusted)
+                version = environment.version_info
+                self.environment_label = f"env: {self.choice.name} ({version.major}.{version.minor})"
+                return environment
+            except Exception as error:  # jedi's InvalidPythonEnvironment, or the process failing
+                if not self.choice.trusted and "unsafe" in str(error):
+                    why = "not a Python install jedi knows, so not run (`:python PATH` runs it)"
+                else:
+                    why = f"jedi could not use it ({type(error).__name__}: {error})"
+                self.problems.append(clip(f"{self.choice.source} {self.choice.path}: {why}"))
+                self.choice = own_choice()
+                self.environment_label = self.choice.label
+        # l4tui's own: analysed in this process, no subprocess, torch found where the app
+        # imports it from; jedi never swaps this process's sys.path (jedi_inprocess).
+        from l4tui.code import jedi_inprocess
+
+        jedi_inprocess.install()
+        return jedi.InterpreterEnvironment()
+
+    def _project(self, path: Path | None):
+        """The jedi Project for a file: its import roots first, then the environment's path.
+
+        Roots first, as Python has them (a project's `models` package beats l4tui's own folder
+        of that name); one Project per distinct list, so the files of one folder share it.
+        """
+        jedi = self._jedi_setup()
+        roots = tuple(str(root) for root in import_roots(path, self.workspace))
+        project = self._projects.get(roots)
+        if project is None:
+            project = jedi.Project(self.workspace, smart_sys_path=False,
+                                   sys_path=[*roots, *(p for p in self._base_sys_path if p not in roots)])
+            self._projects[roots] = project
+        return project
+
+    def search_paths(self) -> list[str]:
+        """The environment's sys.path (empty until jedi has started it): for short paths."""
+        return list(self._base_sys_path)
+
+    def set_environment(self, choice: EnvironmentChoice) -> Future:
+        """Resolve names in another environment from now on; a Future of its label."""
+        def switch() -> str:
+            self.stop_warming()
+            self.choice, self._environment = choice, None
+            self.environment_label = choice.label
+            self._projects.clear()
+            self._scripts.clear()
+            self._jedi_setup()
+            return self.environment_label
+
+        return self._executor.submit(switch)
 
     def _script(self, source: str, path: Path | None):
         """The Script for this text of this file, reused while the text is unchanged."""
@@ -199,7 +259,7 @@ class Navigator:
         key = (str(path) if path else None, source)
         script = self._scripts.get(key)
         if script is None:
-            script = jedi.Script(source, path=str(path) if path else None, project=self._project,
+            script = jedi.Script(source, path=str(path) if path else None, project=self._project(path),
                                  environment=self._environment)
             # One Script per file: a newer text of the same file replaces the old one.
             for old in [k for k in self._scripts if k[0] == key[0]]:
@@ -278,7 +338,7 @@ class Navigator:
 
     def _warm_line(self, text: str) -> None:
         jedi = self._jedi_setup()
-        script = jedi.Script(text + "\n", project=self._project, environment=self._environment)
+        script = jedi.Script(text + "\n", project=self._project(None), environment=self._environment)
         script.goto(1, len(text) - 1, follow_imports=True)
         keep_out_of_gc()
 

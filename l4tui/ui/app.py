@@ -66,7 +66,7 @@ class L4App(App):
     ]
 
     def __init__(self, runs_dir: Path | None = None, workspace: Path | None = None,
-                 open_at=None, config: Path | None = None) -> None:
+                 open_at=None, config: Path | None = None, python: str | None = None) -> None:
         super().__init__()
         # The user's keys (config.toml's [keymap]) apply from the first key typed. Its ids are
         # checked once the first frame is drawn: that needs every screen's module imported.
@@ -75,6 +75,7 @@ class L4App(App):
         self.open_at = open_at  # a Location to open first (`l4tui PATH:LINE`)
         self.runs_dir = Path(runs_dir or default_runs_dir())
         self.workspace = Path(workspace or workspace_root())
+        self.python = python  # `--python PATH`: the environment names resolve in (code/environment.py)
         # Runs are started from this thread, made before the app lowers its own priority (on
         # mount): they train at the normal priority while the UI gives way to them (priority.py).
         self.launcher = make_launcher()
@@ -104,7 +105,7 @@ class L4App(App):
     def compose(self) -> ComposeResult:
         with Panes(initial="code", id="panes"):
             with TabPane(f"1 {PANE_TITLES['code']}", id="code"):
-                yield CodePane(self.workspace, open_at=self.open_at, id="code-pane")
+                yield CodePane(self.workspace, open_at=self.open_at, python=self.python, id="code-pane")
             with TabPane(f"2 {PANE_TITLES['data']}", id="data"):
                 yield DataPane(self.runs_dir, id="data-pane")
             with TabPane(f"3 {PANE_TITLES['model']}", id="model"):

@@ -19,6 +19,7 @@ from textual.widgets import DirectoryTree, Static
 
 from l4tui.code.documents import Documents
 from l4tui.code.editor import editor_command, editor_from_environment
+from l4tui.code.environment import candidate
 from l4tui.code.ex_commands import not_a_command, parse_ex_command
 from l4tui.code.index import build_index, default_roots
 from l4tui.code.fuzzy import fuzzy_rank
@@ -99,7 +100,7 @@ class CodePane(Vertical):
                 tooltip="Forward through the jump list (Ctrl-I is Tab in a terminal)"),
         Binding("slash", "prompt('/')", "Search", id="code.search", tooltip="Search forward (a regex; smartcase); n N: next, previous (? is help here)"),
         Binding("colon", "prompt(':')", "Command", show=False, id="code.command",
-                tooltip=":NUMBER, :tags, :jumps, :Files, :Tags, :tag NAME, :noh, :e PATH, :help, :q"),
+                tooltip=":NUMBER, :tags, :jumps, :Files, :Tags, :tag NAME, :noh, :e PATH, :python PATH, :help, :q"),
         Binding("ctrl+p", "find_file", "Files", id="code.find_file",
                 tooltip="Find a file of the workspace or of the packages it imports (fuzzy)"),
         Binding("s", "find_symbol", "Symbols", id="code.find_symbol",
@@ -113,12 +114,14 @@ class CodePane(Vertical):
         Binding("o", "focus_tree", "Tree", show=False, id="code.files", tooltip="Move to the file tree"),
     ]
 
-    def __init__(self, workspace: Path, open_at: Location | None = None, **kwargs) -> None:
+    def __init__(self, workspace: Path, open_at: Location | None = None, python: str | None = None,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         self.workspace = Path(workspace)
         self.models_dir = self.workspace / "models"
         self.open_at = open_at
-        self.navigator = Navigator(self.workspace)
+        self.navigator = Navigator(self.workspace, python)
+        self._problems_shown = 0  # of navigator.problems, said in the status line
         self.tags = TagStack()
         self.jumps = JumpList()
         self.index: Future | None = None  # of a SymbolIndex, built in the background
@@ -177,7 +180,8 @@ class CodePane(Vertical):
         return Location(view.path, view.cursor_line + 1, view.cursor_col)
 
     def short(self, path: Path) -> str:
-        return display_path(path, self.workspace)
+        # The environment's own path once jedi knows it: the user's fastai shows as fastai/collab.py.
+        return display_path(path, self.workspace, self.navigator.search_paths() or None)
 
     # ---- opening files ----------------------------------------------------------------------
 
@@ -634,7 +638,8 @@ class CodePane(Vertical):
         prompt.mode = mode
         prompt.value = ""
         prompt.placeholder = {"/": "a regex (smartcase); then n next, N previous",
-                              ":": "a line number, tags, jumps, Files, Tags, tag NAME, noh, e PATH, help, q"}[mode]
+                              ":": "a line number, tags, jumps, Files, Tags, tag NAME, noh, e PATH, "
+                                   "python PATH, help, q"}[mode]
         self.query_one("#code-prompt-mode", Static).update(mode)
         self.query_one("#code-prompt-row").display = True
         # The focus moves now, not later (Widget.focus waits its turn): the keys typed right
@@ -681,10 +686,29 @@ class CodePane(Vertical):
             self.open_location(Location(Path(argument), 1, 0))
         elif action == "help":
             self.app.action_help()
+        elif action == "python":
+            self._look_up(self._set_python, argument)
         elif action == "quit":
             self.app.exit()
         else:
             self.set_status(not_a_command(argument), error=True)
+
+    async def _set_python(self, path: str) -> None:
+        """`:python PATH`: resolve names in that environment from now on; a bad one is refused
+        with its reason and the current one kept. `:python` alone names the current one."""
+        if not path:
+            self.set_status(self.navigator.choice.describe(self.navigator.environment_label))
+            return
+        choice, problem = candidate(Path(path), ":python")
+        if choice is None:
+            self.set_status(f"{problem}; still {self.navigator.environment_label}", error=True)
+            return
+        self.set_status(f"starting {choice.label} ...")
+        label = await asyncio.wrap_future(self.navigator.set_environment(choice))
+        refused = self.navigator.choice.is_own and not choice.is_own  # jedi could not start it
+        self._problems_shown = len(self.navigator.problems)
+        self.set_status(f"{self.navigator.problems[-1]}; using {label}" if refused
+                        else f"names now resolve in {label}", error=refused)
 
     async def _tag_by_name(self, name: str) -> None:
         origin = self.current_location()
@@ -758,9 +782,15 @@ class CodePane(Vertical):
         if view.path is None:
             self.set_status("no file open")
             return
+        problems = self.navigator.problems
+        if len(problems) > self._problems_shown:  # an environment skipped: said once, then the usual line
+            self._problems_shown = len(problems)
+            self.set_status(f"{problems[-1]}; using {self.navigator.environment_label}", error=True)
+            return
         stub = "  [stub]" if view.path.suffix == ".pyi" else ""
         tags = f"  tags:{self.tags.depth}" if self.tags.depth else ""
-        self.set_status(f"{self.short(view.path)}:{view.cursor_line + 1}:{view.cursor_col + 1}{stub}{tags}")
+        env = f"  {self.navigator.environment_label}"  # where names resolve (code/environment.py)
+        self.set_status(f"{self.short(view.path)}:{view.cursor_line + 1}:{view.cursor_col + 1}{stub}{tags}{env}")
         crumbs = [fold.label for fold in view.folds.containing(view.cursor_line)]
         text = " › ".join([view.path.name, *crumbs])
         line = self.query_one("#code-crumbs", Static)
