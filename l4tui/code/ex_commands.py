@@ -18,6 +18,7 @@ ALIASES = {
     "no_highlight": ("noh", "nohlsearch"),
     "edit": ("e", "edit"),
     "help": ("h", "help"),
+    "lesson": ("lesson", "les"),  # the bundled lesson models, from any project (argument: a model's name)
     "quit": ("q", "q!", "qa", "qa!", "quit", "wq", "x"),
 }
 NEEDS_ARGUMENT = {"tag", "edit"}  # without one they are not commands here (vim's :tag alone re-jumps)
