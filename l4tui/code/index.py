@@ -27,10 +27,11 @@ from typing import Callable, Iterable, Iterator
 from l4tui.code.fuzzy import fuzzy_rank
 
 KINDS = ("class", "function", "method", "variable", "member")
-# What a match in the user's own files is worth over one in the environment's: about two
-# characters at word starts, so "util" finds the project's util.py before torch/utils/*, while
-# a query that only torch matches well (nn/mod/sparse) still finds torch.
-OWN_BONUS = 6.0
+# What a match in the user's own files is worth over one in the environment's: about what a
+# match at the very start of a name earns, so "util" finds the project's util.py and core_util
+# before torch/utils/* and torch's utils(); an environment's name still wins where the project's
+# barely matches (a few scattered letters against a whole word).
+OWN_BONUS = 15.0
 
 
 @dataclass(frozen=True, slots=True)
