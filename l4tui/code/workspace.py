@@ -60,11 +60,14 @@ class ProjectFilter:
                 return said
         return False
 
-    def keep(self, path: Path | str, is_folder: bool) -> bool:
+    def keep(self, path: Path | str, is_folder: bool, relative: str | None = None) -> bool:
+        """Whether the user sees `path`; `relative` ('/'-separated, under the root) saves the
+        listing a relpath per file."""
         name = os.path.basename(path)
         if name.startswith("."):
             return False
-        relative = os.path.relpath(path, self.root).replace(os.sep, "/")
+        if relative is None:
+            relative = os.path.relpath(path, self.root).replace(os.sep, "/")
         if is_folder:
             if name in SKIP_DIRS or name.endswith(".egg-info") or is_virtualenv(path):
                 return False
@@ -91,9 +94,12 @@ def list_workspace(workspace: Path, most: int = MAX_WORKSPACE_FILES,
     (path, why) for each folder or file that could not be read."""
     keep = ProjectFilter(workspace).keep
     found: list[Path] = []
-    stack = [os.fspath(workspace)]
+    top = os.fspath(workspace)
+    stack = [top]
     while stack:
         folder = stack.pop()
+        # The entries' paths relative to the project, as .gitignore patterns are written.
+        prefix = "" if folder == top else folder[len(top) + 1:].replace(os.sep, "/") + "/"
         try:
             with os.scandir(folder) as it:
                 entries = sorted(it, key=lambda e: e.name)
@@ -105,9 +111,9 @@ def list_workspace(workspace: Path, most: int = MAX_WORKSPACE_FILES,
         for entry in entries:
             try:
                 if entry.is_dir(follow_symlinks=False):  # a linked folder is never followed: no loops
-                    if keep(entry.path, True):
+                    if keep(entry.path, True, prefix + entry.name):
                         subfolders.append(entry.path)
-                elif entry.is_file() and keep(entry.path, False):  # a link to a file: the file
+                elif entry.is_file() and keep(entry.path, False, prefix + entry.name):  # a link to a file: the file
                     found.append(Path(entry.path))
                     if len(found) >= most:
                         return found

@@ -182,7 +182,9 @@ class CodePane(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal():
-            yield ProjectTree(self.workspace, lesson=self._lesson_root(), id="models-tree")
+            with Vertical(id="code-side"):
+                yield ProjectTree(self.workspace, lesson=self._lesson_root(), id="models-tree")
+                yield Static("", id="code-progress", markup=False)
             with Vertical(id="editor"):
                 yield Static("", id="code-crumbs", markup=False)
                 yield CodeView(id="code-view")
@@ -256,11 +258,16 @@ class CodePane(Vertical):
         return index
 
     def _show_progress(self) -> None:
-        """The background listing and indexing, on the status line while they run."""
-        if self.background or self._progress_shown:
-            self._show_status()
-        self._progress_shown = bool(self.background)
-        if not self.background and self.index is not None and self.index.done():
+        """The background listing and indexing, on a line under the tree while they run (the
+        status line stays vim's: file:line:column and messages)."""
+        line = self.query_one("#code-progress", Static)
+        busy = self.background
+        if busy:
+            line.update(busy, layout=False)
+        if bool(busy) != self._progress_shown:
+            line.display = bool(busy)
+            self._progress_shown = bool(busy)
+        if not busy and self.index is not None and self.index.done():
             self._progress_timer.stop()
             if getattr(self, "skipped", None):
                 where, why = self.skipped[0]
@@ -890,8 +897,7 @@ class CodePane(Vertical):
             return
         stub = "  [stub]" if view.path.suffix == ".pyi" else ""
         tags = f"  tags:{self.tags.depth}" if self.tags.depth else ""
-        busy = f"  ({self.background})" if self.background else ""
-        self.set_status(f"{self.short(view.path)}:{view.cursor_line + 1}:{view.cursor_col + 1}{stub}{tags}{busy}")
+        self.set_status(f"{self.short(view.path)}:{view.cursor_line + 1}:{view.cursor_col + 1}{stub}{tags}")
         crumbs = [fold.label for fold in view.folds.containing(view.cursor_line)]
         text = " › ".join([view.path.name, *crumbs])
         line = self.query_one("#code-crumbs", Static)
