@@ -197,8 +197,9 @@ def test_link_loops_linked_folders_and_unreadable_folders_are_left_out_with_a_re
 def test_the_listing_stops_at_its_cap_and_reports_progress(tmp_path):
     make(tmp_path, {f"m{i:04d}.py": "" for i in range(2500)})
     counts: list[int] = []
-    assert len(list_workspace(tmp_path, most=2100, progress=counts.append)) == 2100
-    assert counts == [1000, 2000]
+    into: list = []
+    assert list_workspace(tmp_path, most=2100, progress=counts.append, into=into) is into
+    assert len(into) == 2100 and counts == [1000, 2000]
 
 
 # ---- indexing and ranking -------------------------------------------------------------------
@@ -249,6 +250,10 @@ def test_the_users_files_rank_above_the_environments_in_the_file_finder():
 def test_lesson_command_names_a_bundled_model(tmp_path):
     assert parse_ex_command("lesson", tmp_path, tmp_path).action == "lesson"
     assert parse_ex_command("lesson tabular", tmp_path, tmp_path).argument == "tabular"
+    bundled = tmp_path / "bundled"
+    make(bundled, {"models/tabular.py": ""})
+    edit = parse_ex_command("e models/tabular.py", tmp_path / "proj", tmp_path / "cwd", bundled)
+    assert edit.argument == str(bundled / "models" / "tabular.py")  # neither the project nor the cwd has one
     lesson = REPO / "models"
     assert lesson_file(lesson) == lesson / "collab.py"
     assert lesson_file(lesson, "tabular.py") == lesson / "tabular.py"

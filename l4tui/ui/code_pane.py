@@ -30,7 +30,7 @@ from l4tui.code.navigator import (LOOKUP_TIMEOUT_S, Definition, Navigator, Seria
 from l4tui.code.source import SourceError
 from l4tui.code.tagstack import TagStack
 from l4tui.code.tags import TagsFile, find_tags_file
-from l4tui.code.workspace import ProjectFilter, display_path, lesson_file, list_workspace
+from l4tui.code.workspace import ProjectFilter, display_path, lesson_file, list_workspace, short_names
 from l4tui.modelfiles import bundled_models_dir
 from l4tui.textcut import clip
 from l4tui.ui.code_view import CodeView
@@ -178,6 +178,7 @@ class CodePane(Vertical):
         self._key_holds: dict[str, object] = {}  # worker group -> the viewer's hold on the keys
         self._key_tickets: dict[str, int] = {}  # worker group -> the latest worker's ticket
         self._progress_shown = False
+        self._candidates: list | None = None  # Ctrl-P's, once the index is built
         self.skipped: list = []
 
     def compose(self) -> ComposeResult:
@@ -231,20 +232,20 @@ class CodePane(Vertical):
         """List the project, then index it and the packages it imports; on the index's thread,
         saying how far it got in `self.background` (the status line shows it)."""
         skipped: list = []
-        self.background = "listing the project ..."
+        # Short: the line under the tree is 22 columns wide.
+        self.background = "listing the project"
 
         def listed(count: int) -> None:
-            self.background = f"listing the project: {count:,} files"
+            self.background = f"listing: {count:,} files"
 
-        files = list_workspace(self.workspace, progress=listed, skipped=skipped)
-        self.files_listed = files
+        files = list_workspace(self.workspace, progress=listed, skipped=skipped, into=self.files_listed)
         self.listing_done = True
         self.skipped = skipped
         sources = [p for p in files if p.suffix in (".py", ".pyi")]
-        self.background = "indexing ..."
+        self.background = "indexing"
 
         def indexed(done: int, total: int) -> None:
-            self.background = f"indexing {done:,}/{total:,} files"
+            self.background = f"indexing {done:,}/{total:,}"
 
         try:
             lesson = self._lesson_root()
@@ -252,6 +253,7 @@ class CodePane(Vertical):
             index = build_index(roots, progress=indexed,
                                 listings={self.workspace: sources})
             index.prefer(self.workspace)
+            self._candidates = self._make_file_candidates(index)
         finally:
             self.background = ""
         keep_out_of_gc()  # 82,000 symbols the collector need never walk again
@@ -700,17 +702,32 @@ class CodePane(Vertical):
             return None
         return self.index.result()
 
-    def action_find_file(self) -> None:
-        workspace = list(self.files_listed)  # what the background listing has found so far
-        index = self._index_or_none()
+    def _file_candidates(self) -> list[tuple[str, Path, bool]]:
+        """What Ctrl-P searches, as (short path, path, the project's own): made on the index's
+        thread once it is done (short paths of torch's files cost a moment), else now from what
+        the listing has found so far."""
+        if self._candidates is not None:
+            return self._candidates
+        workspace = list(self.files_listed)
+        return list(zip(short_names(workspace, self.workspace), workspace, [True] * len(workspace)))
+
+    def _make_file_candidates(self, index) -> list[tuple[str, Path, bool]]:
+        workspace = self.files_listed
+        candidates = list(zip(short_names(workspace, self.workspace), workspace, [True] * len(workspace)))
         listed = set(workspace)
-        extra = [p for p in index.files() if p not in listed] if index else []
-        own = len(workspace)
         lesson = self._lesson_root()
-        lesson_files = sorted(lesson.glob("*.py")) if lesson is not None else []
-        candidates = [(self.short(path), path, i < own)
-                      for i, path in enumerate([*workspace, *extra])]
-        candidates += [(f"{LESSON_LABEL}/{path.name}", path, False) for path in lesson_files if path not in listed]
+        for path in index.files():
+            if path in listed:
+                continue
+            if lesson is not None and path.parent == lesson:
+                candidates.append((f"{LESSON_LABEL}/{path.name}", path, False))
+            else:
+                candidates.append((self.short(path), path, False))
+        return candidates
+
+    def action_find_file(self) -> None:
+        index = self._index_or_none()
+        candidates = self._file_candidates()
 
         def search(query: str) -> list[PickItem]:
             # The project's own files get a bonus over the environment's (torch's).
@@ -719,7 +736,7 @@ class CodePane(Vertical):
             return [PickItem(text, Location(path, 1, 0)) for text, path, _ in ranked]
 
         if not self.listing_done:
-            note = f" (still listing the project: {len(workspace):,} files so far)"
+            note = f" (still listing the project: {len(candidates):,} files so far)"
         else:
             note = "" if index else " (packages still being indexed: the project only)"
         self.app.push_screen(PickerScreen(f"Find a file (:Files){note}", search=search,
@@ -785,7 +802,8 @@ class CodePane(Vertical):
 
     def run_command(self, text: str) -> None:
         """An ex command: what vim users type after `:` (read by code.ex_commands)."""
-        command = parse_ex_command(text, self.workspace, Path.cwd())
+        # The bundled root (the lesson's models/ is under it): `:e models/tabular.py` works anywhere.
+        command = parse_ex_command(text, self.workspace, Path.cwd(), self.lesson_dir.parent)
         action, argument = command.action, command.argument
         if action == "goto_line":
             self.view.action_goto_line(command.line)
