@@ -292,7 +292,9 @@ async def test_the_app_opened_on_a_projects_main_shows_the_project(tmp_path, run
         await pilot.press("ctrl+p")
         assert await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen))
         await pilot.press(*"util")
-        await pilot.pause(0.5)
+        labels = lambda: [item.label for item in app.screen.items]  # noqa: E731
+        assert await wait_until(pilot, lambda: labels()[:1] == ["util.py"], timeout=10), labels()
+        assert any(label.startswith("torch/utils/") for label in labels()), labels()  # torch is there, below
         await pilot.press("enter")
         assert await wait_until(pilot, lambda: view.path == project / "util.py", timeout=10), view.path
 
