@@ -13,7 +13,7 @@ from l4tui.code.ex_commands import parse_ex_command
 from l4tui.code.fuzzy import fuzzy_rank
 from l4tui.code.gitignore import decide, parse_rules
 from l4tui.code.index import OWN_BONUS, build_index, project_roots
-from l4tui.code.workspace import ProjectFilter, lesson_file, list_workspace
+from l4tui.code.workspace import ProjectFilter, import_roots, lesson_file, list_workspace
 from l4tui.paths import project_root, workspace_root
 
 
@@ -112,6 +112,15 @@ def test_a_link_loop_gets_its_folder_not_a_traceback(tmp_path):
     loop = tmp_path / "loop.py"
     loop.symlink_to(loop)
     assert workspace_root(loop) == tmp_path
+
+
+def test_import_roots_are_the_files_folder_the_project_and_src(tmp_path):
+    project = a_project(tmp_path / "proj")
+    assert import_roots(project, project / "src" / "lib" / "core.py") == [project / "src" / "lib", project,
+                                                                           project / "src"]
+    assert import_roots(project, project / "main.py") == [project, project / "src"]
+    loose = make(tmp_path / "loose", {"s.py": ""})
+    assert import_roots(loose) == [loose]
 
 
 # ---- .gitignore -----------------------------------------------------------------------------
