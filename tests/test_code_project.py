@@ -280,6 +280,7 @@ async def test_the_app_opened_on_a_projects_main_shows_the_project(tmp_path, run
     from l4tui.ui.picker import PickerScreen
 
     project = a_project(tmp_path / "proj")
+    (project / "again").symlink_to(project)  # a loop, if the tree followed linked folders
     monkeypatch.chdir(tmp_path)  # started from elsewhere: `l4tui proj/main.py`
     app = L4App(runs_dir=runs_dir, workspace=workspace_root(project / "main.py"),
                 open_at=Location(project / "main.py", 2, 0))
@@ -292,7 +293,7 @@ async def test_the_app_opened_on_a_projects_main_shows_the_project(tmp_path, run
         assert await wait_until(pilot, lambda: "util.py" in labels(), timeout=10), labels()
         assert labels()[0] == LESSON_LABEL
         assert {"main.py", "util.py", "pkg", "src", "sub", "docs"} <= set(labels())
-        for hidden in ("build", "data", "env", "runs", "node_modules", "app.log", ".git"):
+        for hidden in ("build", "data", "env", "runs", "node_modules", "app.log", ".git", "again"):
             assert hidden not in labels(), hidden
 
         assert await wait_until(pilot, lambda: pane.listing_done, timeout=30)

@@ -78,7 +78,11 @@ class ProjectTree(DirectoryTree):
         for path in paths:
             rules = self._filter_for(path)
             try:
-                keep = rules.keep(path, self._safe_is_dir(path)) if rules else not path.name.startswith(".")
+                is_folder = self._safe_is_dir(path)
+                if is_folder and path.is_symlink():
+                    keep = False  # a linked folder, as the listing: never followed, so no loops
+                else:
+                    keep = rules.keep(path, is_folder) if rules else not path.name.startswith(".")
             except OSError:
                 keep = False
             if keep:
