@@ -1,8 +1,8 @@
 """Remake the screenshots in docs/images/: the app drives itself and saves SVGs (Textual's own).
 
     python docs/screenshots.py            # all of them
-    python docs/screenshots.py trust      # some groups: code notebook sheet text embeddings
-                                          # tabular runs model_pane trust keys env
+    python docs/screenshots.py trust      # some groups: code notebook project sheet text
+                                          # embeddings tabular runs model_pane trust keys env
 
 It trains real runs in a temporary runs folder (two collab runs, an lr_find, one run left
 going), so the Data & training pictures show real curves. Takes about a minute.
@@ -205,6 +205,52 @@ async def shoot_notebook(images: Path, size=(100, 30)) -> None:
             await until(pilot, lambda: view.cursor_line != line)
             await pilot.pause(0.3)
             app.save_screenshot("code-notebook.svg", str(images))
+
+
+PROJECT_FILES = {  # a user's small project, as issue 19 tried it
+    "pyproject.toml": "[project]\nname = 'shop'\n",
+    ".gitignore": "build/\n*.log\n",
+    "main.py": "import torch\nfrom util import add_tax, Cart\n\ncart = Cart()\ncart.items.append(10)\nprint(add_tax(10), cart.total())\n",
+    "util.py": "TAX = 0.2\n\n\ndef add_tax(price):\n    return price * (1 + TAX)\n\n\nclass Cart:\n"
+               "    def __init__(self):\n        self.items = []\n\n    def total(self):\n"
+               "        return sum(add_tax(p) for p in self.items)\n",
+    "shop/__init__.py": "",
+    "shop/orders.py": "from util import Cart\n\n\ndef checkout(cart: Cart):\n    return cart.total()\n",
+    "build/generated.py": "x = 1\n",
+    "shop.log": "ignored\n",
+}
+
+
+async def shoot_project(images: Path) -> None:
+    """The Code pane on a user's own project at 80x24: its tree (lesson beside it), and Ctrl-P
+    finding the project's util.py before torch's utils."""
+    from l4tui.paths import workspace_root
+    from l4tui.code.location import Location
+    from l4tui.ui.code_pane import CodePane
+    from l4tui.ui.picker import PickerScreen
+
+    with tempfile.TemporaryDirectory() as temp:
+        project = Path(temp) / "shop"
+        for name, text in PROJECT_FILES.items():
+            (project / name).parent.mkdir(parents=True, exist_ok=True)
+            (project / name).write_text(text)
+        app = L4App(runs_dir=Path(temp) / "runs", workspace=workspace_root(project / "main.py"),
+                    open_at=Location(project / "main.py", 2, 17))
+        async with app.run_test(size=(80, 24)) as pilot:
+            view = app.query_one(CodeView)
+            pane = app.query_one(CodePane)
+            await until(pilot, lambda: view.path is not None and pane.listing_done)
+            await until(pilot, lambda: pane.index is not None and pane.index.done())
+            tree = app.query_one("#models-tree")
+            shop = next(node for node in tree.root.children if str(node.label) == "shop")
+            shop.expand()
+            await until(pilot, lambda: shop.children)
+            await pilot.pause(0.5)
+            app.save_screenshot("code-project.svg", str(images))
+            await pilot.press("ctrl+p", *"util")
+            await until(pilot, lambda: isinstance(app.screen, PickerScreen) and app.screen.items)
+            await pilot.pause(0.5)
+            app.save_screenshot("code-project-files.svg", str(images))
 
 
 async def open_data_screen(pilot, app, key: str, ready) -> None:
@@ -497,6 +543,7 @@ async def shoot(size=(120, 36)):
     await shoot_keys(images)
     await shoot_code(images)
     await shoot_notebook(images)
+    await shoot_project(images)
     await shoot_sheet(images)
     await shoot_text(images)
     await shoot_embeddings(images)
@@ -508,8 +555,8 @@ async def shoot(size=(120, 36)):
     print(f"saved screenshots in {images}")
 
 
-GROUPS = {"code": shoot_code, "notebook": shoot_notebook, "sheet": shoot_sheet, "text": shoot_text,
-          "embeddings": shoot_embeddings, "tabular": shoot_tabular, "runs": shoot_runs,
+GROUPS = {"code": shoot_code, "notebook": shoot_notebook, "project": shoot_project, "sheet": shoot_sheet,
+          "text": shoot_text, "embeddings": shoot_embeddings, "tabular": shoot_tabular, "runs": shoot_runs,
           "model_pane": shoot_model_pane, "trust": shoot_trust, "keys": shoot_keys, "env": shoot_env}
 
 

@@ -136,15 +136,27 @@ def split_python(argv: list[str]) -> tuple[str | None, list[str]]:
     return None, argv
 
 
+def opens_a_folder(argv: list[str]) -> bool:
+    """`l4tui FOLDER`: a first argument that is no command and names a folder (its project opens)."""
+    return len(argv) == 1 and not argv[0].startswith("-") and argv[0] not in COMMANDS and os.path.isdir(argv[0])
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     python, rest = split_python(argv)
-    if opens_a_file(rest):
-        from l4tui.code.location import parse_place
-        from l4tui.paths import runs_dir
+    if opens_a_folder(rest):
+        from l4tui.paths import runs_dir, workspace_root
         from l4tui.ui.app import L4App, run_app
 
-        return run_app(L4App(runs_dir=runs_dir(), open_at=parse_place(rest[0]), python=python))
+        return run_app(L4App(runs_dir=runs_dir(), workspace=workspace_root(Path(rest[0])), python=python))
+    if opens_a_file(rest):
+        from l4tui.code.location import parse_place
+        from l4tui.paths import runs_dir, workspace_root
+        from l4tui.ui.app import L4App, run_app
+
+        place = parse_place(rest[0])  # the workspace is that file's project, wherever l4tui was started
+        return run_app(L4App(runs_dir=runs_dir(), workspace=workspace_root(place.path), open_at=place,
+                             python=python))
     args = build_parser().parse_args(argv)
     from l4tui.paths import runs_dir
 

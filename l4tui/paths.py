@@ -19,12 +19,48 @@ def bundled_root() -> Path:
     return PACKAGE_DIR.parent  # a source checkout (or an editable install of one)
 
 
+# What marks a project's root folder, as editors (VS Code, vim-rooter, pyright) look for it.
+PROJECT_MARKERS = (".git", "pyproject.toml", "setup.cfg", "setup.py")
+
+
+def project_root(start: Path) -> Path | None:
+    """The nearest folder at or above `start` with a project marker, or None.
+
+    The climb stops below the home folder: a home kept in git (dotfiles) would otherwise make
+    every loose script's project the whole home. The home itself counts only as the start.
+    """
+    here = Path(start)
+    home = Path(os.path.expanduser("~"))
+    try:
+        home = home.resolve()
+    except (OSError, RuntimeError):
+        pass
+    for folder in (here, *here.parents):
+        if folder == home and folder != here:
+            return None
+        try:
+            if any((folder / marker).exists() for marker in PROJECT_MARKERS):
+                return folder
+        except OSError:  # an unreadable folder on the way up: no project there
+            continue
+    return None
+
+
 def workspace_root(start: Path | None = None) -> Path:
-    """The workspace: the current folder when it has a `models/` folder, else the bundled one."""
-    here = Path(start or os.getcwd()).resolve()
-    if (here / "models").is_dir():
-        return here
-    return bundled_root()
+    """The workspace: the project of the file or folder opened (default: the current folder).
+
+    The nearest folder up with `.git`, `pyproject.toml`, `setup.cfg` or `setup.py`; else the
+    file's own folder (the folder itself, when a folder is opened). The bundled lesson models
+    are not the workspace any more: they stay reachable beside it (the tree's "lesson" root,
+    `:lesson`), and the Model pane reads `<workspace>/models/`, then the bundled ones.
+    """
+    opened = Path(os.path.abspath(start if start is not None else os.getcwd()))
+    try:
+        opened = opened.resolve()
+        folder = opened if opened.is_dir() else opened.parent
+    except (OSError, RuntimeError):  # a link loop: its folder, as typed
+        folder = opened.parent
+    return project_root(folder) or folder
 
 
 def models_dir(workspace: Path | None = None) -> Path:

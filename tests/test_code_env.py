@@ -328,15 +328,15 @@ def test_l4tui_python_opens_the_app_with_that_environment(monkeypatch, project):
     class FakeApp:
         return_code = 0
 
-        def __init__(self, runs_dir=None, open_at=None, python=None):
-            seen.update(open_at=open_at, python=python)
+        def __init__(self, runs_dir=None, workspace=None, open_at=None, python=None):
+            seen.update(open_at=open_at, python=python, workspace=workspace)
 
         def run(self):
             pass
 
     monkeypatch.setattr("l4tui.ui.app.L4App", FakeApp)
     assert cli.main(["--python", "/some/env", f"{project / 'main.py'}:5"]) == 0
-    assert seen == {"open_at": Location(project / "main.py", 5, 0), "python": "/some/env"}
+    assert seen == {"open_at": Location(project / "main.py", 5, 0), "python": "/some/env", "workspace": project}
     assert cli.main(["--python=/other"]) == 0 and seen["python"] == "/other"
 
 

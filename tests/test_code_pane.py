@@ -286,15 +286,16 @@ def test_l4tui_path_line_opens_the_app_there(monkeypatch):
     class FakeApp:
         return_code = 0
 
-        def __init__(self, runs_dir=None, open_at=None, python=None):
+        def __init__(self, runs_dir=None, workspace=None, open_at=None, python=None):
             seen["open_at"] = open_at
+            seen["workspace"] = workspace
 
         def run(self):
             seen["ran"] = True
 
     monkeypatch.setattr("l4tui.ui.app.L4App", FakeApp)
     assert cli.main([f"{COLLAB}:29"]) == 0
-    assert seen == {"open_at": Location(COLLAB, 29, 0), "ran": True}
+    assert seen == {"open_at": Location(COLLAB, 29, 0), "workspace": REPO, "ran": True}  # the file's project
     assert not cli.opens_a_file(["train"]) and not cli.opens_a_file([f"{COLLAB}.nope:3"])
 
 

@@ -541,9 +541,11 @@ async def test_keys_typed_right_after_enter_in_the_tree_act_on_the_file_it_opens
         assert await wait_until(pilot, lambda: view.path == COLLAB)
         tree = app.query_one("#models-tree")
         await pilot.press("o")
+        # The tree shows the project (the checkout), its models/ folder opened.
+        models = lambda: next(c for c in tree.root.children if c.data.path.name == "models")  # noqa: E731
         assert await wait_until(pilot, lambda: app.focused is tree and tree.cursor_node is not None
-                                and any(child.data.path.name == "tabular.py" for child in tree.root.children))
-        tree.move_cursor(next(c for c in tree.root.children if c.data.path.name == "tabular.py"))
+                                and any(child.data.path.name == "tabular.py" for child in models().children))
+        tree.move_cursor(next(c for c in models().children if c.data.path.name == "tabular.py"))
         await pilot.pause()
         await burst(pilot, "enter", "G", "k")
         tabular = REPO / "models" / "tabular.py"

@@ -19,6 +19,7 @@ ALIASES = {
     "edit": ("e", "edit"),
     "help": ("h", "help"),
     "python": ("python",),  # :python PATH picks the environment names resolve in; alone, names it
+    "lesson": ("lesson", "les"),  # the bundled lesson models, from any project (argument: a model's name)
     "quit": ("q", "q!", "qa", "qa!", "quit", "wq", "x"),
 }
 NEEDS_ARGUMENT = {"tag", "edit"}  # without one they are not commands here (vim's :tag alone re-jumps)
@@ -32,9 +33,11 @@ class ExCommand:
     line: int = 0  # for goto_line
 
 
-def parse_ex_command(text: str, workspace: Path, cwd: Path) -> ExCommand:
+def parse_ex_command(text: str, workspace: Path, cwd: Path, lesson: Path | None = None) -> ExCommand:
     """What `:TEXT` asks for. A relative `:e PATH` is in the workspace when it exists there, else
-    in the folder the app was started from (as the shell the user typed it in would have it)."""
+    in l4tui's bundled files (`lesson`: `:e models/tabular.py` from any project) when it exists
+    there, else in the folder the app was started from (as the shell the user typed it in would
+    have it)."""
     text = text.strip().lstrip(":").strip()
     if text.isdigit():
         return ExCommand("goto_line", line=int(text))
@@ -44,15 +47,18 @@ def parse_ex_command(text: str, workspace: Path, cwd: Path) -> ExCommand:
     if action is None or (action in NEEDS_ARGUMENT and not argument):
         return ExCommand("unknown", text)
     if action == "edit" or (action == "python" and argument):
-        argument = str(edit_path(argument, workspace, cwd))
+        argument = str(edit_path(argument, workspace, cwd, lesson if action == "edit" else None))
     return ExCommand(action, argument)
 
 
-def edit_path(argument: str, workspace: Path, cwd: Path) -> Path:
+def edit_path(argument: str, workspace: Path, cwd: Path, lesson: Path | None = None) -> Path:
     path = Path(argument).expanduser()
     if path.is_absolute():
         return path
-    return workspace / path if (workspace / path).exists() else cwd / path
+    for root in (workspace, lesson):
+        if root is not None and (root / path).exists():
+            return root / path
+    return cwd / path
 
 
 def not_a_command(text: str) -> str:

@@ -182,9 +182,11 @@ def fuzzy_rank(
     items: Iterable[T],
     key: Callable[[T], str] | None = None,
     limit: int | None = 50,
+    bonus: Callable[[T], float] | None = None,
 ) -> list[T]:
     """The items whose key matches `query`, best first; ties go to the shorter key, then to
-    the earlier item. An empty query matches nothing."""
+    the earlier item. An empty query matches nothing. `bonus(item)` is added to a match's
+    score: the user's own files rank above the environment's unless those match much better."""
     if not query:
         return []
     items = items if isinstance(items, list) else list(items)
@@ -196,6 +198,8 @@ def fuzzy_rank(
     for i in _prefilter(query, keys):
         score = score_of(keys[i])
         if score is not None:
+            if bonus is not None:
+                score += bonus(items[i])
             scored.append((-score, len(keys[i]), i))
     if limit is None:
         scored.sort()

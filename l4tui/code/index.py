@@ -27,6 +27,11 @@ from typing import Callable, Iterable, Iterator
 from l4tui.code.fuzzy import fuzzy_rank
 
 KINDS = ("class", "function", "method", "variable", "member")
+# What a match in the user's own files is worth over one in the environment's: about what a
+# match at the very start of a name earns, so "util" finds the project's util.py and core_util
+# before torch/utils/* and torch's utils(); an environment's name still wins where the project's
+# barely matches (a few scattered letters against a whole word).
+OWN_BONUS = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,6 +334,8 @@ class SymbolIndex:
         self._rows: list[list[Row]] = []
         self._by_name: dict[str, list[tuple[int, int]]] = {}
         self._by_path: dict[Path, int] = {}
+        self._own_files: set[int] = set()  # see prefer()
+        self._own_names: set[str] = set()
         for path, rows in (files or {}).items():
             self.add(path, rows)
 
@@ -376,21 +383,39 @@ class SymbolIndex:
             return []
         return [self._symbol(file_no, r) for r in range(len(self._rows[file_no]))]
 
+    def prefer(self, root: Path | str | None) -> None:
+        """Rank the definitions of files under `root` (the user's project) first in search()."""
+        self._own_files = set()
+        self._own_names = set()
+        if root is None:
+            return
+        prefix = os.path.join(os.fspath(root), "")
+        for file_no, path in enumerate(self._files):
+            if os.fspath(path).startswith(prefix):
+                self._own_files.add(file_no)
+                self._own_names.update(row[0] for row in self._rows[file_no])
+
     def search(self, query: str, limit: int = 50) -> list[Symbol]:
-        """Definitions whose name fuzzily matches `query`, best first.
+        """Definitions whose name fuzzily matches `query`, best first, the preferred files'
+        (prefer()) before the others'.
 
         A query with a dot ("Bias.fwd") is matched against qualified names ("EmbeddingDotBias.forward").
         """
         if not query:
             return []
+        own_files, own_names = self._own_files, self._own_names
         if "." in query:
             qualified = [(f"{r[4]}.{r[0]}" if r[4] else r[0], f, n)
                          for f, rows in enumerate(self._rows) for n, r in enumerate(rows)]
-            best = fuzzy_rank(query, qualified, key=lambda item: item[0], limit=limit)
+            best = fuzzy_rank(query, qualified, key=lambda item: item[0], limit=limit,
+                              bonus=(lambda item: OWN_BONUS if item[1] in own_files else 0.0) if own_files else None)
             return [self._symbol(f, n) for _, f, n in best]
         found: list[Symbol] = []
-        for name in fuzzy_rank(query, self._by_name, limit=limit):
-            for f, r in self._by_name[name]:
+        names = fuzzy_rank(query, self._by_name, limit=limit,
+                           bonus=(lambda name: OWN_BONUS if name in own_names else 0.0) if own_names else None)
+        for name in names:
+            # A name defined both in the project and in torch: the project's definitions first.
+            for f, r in sorted(self._by_name[name], key=lambda fr: fr[0] not in own_files):
                 found.append(self._symbol(f, r))
                 if len(found) >= limit:
                     return found
@@ -547,6 +572,7 @@ def build_index(
     processes: int | None = None,
     progress: Progress | None = None,
     skipped: Skipped | None = None,
+    listings: dict[Path, list[Path]] | None = None,
 ) -> SymbolIndex:
     """Scan every source file under `roots` into a SymbolIndex.
 
@@ -558,7 +584,11 @@ def build_index(
     `progress(done, total)` is called now and then with counts of files, from this thread.
     `skipped`: a list that gets (path, why) for each file or folder left out (unreadable, a
     link loop, binary), for a caller that reports them; nothing is said otherwise.
+    `listings`: for a root, the files to index instead of walking it (a project listed with its
+    .gitignore); such a root does not swallow the roots inside it (torch in its .venv).
     """
+    listed = {os.path.realpath(os.fspath(root)): [os.fspath(p) for p in files]
+              for root, files in (listings or {}).items()}
     if cache_dir is None:
         cache_dir = default_cache_dir()
     # Resolve every root, drop repeats and roots inside other roots.
@@ -568,16 +598,21 @@ def build_index(
         if text not in resolved:
             resolved.append(text)
     resolved = [r for r in resolved
-                if not any(r != other and r.startswith(other.rstrip(os.sep) + os.sep) for other in resolved)]
+                if not any(r != other and other not in listed and r.startswith(other.rstrip(os.sep) + os.sep)
+                           for other in resolved)]
 
     # Each root's files with their stamps and, where the cache is fresh, their rows.
     plans = []
     to_scan: list[str] = []
+    seen: set[str] = set()
     for root in resolved:
         cache_path = _cache_file(Path(cache_dir), root) if cache_dir is not False else None
         cached = _read_cache(cache_path) if cache_path is not None else {}
         entries = {}
-        for path in _walk(root, skipped):
+        for path in (listed[root] if root in listed else _walk(root, skipped)):
+            if path in seen:  # a file under two roots (a package inside a listed project)
+                continue
+            seen.add(path)
             try:
                 st = os.stat(path)
                 stamp = (st.st_mtime_ns, st.st_size)
@@ -660,22 +695,46 @@ def package_root(name: str) -> Path | None:
     return Path(origin)
 
 
-def default_roots(workspace: Path) -> list[Path]:
-    """The workspace's models/ folder (or the workspace), plus the packages its files import."""
+MAX_IMPORT_SCAN = 500  # of a big project's files, how many are read to find the packages it imports
+
+
+def project_roots(workspace: Path, sources: list[Path]) -> list[Path]:
+    """What to index for a project listed as `sources`: the project, then the packages its
+    files import. A workspace with a `models/` folder (the lesson's layout, l4tui's own
+    checkout) finds them from models/ alone, as before; any other from its first
+    MAX_IMPORT_SCAN files, so a 50,000-file project costs a bounded read."""
     workspace = Path(workspace)
-    first = workspace / "models" if (workspace / "models").is_dir() else workspace
-    roots = [first]
-    first_resolved = first.resolve()
-    for name in imported_packages(iter_source_files(first)):
+    models = workspace / "models"
+    if models.is_dir():
+        readers = [p for p in sources if models in p.parents][:MAX_IMPORT_SCAN]
+    else:
+        readers = sources[:MAX_IMPORT_SCAN]
+    # The project's own modules are indexed with it; a package inside the project folder that
+    # the listing left out (torch in the project's .venv) is the environment's, and indexed.
+    listed = {os.fspath(p) for p in sources} | {os.fspath(f) for p in sources for f in p.parents}
+    return [workspace, *_package_roots(imported_packages(readers),
+                                       lambda resolved: os.fspath(resolved) in listed)]
+
+
+def _package_roots(names: list[str], is_own: Callable[[Path], bool]) -> list[Path]:
+    roots: list[Path] = []
+    for name in names:
         if name == "__future__":
             continue
         root = package_root(name)
         if root is None or not root.exists():
             continue
-        resolved = root.resolve()
-        if resolved == first_resolved or first_resolved in resolved.parents:
+        if is_own(root.resolve()):
             continue  # the workspace's own modules, already indexed
         if root not in roots:
             roots.append(root)
     return roots
 
+
+def default_roots(workspace: Path) -> list[Path]:
+    """The workspace's models/ folder (or the workspace), plus the packages its files import."""
+    workspace = Path(workspace)
+    first = workspace / "models" if (workspace / "models").is_dir() else workspace
+    inside = first.resolve()
+    return [first, *_package_roots(imported_packages(iter_source_files(first)),
+                                   lambda resolved: resolved == inside or inside in resolved.parents)]

@@ -1,4 +1,4 @@
-"""The Code pane: the workspace's models/ tree, the viewer, and an editor's navigation.
+"""The Code pane: the project's file tree (and the lesson's), the viewer, and an editor's navigation.
 
 The viewer (code_view.py) does what stays inside one file. This pane does the rest, the way
 vim with ctags does it: Ctrl-] and gd (jedi, then a tags file, then our index), the tag
@@ -16,12 +16,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DirectoryTree, Static
+from textual.widgets._directory_tree import DirEntry
 
 from l4tui.code.documents import Documents
 from l4tui.code.editor import editor_command, editor_from_environment
 from l4tui.code.environment import candidate
 from l4tui.code.ex_commands import not_a_command, parse_ex_command
-from l4tui.code.index import build_index, default_roots
+from l4tui.code.index import OWN_BONUS, build_index, project_roots
 from l4tui.code.fuzzy import fuzzy_rank
 from l4tui.code.jumplist import JumpList
 from l4tui.code.location import Location
@@ -31,7 +32,8 @@ from l4tui.code.notebook import is_notebook, notebook_file_place
 from l4tui.code.source import SourceError
 from l4tui.code.tagstack import TagStack
 from l4tui.code.tags import TagsFile, find_tags_file
-from l4tui.code.workspace import display_path, workspace_files
+from l4tui.code.workspace import ProjectFilter, display_path, lesson_file, list_workspace, short_names
+from l4tui.modelfiles import bundled_models_dir
 from l4tui.textcut import clip
 from l4tui.ui.code_view import CodeView
 from l4tui.ui.doc_screen import DocScreen
@@ -40,20 +42,64 @@ from l4tui.ui.messages import CodeRequest, CursorMoved, Jumped, Said
 from l4tui.ui.picker import PickerScreen, PickItem
 
 DISK_CHECK_S = 2.0  # how often the open file's mtime is looked at
+PROGRESS_S = 0.5  # how often the status line shows how far the background listing/indexing got
 WARM_AFTER_S = 0.5  # a file's names are looked up once the user has stayed on it this long
 PREFETCH_FILES = 12  # of the files the open file's names lead to, how many are made ready to show
 EDIT_SETTLE_S = 0.1  # `e` waits this long for keys right behind it (a paste) before leaving the app
 FAILED = object()  # what _ask_jedi answers when jedi failed or gave up (None can be an answer)
 
 
-class ModelsTree(DirectoryTree):
-    """The models/ folder, without caches and hidden files.
+LESSON_LABEL = "lesson"  # the tree's root for l4tui's bundled models, beside the project's files
+
+
+class ProjectTree(DirectoryTree):
+    """The project's files as the finder lists them (no .gitignore'd files, environments,
+    caches or hidden folders), with the bundled lesson models as a "lesson" folder on top when
+    they are not part of the project already. A `models/` folder is opened to start with.
 
     Keys act in the order typed (key_order.py): Enter on a file opens it at once, so `G` typed
     right behind Enter goes to the end of that file, not to the tree."""
 
+    def __init__(self, path: Path, lesson: Path | None = None, **kwargs) -> None:
+        self.lesson = lesson
+        self._filters: dict[Path, ProjectFilter] = {}
+        super().__init__(path, **kwargs)
+
+    def _filter_for(self, path: Path) -> ProjectFilter | None:
+        """The project's filter, or the lesson's for a path under the lesson folder."""
+        for root in (self.lesson, Path(self.path)):
+            if root is not None and (root == path or root in path.parents):
+                if root not in self._filters:
+                    self._filters[root] = ProjectFilter(root)
+                return self._filters[root]
+        return None
+
     def filter_paths(self, paths):
-        return [p for p in paths if not p.name.startswith((".", "__pycache__"))]
+        # Runs on the tree's loader thread: the .gitignore files are read there, not on the UI's.
+        kept = []
+        for path in paths:
+            rules = self._filter_for(path)
+            try:
+                is_folder = self._safe_is_dir(path)
+                if is_folder and path.is_symlink():
+                    keep = False  # a linked folder, as the listing: never followed, so no loops
+                else:
+                    keep = rules.keep(path, is_folder) if rules else not path.name.startswith(".")
+            except OSError:
+                keep = False
+            if keep:
+                kept.append(path)
+        return kept
+
+    def _populate_node(self, node, content) -> None:
+        super()._populate_node(node, content)
+        if node is not self.root:
+            return
+        for child in node.children:
+            if child.data is not None and child.data.path.name == "models" and child.allow_expand:
+                child.expand()  # the lesson's layout: the models are what a user opens first
+        if self.lesson is not None and self.lesson.is_dir():
+            node.add(LESSON_LABEL, data=DirEntry(self.lesson), allow_expand=True, before=0)
 
     async def on_key(self, event: events.Key) -> None:
         event.stop()
@@ -100,7 +146,8 @@ class CodePane(Vertical):
                 tooltip="Forward through the jump list (Ctrl-I is Tab in a terminal)"),
         Binding("slash", "prompt('/')", "Search", id="code.search", tooltip="Search forward (a regex; smartcase); n N: next, previous (? is help here)"),
         Binding("colon", "prompt(':')", "Command", show=False, id="code.command",
-                tooltip=":NUMBER, :tags, :jumps, :Files, :Tags, :tag NAME, :noh, :e PATH, :python PATH, :help, :q"),
+                tooltip=":NUMBER, :tags, :jumps, :Files, :Tags, :tag NAME, :noh, :e PATH, :lesson [NAME], "
+                        ":python PATH, :help, :q"),
         Binding("ctrl+p", "find_file", "Files", id="code.find_file",
                 tooltip="Find a file of the workspace or of the packages it imports (fuzzy)"),
         Binding("s", "find_symbol", "Symbols", id="code.find_symbol",
@@ -119,6 +166,10 @@ class CodePane(Vertical):
         super().__init__(**kwargs)
         self.workspace = Path(workspace)
         self.models_dir = self.workspace / "models"
+        self.lesson_dir = bundled_models_dir()
+        self.files_listed: list[Path] = []  # grows while the project is listed in the background
+        self.listing_done = False
+        self.background: str = ""  # what the background listing/indexing is doing, for the status line
         self.open_at = open_at
         self.navigator = Navigator(self.workspace, python)
         self._problems_shown = 0  # of navigator.problems, said in the status line
@@ -135,10 +186,15 @@ class CodePane(Vertical):
         self._tags_file: list | None = None  # [TagsFile or None], looked for once
         self._key_holds: dict[str, object] = {}  # worker group -> the viewer's hold on the keys
         self._key_tickets: dict[str, int] = {}  # worker group -> the latest worker's ticket
+        self._progress_shown = False
+        self._candidates: list | None = None  # Ctrl-P's, once the index is built
+        self.skipped: list = []
 
     def compose(self) -> ComposeResult:
         with Horizontal():
-            yield ModelsTree(self.models_dir if self.models_dir.is_dir() else self.workspace, id="models-tree")
+            with Vertical(id="code-side"):
+                yield ProjectTree(self.workspace, lesson=self._lesson_root(), id="models-tree")
+                yield Static("", id="code-progress", markup=False)
             with Vertical(id="editor"):
                 yield Static("", id="code-crumbs", markup=False)
                 yield CodeView(id="code-view")
@@ -147,24 +203,87 @@ class CodePane(Vertical):
                     yield Static(":", id="code-prompt-mode", markup=False)
                     yield CommandLine(id="code-prompt", compact=True)
 
+    def _lesson_root(self) -> Path | None:
+        """The bundled models, unless the project holds them already (l4tui's own checkout)."""
+        lesson = self.lesson_dir.resolve()
+        workspace = self.workspace.resolve()
+        return None if lesson == workspace or workspace in lesson.parents else lesson
+
+    def first_file(self) -> Path | None:
+        """What opens when no file was named: the project's models/collab.py (or its first
+        model), else the lesson's collab.py, so the first screen is the lesson's code."""
+        for folder in (self.models_dir, self.lesson_dir):
+            default = folder / "collab.py"
+            if default.is_file():
+                return default
+            try:
+                found = next(iter(sorted(folder.glob("*.py"))), None)
+            except OSError:
+                found = None
+            if found is not None:
+                return found
+        return None
+
     def start(self) -> None:
-        """Called once the first frame is on screen: open a file, warm jedi up, index."""
+        """Called once the first frame is on screen: open a file, warm jedi up, list and index."""
         first = self.open_at
         if first is None:
-            default = self.models_dir / "collab.py"
-            if not default.exists():
-                default = next(iter(sorted(self.models_dir.glob("*.py"))), None)
+            default = self.first_file()
             first = Location(default, 1, 0) if default else None
         if first is not None:
             self.open_location(first, record=False)
         self.warmed = self.navigator.warm()  # parse torch in the background, before the first jump into it
         self.index = in_background(self._build_index, name="symbol-index")
         self.set_interval(DISK_CHECK_S, self._check_disk)
+        self._progress_timer = self.set_interval(PROGRESS_S, self._show_progress)
 
     def _build_index(self):
-        index = build_index(default_roots(self.workspace))
+        """List the project, then index it and the packages it imports; on the index's thread,
+        saying how far it got in `self.background` (the status line shows it)."""
+        skipped: list = []
+        # Short: the line under the tree is 22 columns wide.
+        self.background = "listing the project"
+
+        def listed(count: int) -> None:
+            self.background = f"listing: {count:,} files"
+
+        files = list_workspace(self.workspace, progress=listed, skipped=skipped, into=self.files_listed)
+        self.listing_done = True
+        self.skipped = skipped
+        sources = [p for p in files if p.suffix in (".py", ".pyi")]
+        self.background = "indexing"
+
+        def indexed(done: int, total: int) -> None:
+            self.background = f"indexing {done:,}/{total:,}"
+
+        try:
+            lesson = self._lesson_root()
+            roots = [*project_roots(self.workspace, sources), *([lesson] if lesson is not None else [])]
+            index = build_index(roots, progress=indexed,
+                                listings={self.workspace: sources})
+            index.prefer(self.workspace)
+            self._candidates = self._make_file_candidates(index)
+        finally:
+            self.background = ""
         keep_out_of_gc()  # 82,000 symbols the collector need never walk again
         return index
+
+    def _show_progress(self) -> None:
+        """The background listing and indexing, on a line under the tree while they run (the
+        status line stays vim's: file:line:column and messages)."""
+        line = self.query_one("#code-progress", Static)
+        busy = self.background
+        if busy:
+            line.update(busy, layout=False)
+        if bool(busy) != self._progress_shown:
+            line.display = bool(busy)
+            self._progress_shown = bool(busy)
+        if not busy and self.index is not None and self.index.done():
+            self._progress_timer.stop()
+            if getattr(self, "skipped", None):
+                where, why = self.skipped[0]
+                more = f" (and {len(self.skipped) - 1:,} more)" if len(self.skipped) > 1 else ""
+                self.app.notify(clip(f"left out {self.short(Path(where))}: {why}{more}"), timeout=6)
 
     def on_unmount(self) -> None:
         self.navigator.close()
@@ -180,6 +299,9 @@ class CodePane(Vertical):
         return Location(view.path, view.cursor_line + 1, view.cursor_col)
 
     def short(self, path: Path) -> str:
+        lesson = self._lesson_root()
+        if lesson is not None and Path(path).parent == lesson:
+            return f"{LESSON_LABEL}/{Path(path).name}"  # not the project's: say whose it is
         # The environment's own path once jedi knows it: the user's fastai shows as fastai/collab.py.
         return display_path(path, self.workspace, self.navigator.search_paths() or None)
 
@@ -590,18 +712,43 @@ class CodePane(Vertical):
             return None
         return self.index.result()
 
-    def action_find_file(self) -> None:
-        workspace = workspace_files(self.workspace)
-        index = self._index_or_none()
+    def _file_candidates(self) -> list[tuple[str, Path, bool]]:
+        """What Ctrl-P searches, as (short path, path, the project's own): made on the index's
+        thread once it is done (short paths of torch's files cost a moment), else now from what
+        the listing has found so far."""
+        if self._candidates is not None:
+            return self._candidates
+        workspace = list(self.files_listed)
+        return list(zip(short_names(workspace, self.workspace), workspace, [True] * len(workspace)))
+
+    def _make_file_candidates(self, index) -> list[tuple[str, Path, bool]]:
+        workspace = self.files_listed
+        candidates = list(zip(short_names(workspace, self.workspace), workspace, [True] * len(workspace)))
         listed = set(workspace)
-        extra = [p for p in index.files() if p not in listed] if index else []
-        candidates = [(self.short(path), path) for path in [*workspace, *extra]]
+        lesson = self._lesson_root()
+        for path in index.files():
+            if path in listed:
+                continue
+            if lesson is not None and path.parent == lesson:
+                candidates.append((f"{LESSON_LABEL}/{path.name}", path, False))
+            else:
+                candidates.append((self.short(path), path, False))
+        return candidates
+
+    def action_find_file(self) -> None:
+        index = self._index_or_none()
+        candidates = self._file_candidates()
 
         def search(query: str) -> list[PickItem]:
-            ranked = fuzzy_rank(query, candidates, key=lambda c: c[0], limit=200) if query else candidates[:200]
-            return [PickItem(text, Location(path, 1, 0)) for text, path in ranked]
+            # The project's own files get a bonus over the environment's (torch's).
+            ranked = (fuzzy_rank(query, candidates, key=lambda c: c[0], limit=200,
+                                 bonus=lambda c: OWN_BONUS if c[2] else 0.0) if query else candidates[:200])
+            return [PickItem(text, Location(path, 1, 0)) for text, path, _ in ranked]
 
-        note = "" if index else " (packages still being indexed: workspace only)"
+        if not self.listing_done:
+            note = f" (still listing the project: {len(candidates):,} files so far)"
+        else:
+            note = "" if index else " (packages still being indexed: the project only)"
         self.app.push_screen(PickerScreen(f"Find a file (:Files){note}", search=search,
                                           placeholder="type part of a path: collab, nn/sparse ..."),
                              self._go_to_item)
@@ -638,7 +785,7 @@ class CodePane(Vertical):
         prompt.mode = mode
         prompt.value = ""
         prompt.placeholder = {"/": "a regex (smartcase); then n next, N previous",
-                              ":": "a line number, tags, jumps, Files, Tags, tag NAME, noh, e PATH, "
+                              ":": "a line number, tags, jumps, Files, Tags, tag NAME, noh, e PATH, lesson, "
                                    "python PATH, help, q"}[mode]
         self.query_one("#code-prompt-mode", Static).update(mode)
         self.query_one("#code-prompt-row").display = True
@@ -666,7 +813,8 @@ class CodePane(Vertical):
 
     def run_command(self, text: str) -> None:
         """An ex command: what vim users type after `:` (read by code.ex_commands)."""
-        command = parse_ex_command(text, self.workspace, Path.cwd())
+        # The bundled root (the lesson's models/ is under it): `:e models/tabular.py` works anywhere.
+        command = parse_ex_command(text, self.workspace, Path.cwd(), self.lesson_dir.parent)
         action, argument = command.action, command.argument
         if action == "goto_line":
             self.view.action_goto_line(command.line)
@@ -684,6 +832,8 @@ class CodePane(Vertical):
             self.view.clear_search_highlight()
         elif action == "edit":
             self.open_location(Location(Path(argument), 1, 0))
+        elif action == "lesson":
+            self.open_lesson(argument)
         elif action == "help":
             self.app.action_help()
         elif action == "python":
@@ -709,6 +859,20 @@ class CodePane(Vertical):
         self._problems_shown = len(self.navigator.problems)
         self.set_status(f"{self.navigator.problems[-1]}; using {label}" if refused
                         else f"names now resolve in {label}", error=refused)
+
+    def open_lesson(self, name: str = "") -> None:
+        """`:lesson [NAME]`: the bundled lesson model NAME (default collab), and the tree's
+        lesson folder opened, wherever the project is."""
+        target = lesson_file(self.lesson_dir, name)
+        if target is None:
+            self.set_status(f"no lesson model {name!r}: the lesson has "
+                            f"{', '.join(p.stem for p in sorted(self.lesson_dir.glob('*.py')))}", error=True)
+            return
+        tree = self.query_one(ProjectTree)
+        for node in tree.root.children:
+            if node.data is not None and node.data.path == tree.lesson:
+                node.expand()
+        self.open_location(Location(target, 1, 0))
 
     async def _tag_by_name(self, name: str) -> None:
         origin = self.current_location()
@@ -769,7 +933,7 @@ class CodePane(Vertical):
         self.set_status(f"copied {reference}")
 
     def action_focus_tree(self) -> None:
-        self.query_one(ModelsTree).focus()
+        self.query_one(ProjectTree).focus()
 
     # ---- status line and breadcrumb -----------------------------------------------------------
 
