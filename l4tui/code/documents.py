@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from l4tui.code.folds import Fold, find_folds
+from l4tui.code.highlighting import LazyTokens, lexes_in_blocks
 from l4tui.code.source import read_source, token_lines
 
 HIGHLIGHT_INLINE_LINES = 3_000  # bigger files are shown first as plain text, highlighted after
@@ -37,11 +38,19 @@ class Document:
     lines: list[str]
     folds: list[Fold]
     width: int  # the longest line, for the horizontal scroll
-    tokens: list | None = field(default=None)  # pygments tokens per line; None until highlighted
+    # pygments tokens per line; None until highlighted. For Python a LazyTokens, which lexes
+    # the lines as they are drawn (highlighting.py), so "highlighting" it costs nothing.
+    tokens: list | LazyTokens | None = field(default=None)
 
     @property
     def highlighted(self) -> bool:
         return self.tokens is not None
+
+    def __repr__(self) -> str:
+        # Short: Textual's @work names a worker by repr() of its arguments, and the default
+        # dataclass repr of a 30,000-line file (its text, lines, folds, tokens) took ~15 ms of
+        # the event loop on every jump into torch's stub.
+        return f"Document({str(self.path)!r}, {len(self.lines)} lines, highlighted={self.highlighted})"
 
 
 def disk_stamp(path: Path) -> tuple[int, int] | None:
@@ -59,6 +68,7 @@ class Documents:
         self.max_lines = max_lines
         self._documents: OrderedDict[Path, Document] = OrderedDict()
         self._lock = threading.Lock()
+        self._highlighting = threading.Lock()  # two jumps into one big file highlight it once
 
     def get(self, path: Path, highlight: bool | None = None) -> Document:
         """The document of `path`, read again only when the file changed on disk.
@@ -87,8 +97,13 @@ class Documents:
         return document
 
     def highlight(self, document: Document) -> Document:
-        if document.tokens is None:
-            document.tokens = token_lines(document.source, document.path.name)
+        with self._highlighting:
+            if document.tokens is None:
+                if lexes_in_blocks(document.path.name):
+                    document.tokens = LazyTokens(document.lines, document.path.name,
+                                                 [fold.start for fold in document.folds])
+                else:
+                    document.tokens = token_lines(document.source, document.path.name)
         return document
 
     def cached(self, path: Path) -> Document | None:
