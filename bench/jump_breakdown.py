@@ -64,6 +64,7 @@ def instrument() -> None:
     wrap(navigator.Navigator, "goto", "submit")
     wrap(navigator.Navigator, "_goto", "jedi goto")
     wrap(navigator.Navigator, "_warm_line", "warm module")
+    wrap(navigator.Navigator, "warm_file", "warm file")
     wrap(code_pane.CodePane, "_jump_to_tag", "jump_to_tag")
     wrap(documents.Documents, "get", "documents.get")
     wrap(source, "token_lines", "token_lines")
@@ -154,6 +155,9 @@ def main() -> None:
     instrument()
     jumps = asyncio.run(run(path, line, column, args.wait, args.repeats))
     print(f"{file}: {needle} (after {args.wait} s, then {args.repeats - 1} more)")
+    first_press = jumps[0][0][0]
+    print("  the start-up's background steps, from the first key press (ms): " + ", ".join(
+        f"{what} {(t - first_press) * 1000:.0f}" for t, _, what in EVENTS if what.startswith(("warm", "jedi setup"))))
     report(jumps)
     totals = [next(t for t, _, w in e if w == "drawn") - e[0][0] for e in jumps]
     print(f"  median {statistics.median(totals) * 1000:.1f} ms")

@@ -9,10 +9,11 @@ open file (`warm_file`) asks for each distinct name's definition once, in the ba
 small steps that a user's request always overtakes.
 """
 
+import heapq
 import itertools
-import queue
 import re
 import threading
+import time
 from collections import OrderedDict
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from l4tui.code.location import Location
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 URGENT, BACKGROUND = 0, 1
+# Background steps wait this long after a user's request, for its answer to reach the screen.
+QUIET_AFTER_REQUEST_S = 0.5
 # A look-up taking longer gives up with a message rather than spinning. The slowest honest one
 # is the first jump into torch's 30k-line stub in a fresh process: 2 s, 10 s on a loaded 2-core box.
 LOOKUP_TIMEOUT_S = 30.0
@@ -66,27 +69,52 @@ class SerialThread:
     quitting the app wait for a long jedi parse to finish. Background work (warming) waits
     behind every urgent request (a user's jump), so it never delays one by more than the one
     background step already running.
+
+    Nor does it start until `quiet_s` after the last urgent request finished: the answer still
+    has to reach the screen, and a background step holds the GIL for long stretches (loading
+    torch's 30k-line stub: up to seconds, much of it inside one pickle.load). Measured, a cold
+    jump jedi answered in 120 ms reached the screen at 1,000 ms, the event loop starved by the
+    warming step that started right behind it.
     """
 
-    def __init__(self, name: str):
-        self._queue: queue.PriorityQueue = queue.PriorityQueue()
+    def __init__(self, name: str, quiet_s: float = 0.0):
+        self.quiet_s = quiet_s
+        self._heap: list = []
+        self._ready = threading.Condition()
+        self._quiet_until = 0.0
         self._order = itertools.count()  # FIFO within a priority
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
 
+    def _next(self) -> tuple:
+        with self._ready:
+            while True:
+                if self._heap:
+                    wait = self._quiet_until - time.monotonic() if self._heap[0][0] != URGENT else 0.0
+                    if wait <= 0:
+                        return heapq.heappop(self._heap)
+                    self._ready.wait(wait)  # an urgent request submitted meanwhile wakes it
+                else:
+                    self._ready.wait()
+
     def _loop(self) -> None:
         while True:
-            _, _, future, fn, args = self._queue.get()
+            priority, _, future, fn, args = self._next()
             if not future.set_running_or_notify_cancel():
                 continue
             try:
                 future.set_result(fn(*args))
             except BaseException as error:
                 future.set_exception(error)
+            finally:
+                if priority == URGENT and self.quiet_s:
+                    self._quiet_until = time.monotonic() + self.quiet_s
 
     def submit(self, fn, *args, priority: int = URGENT) -> Future:
         future: Future = Future()
-        self._queue.put((priority, next(self._order), future, fn, args))
+        with self._ready:
+            heapq.heappush(self._heap, (priority, next(self._order), future, fn, args))
+            self._ready.notify()
         return future
 
 
@@ -100,7 +128,7 @@ def jedi_thread() -> SerialThread:
     global _JEDI_THREAD
     with _JEDI_THREAD_LOCK:
         if _JEDI_THREAD is None:
-            _JEDI_THREAD = SerialThread("jedi")
+            _JEDI_THREAD = SerialThread("jedi", quiet_s=QUIET_AFTER_REQUEST_S)
         return _JEDI_THREAD
 
 
