@@ -22,9 +22,11 @@ from pathlib import Path
 from l4tui.code.location import Location
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-URGENT, BACKGROUND = 0, 1
+URGENT, BACKGROUND, IDLE = 0, 1, 2  # IDLE: only once nothing else has been asked for a while
 # Background steps wait this long after a user's request, for its answer to reach the screen.
 QUIET_AFTER_REQUEST_S = 0.5
+# An IDLE step (a long speculative one) starts only after this long without any other work.
+IDLE_AFTER_S = 1.0
 # A look-up taking longer gives up with a message rather than spinning. The slowest honest one
 # is the first jump into torch's 30k-line stub in a fresh process: 2 s, 10 s on a loaded 2-core box.
 LOOKUP_TIMEOUT_S = 30.0
@@ -75,13 +77,20 @@ class SerialThread:
     torch's 30k-line stub: up to seconds, much of it inside one pickle.load). Measured, a cold
     jump jedi answered in 120 ms reached the screen at 1,000 ms, the event loop starved by the
     warming step that started right behind it.
+
+    An IDLE step waits further, until nothing else has been submitted or run for `idle_s`: a
+    speculative step that holds the thread for seconds (parsing torch's stub) then does not
+    start in the first second of the app, when the user's first jump is most likely, nor
+    between the steps that warm the open file.
     """
 
-    def __init__(self, name: str, quiet_s: float = 0.0):
+    def __init__(self, name: str, quiet_s: float = 0.0, idle_s: float = 0.0):
         self.quiet_s = quiet_s
+        self.idle_s = idle_s
         self._heap: list = []
         self._ready = threading.Condition()
         self._quiet_until = 0.0
+        self._busy_until = time.monotonic()  # when the latest non-idle work was asked for or ended
         self._order = itertools.count()  # FIFO within a priority
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
@@ -90,7 +99,10 @@ class SerialThread:
         with self._ready:
             while True:
                 if self._heap:
-                    wait = self._quiet_until - time.monotonic() if self._heap[0][0] != URGENT else 0.0
+                    priority = self._heap[0][0]
+                    now = time.monotonic()
+                    wait = (0.0 if priority == URGENT else self._quiet_until - now if priority == BACKGROUND
+                            else max(self._quiet_until, self._busy_until + self.idle_s) - now)
                     if wait <= 0:
                         return heapq.heappop(self._heap)
                     self._ready.wait(wait)  # an urgent request submitted meanwhile wakes it
@@ -109,11 +121,15 @@ class SerialThread:
             finally:
                 if priority == URGENT and self.quiet_s:
                     self._quiet_until = time.monotonic() + self.quiet_s
+                if priority != IDLE:
+                    self._busy_until = time.monotonic()
 
     def submit(self, fn, *args, priority: int = URGENT) -> Future:
         future: Future = Future()
         with self._ready:
             heapq.heappush(self._heap, (priority, next(self._order), future, fn, args))
+            if priority != IDLE:
+                self._busy_until = time.monotonic()
             self._ready.notify()
         return future
 
@@ -128,7 +144,7 @@ def jedi_thread() -> SerialThread:
     global _JEDI_THREAD
     with _JEDI_THREAD_LOCK:
         if _JEDI_THREAD is None:
-            _JEDI_THREAD = SerialThread("jedi", quiet_s=QUIET_AFTER_REQUEST_S)
+            _JEDI_THREAD = SerialThread("jedi", quiet_s=QUIET_AFTER_REQUEST_S, idle_s=IDLE_AFTER_S)
         return _JEDI_THREAD
 
 
@@ -314,16 +330,20 @@ class Navigator:
         """Parse the modules users jump into first, before they ask.
 
         Also torch.sigmoid, whose 30k-line stub costs seconds to parse the first time: paid
-        now, in the background, not on the user's first jump into it. One background step per
-        module, so a jump asked for meanwhile waits for one step at most, not all of them.
+        in the background, not on the user's first jump into it. But only once the jedi thread
+        has been idle for a while (IDLE): the step can't be interrupted, and run at start-up it
+        made a jump asked for at once wait 1.4 s behind it. (A file that uses torch's functions
+        gets the stub parsed sooner anyway, by `warm_file`.) One background step per module, so
+        a jump asked for meanwhile waits for one step at most, not all of them.
         (jedi.preload_module would start a second Python process for its own environment.)
         """
-        steps = [f"import {module}" for module in modules] + ["import torch; torch.sigmoid"]
         # Importing jedi first, as a step of its own: a jump asked for at once waits for at
         # most one step, and this one and `import torch` are ~130 ms each rather than ~270 together.
         futures = [self._executor.submit(self._jedi_setup, priority=BACKGROUND)]
-        futures += [self._executor.submit(self._warm_line, text, priority=BACKGROUND) for text in steps]
-        return self._executor.submit(lambda: [f.result() for f in futures], priority=BACKGROUND)
+        futures += [self._executor.submit(self._warm_line, f"import {module}", priority=BACKGROUND)
+                    for module in modules]
+        futures.append(self._executor.submit(self._warm_line, "import torch; torch.sigmoid", priority=IDLE))
+        return self._executor.submit(lambda: [f.result() for f in futures], priority=IDLE)
 
     def warm_file(self, source: str, path: Path, around_line: int = 1, limit: int = 400,
                   on_target=None) -> Future:
