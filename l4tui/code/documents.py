@@ -1,9 +1,10 @@
 """Files ready to show: read, split into lines, folds found, highlighted; kept for jumping back.
 
-A jump lands as fast as the file it lands in can be shown. Reading and highlighting torch's
-`nn/modules/rnn.py` takes ~100 ms and its 30,000-line stub 1.5 s, so documents are kept (up to
-a number of lines, not of files) and can be prepared ahead: the Code pane prefetches the files
-the open file's names lead to while the user reads.
+A jump lands as fast as the file it lands in can be shown. Reading torch's 30,000-line stub
+takes ~100 ms, and highlighting it whole took 1.5 s: Python files are highlighted a block at a
+time as they are drawn (highlighting.py), documents are kept (up to a number of lines, not of
+files) and can be prepared ahead: the Code pane prefetches the files the open file's names lead
+to while the user reads.
 
 Thread-safe: the pane reads documents in worker threads.
 """
@@ -94,6 +95,14 @@ class Documents:
         if not document.highlighted and (highlight or (highlight is None and len(document.lines)
                                                        <= HIGHLIGHT_INLINE_LINES)):
             self.highlight(document)
+        return document
+
+    def prepare(self, document: Document, around_line: int) -> Document:
+        """Highlight a Python file's lines around `around_line` (from 0) now, whatever its size
+        (it is highlighted a block at a time: cheap), from the worker that read it: the first
+        frame then draws without lexing anything on the event loop."""
+        if lexes_in_blocks(document.path.name):
+            self.highlight(document).tokens.prepare(around_line)
         return document
 
     def highlight(self, document: Document) -> Document:

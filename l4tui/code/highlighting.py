@@ -48,6 +48,14 @@ class LazyTokens(Sequence):
             tokens = self._tokens[index]
         return tokens
 
+    def prepare(self, line: int, before: int = 50, after: int = 100) -> None:
+        """Lex the lines around `line` now (in a worker thread, before the file is shown), so the
+        first frame draws without lexing, and pygments is imported and its lexer's rules
+        compiled (~100-200 ms, once a process) off the event loop. Racing the viewer is harmless:
+        both would store the same tokens."""
+        for index in range(max(0, line - before), min(len(self), line + after)):
+            self[index]
+
     def _lex_block(self, index: int) -> None:
         at = bisect_right(self._starts, index) - 1
         start = self._starts[at]

@@ -238,7 +238,7 @@ class CodePane(Vertical):
             if not self.documents.cached(location.path):
                 self.set_status(f"opening {self.short(location.path)} ...")
             try:
-                document = await asyncio.to_thread(self.documents.get, location.path)
+                document = await asyncio.to_thread(self._read, location)
             except SourceError as error:
                 self.app.notify(str(error), title="Can't open", severity="error")
                 self._show_status()
@@ -250,6 +250,10 @@ class CodePane(Vertical):
             self._focus_viewer()
         finally:
             self._keys_free("open-file", ticket)
+
+    def _read(self, location: Location):
+        """The document at `location`, its lines there highlighted (in a worker thread)."""
+        return self.documents.prepare(self.documents.get(location.path), location.line - 1)
 
     def _warm_later(self, location: Location) -> None:
         """Once the user stays on a file, look its names up and get the files they lead to
