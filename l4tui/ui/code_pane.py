@@ -283,10 +283,10 @@ class CodePane(Vertical):
             self.documents.get(path)
         except SourceError:
             return
-        # A huge file (torch's 30k-line stub) is read and folded but not highlighted here:
-        # 1.5 s of pure-Python work would contend with the user's next jump for the GIL
-        # (measured: p95 of a jump after 3 s went from 53 ms to 405 ms). It is highlighted when
-        # it is opened, after it is already on screen.
+        # Nothing is lexed here: a Python file is highlighted a block at a time (highlighting.py),
+        # and the lines a jump lands on are lexed when it is opened (Documents.prepare), where
+        # the line is known. (Highlighting torch's 30k-line stub whole here took 1.5 s of the
+        # GIL from the user's next jump: p95 after 3 s went from 53 ms to 405 ms.)
 
     @work(group="highlight")
     async def _highlight(self, document) -> None:
