@@ -4,7 +4,8 @@
 
 Prints:
 - jump latency as the user sees it: from Ctrl-] being pressed in the app until the target file
-  is on screen at the right line, for names in models/ that lead into torch and the workspace:
+  is on screen at the right line, for each case of CASES (names in models/ that lead into torch
+  and the workspace; a case is a folder and its (file, name) targets):
   in a fresh process as soon as the file is shown (cold), in a fresh process after the file has
   been open 3 s, and again and again in one process (warm); p50 and p95 over names and rounds.
   Beside it, plain jedi (a fresh `jedi.Script(...).goto()` per jump, as an editor plugin does):
@@ -12,6 +13,9 @@ Prints:
 - the symbol index of torch's package: cold (no cache) and warm (cache), beside `ctags -R`;
 - opening torch's 30,000-line `_VariableFunctions.pyi` in the viewer, and the time to draw each
   screen while paging through it (frames per second at p95 and at worst).
+
+At the end, a summary table per case: after 3 s, warm, plain jedi's later jumps, cold, plain
+jedi's first, each as p50 / p95 in ms. bench/jump_breakdown.py shows where one jump's time goes.
 
 Each fresh-process figure runs a child Python (`python -c`) that drives the real app with
 Textual's Pilot (headless: everything but the terminal's own drawing).
@@ -33,27 +37,30 @@ import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 
-# (file in models/, text on the line, where the name starts in that text)
-TARGETS = [
-    ("collab.py", "nn.Embedding(n_users", 3),
-    ("collab.py", "torch.sigmoid(x)", 6),
-    ("collab.py", "sigmoid_range(res", 0),
-    ("collab.py", "class EmbeddingDotBias(nn.Module", 26),
-    ("tabular.py", "nn.BatchNorm1d(n_out)", 3),
-    ("tabular.py", "torch.cat(parts", 6),
-    ("awd_lstm.py", "F.dropout(raw", 2),
-    ("awd_lstm.py", "nn.LSTM(", 3),
-    ("awd_lstm.py", "F.embedding(words", 2),
+# The jump cases: (what it is, the folder its files are in, [(file, text on the line, where the
+# name starts in that text)]). A case is one more entry here: a user's project, a virtualenv.
+CASES = [
+    ("models/ into torch and the workspace", ROOT / "models", [
+        ("collab.py", "nn.Embedding(n_users", 3),
+        ("collab.py", "torch.sigmoid(x)", 6),
+        ("collab.py", "sigmoid_range(res", 0),
+        ("collab.py", "class EmbeddingDotBias(nn.Module", 26),
+        ("tabular.py", "nn.BatchNorm1d(n_out)", 3),
+        ("tabular.py", "torch.cat(parts", 6),
+        ("awd_lstm.py", "F.dropout(raw", 2),
+        ("awd_lstm.py", "nn.LSTM(", 3),
+        ("awd_lstm.py", "F.embedding(words", 2),
+    ]),
 ]
 
 
-def place(file: str, needle: str, offset: int) -> tuple[Path, int, int]:
-    """(path, line from 1, column from 0) of the name in `needle`."""
-    path = ROOT / "models" / file
+def place(folder: Path, file: str, needle: str, offset: int) -> tuple[Path, int, int]:
+    """(path, line from 1, column from 1) of the name in `needle`."""
+    path = folder / file
     for number, text in enumerate(path.read_text().splitlines(), 1):
         if needle in text:
             return path, number, text.index(needle) + offset + 1
-    raise SystemExit(f"{needle!r} is no longer in models/{file}: update TARGETS")
+    raise SystemExit(f"{needle!r} is no longer in {path}: update CASES")
 
 
 APP_CHILD = r'''
@@ -138,38 +145,58 @@ def percentiles(values: list[float]) -> str:
     return f"p50 {p50 * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms   (n={len(values)})"
 
 
-def bench_jumps(rounds: int) -> None:
-    places = [place(*target) for target in TARGETS]
-    print("Jump to definition (Ctrl-]), from models/ into torch and the workspace")
+ROWS = ["plain jedi, fresh process, no parso disk cache", "plain jedi, fresh process", "plain jedi, later jumps",
+        "l4tui, fresh process, at once (cold)", "l4tui, file open 3 s", "l4tui, warm"]
+
+
+def bench_jumps(rounds: int, cases: list) -> None:
     fresh_cache = tempfile.mkdtemp(prefix="l4tui-parso-")
     no_disk_cache = {**os.environ, "XDG_CACHE_HOME": fresh_cache}
-    rows = {"plain jedi, fresh process, no parso disk cache": [],
-            "plain jedi, fresh process": [], "plain jedi, later jumps": [],
-            "l4tui, fresh process, at once (cold)": [], "l4tui, file open 3 s": [], "l4tui, warm": []}
-    per_name = {}
-    for round_number in range(rounds):
-        for (path, line, column), target in zip(places, TARGETS):
-            for cache_dir in os.listdir(fresh_cache):  # parso writes its disk cache here: empty it
-                subprocess.run(["rm", "-rf", os.path.join(fresh_cache, cache_dir)])
-            rows["plain jedi, fresh process, no parso disk cache"] += child(JEDI_CHILD, path, line, column, 1,
-                                                                            env=no_disk_cache)
-            plain = child(JEDI_CHILD, path, line, column, 6)
-            rows["plain jedi, fresh process"].append(plain[0])
-            rows["plain jedi, later jumps"] += plain[1:]
-            cold = child(APP_CHILD, ROOT, path, line, column, 0, 1)
-            rows["l4tui, fresh process, at once (cold)"] += cold
-            after = child(APP_CHILD, ROOT, path, line, column, 3, 6)
-            rows["l4tui, file open 3 s"].append(after[0])
-            rows["l4tui, warm"] += after[1:]
-            per_name.setdefault(f"{path.name}: {target[1]}", []).append((cold[0], after[0], statistics.median(after[1:])))
-            print(f"  round {round_number + 1} {path.name:<12} {target[1]:<34} cold {cold[0] * 1000:7.1f} ms   "
-                  f"after 3 s {after[0] * 1000:6.1f} ms   warm {statistics.median(after[1:]) * 1000:5.1f} ms   "
-                  f"(plain jedi first {plain[0] * 1000:6.1f} ms, later {statistics.median(plain[1:]) * 1000:6.1f} ms)",
-                  flush=True)
+    totals = {row: [] for row in ROWS}
+    summaries = []
+    for title, folder, targets in cases:
+        print(f"Jump to definition (Ctrl-]), {title}")
+        rows = {row: [] for row in ROWS}
+        for round_number in range(rounds):
+            for target in targets:
+                path, line, column = place(folder, *target)
+                for cache_dir in os.listdir(fresh_cache):  # parso writes its disk cache here: empty it
+                    subprocess.run(["rm", "-rf", os.path.join(fresh_cache, cache_dir)])
+                rows[ROWS[0]] += child(JEDI_CHILD, path, line, column, 1, env=no_disk_cache)
+                plain = child(JEDI_CHILD, path, line, column, 6)
+                rows[ROWS[1]].append(plain[0])
+                rows[ROWS[2]] += plain[1:]
+                cold = child(APP_CHILD, ROOT, path, line, column, 0, 1)
+                rows[ROWS[3]] += cold
+                after = child(APP_CHILD, ROOT, path, line, column, 3, 6)
+                rows[ROWS[4]].append(after[0])
+                rows[ROWS[5]] += after[1:]
+                print(f"  round {round_number + 1} {path.name:<12} {target[1]:<34} cold {cold[0] * 1000:7.1f} ms   "
+                      f"after 3 s {after[0] * 1000:6.1f} ms   warm {statistics.median(after[1:]) * 1000:5.1f} ms   "
+                      f"(plain jedi first {plain[0] * 1000:6.1f} ms, later {statistics.median(plain[1:]) * 1000:6.1f} ms)",
+                      flush=True)
+        print()
+        for name, values in rows.items():
+            print(f"  {name:<48} {percentiles(values)}")
+            totals[name] += values
+        print()
+        summaries.append((title, rows))
+    if len(cases) > 1:
+        print("All cases together")
+        for name, values in totals.items():
+            print(f"  {name:<48} {percentiles(values)}")
+        print()
+    print("Summary (ms, p50 / p95)        after 3 s      warm     plain jedi later   l4tui cold   plain jedi first")
+    for title, rows in summaries + ([("all", totals)] if len(cases) > 1 else []):
+        cells = [rows[ROWS[4]], rows[ROWS[5]], rows[ROWS[2]], rows[ROWS[3]], rows[ROWS[1]]]
+        print(f"  {title[:28]:<28} " + "  ".join(f"{short(values):>14}" for values in cells))
     print()
-    for name, values in rows.items():
-        print(f"  {name:<48} {percentiles(values)}")
-    print()
+
+
+def short(values: list[float]) -> str:
+    values = sorted(values)
+    p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
+    return f"{statistics.median(values) * 1000:.0f} / {p95 * 1000:.0f}"
 
 
 def bench_open_and_scroll() -> None:
@@ -242,7 +269,7 @@ def main() -> None:
         subprocess.run([sys.executable, str(HERE / "index_torch.py")], check=True)
         print()
     if not args.skip_jumps:
-        bench_jumps(args.rounds)
+        bench_jumps(args.rounds, CASES)
 
 
 if __name__ == "__main__":

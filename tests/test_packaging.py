@@ -33,8 +33,11 @@ def test_installed_wheel_finds_its_bundled_files(wheel, tmp_path):
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target),
                     str(wheel)], check=True, capture_output=True)
-    code = ("from l4tui.paths import models_dir, default_ratings_dir, bundled_root\n"
-            "print(bundled_root()); print((models_dir() / 'collab.py').is_file());"
+    # Run from a folder with no models/ of its own: the model files come from the wheel.
+    code = ("from l4tui.paths import default_ratings_dir, bundled_root\n"
+            "from l4tui.modelfiles import model_file_path\n"
+            "print(bundled_root()); print(model_file_path('collab').is_file() and "
+            "model_file_path('collab').is_relative_to(bundled_root()));"
             "print((default_ratings_dir() / 'u.data').is_file())")
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
                          env={"PYTHONPATH": str(target), "PATH": ""}, check=True).stdout.split()

@@ -1,9 +1,10 @@
 """Files ready to show: read, split into lines, folds found, highlighted; kept for jumping back.
 
-A jump lands as fast as the file it lands in can be shown. Reading and highlighting torch's
-`nn/modules/rnn.py` takes ~100 ms and its 30,000-line stub 1.5 s, so documents are kept (up to
-a number of lines, not of files) and can be prepared ahead: the Code pane prefetches the files
-the open file's names lead to while the user reads.
+A jump lands as fast as the file it lands in can be shown. Reading torch's 30,000-line stub
+takes ~100 ms, and highlighting it whole took 1.5 s: Python files are highlighted a block at a
+time as they are drawn (highlighting.py), documents are kept (up to a number of lines, not of
+files) and can be prepared ahead: the Code pane prefetches the files the open file's names lead
+to while the user reads.
 
 Thread-safe: the pane reads documents in worker threads.
 """
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from l4tui.code.folds import Fold, find_folds
+from l4tui.code.highlighting import LazyTokens, lexes_in_blocks
 from l4tui.code.notebook import PROSE, is_notebook
 from l4tui.code.source import read_notebook, read_source, token_lines
 
@@ -38,13 +40,21 @@ class Document:
     lines: list[str]
     folds: list[Fold]
     width: int  # the longest line, for the horizontal scroll
-    tokens: list | None = field(default=None)  # pygments tokens per line; None until highlighted
+    # pygments tokens per line; None until highlighted. For Python a LazyTokens, which lexes
+    # the lines as they are drawn (highlighting.py), so "highlighting" it costs nothing.
+    tokens: list | LazyTokens | None = field(default=None)
     closed: frozenset[int] = frozenset()  # start lines of the folds closed when it opens
     notebook: object = None  # a notebook's JoinedNotebook (notebook.py): cells, lines mapped back
 
     @property
     def highlighted(self) -> bool:
         return self.tokens is not None
+
+    def __repr__(self) -> str:
+        # Short: Textual's @work names a worker by repr() of its arguments, and the default
+        # dataclass repr of a 30,000-line file (its text, lines, folds, tokens) took ~15 ms of
+        # the event loop on every jump into torch's stub.
+        return f"Document({str(self.path)!r}, {len(self.lines)} lines, highlighted={self.highlighted})"
 
 
 def disk_stamp(path: Path) -> tuple[int, int] | None:
@@ -62,6 +72,7 @@ class Documents:
         self.max_lines = max_lines
         self._documents: OrderedDict[Path, Document] = OrderedDict()
         self._lock = threading.Lock()
+        self._highlighting = threading.Lock()  # two jumps into one big file highlight it once
 
     def get(self, path: Path, highlight: bool | None = None) -> Document:
         """The document of `path`, read again only when the file changed on disk.
@@ -98,16 +109,30 @@ class Documents:
         lines = split_lines(source)
         return Document(path, stamp, source, lines, find_folds(lines), max((len(line) for line in lines), default=0))
 
+    def prepare(self, document: Document, around_line: int) -> Document:
+        """Highlight a Python file's lines around `around_line` (from 0) now, whatever its size
+        (it is highlighted a block at a time: cheap), from the worker that read it: the first
+        frame then draws without lexing anything on the event loop."""
+        if document.notebook is None and lexes_in_blocks(document.path.name):
+            self.highlight(document).tokens.prepare(around_line)
+        return document
+
     def highlight(self, document: Document) -> Document:
-        if document.tokens is None:
-            # A notebook's joined view is Python: pygments picks its lexer by the name.
-            name = document.path.name + (".py" if document.notebook is not None else "")
-            tokens = token_lines(document.source, name)
-            if document.notebook is not None:
-                for index in document.notebook.prose_lines():
-                    if index < len(tokens):
-                        tokens[index] = [(PROSE, document.lines[index])]
-            document.tokens = tokens
+        with self._highlighting:
+            if document.tokens is None:
+                if document.notebook is not None:
+                    # A notebook's joined view is Python, lexed whole (its outputs are not in it,
+                    # so it is small); pygments picks its lexer by the name; prose lines dimmed.
+                    tokens = token_lines(document.source, document.path.name + ".py")
+                    for index in document.notebook.prose_lines():
+                        if index < len(tokens):
+                            tokens[index] = [(PROSE, document.lines[index])]
+                    document.tokens = tokens
+                elif lexes_in_blocks(document.path.name):
+                    document.tokens = LazyTokens(document.lines, document.path.name,
+                                                 [fold.start for fold in document.folds])
+                else:
+                    document.tokens = token_lines(document.source, document.path.name)
         return document
 
     def cached(self, path: Path) -> Document | None:

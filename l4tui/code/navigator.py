@@ -11,10 +11,11 @@ open file (`warm_file`) asks for each distinct name's definition once, in the ba
 small steps that a user's request always overtakes.
 """
 
+import heapq
 import itertools
-import queue
 import re
 import threading
+import time
 from collections import OrderedDict
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -26,7 +27,11 @@ from l4tui.code.location import Location
 from l4tui.textcut import clip
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-URGENT, BACKGROUND = 0, 1
+URGENT, BACKGROUND, IDLE = 0, 1, 2  # IDLE: only once nothing else has been asked for a while
+# Background steps wait this long after a user's request, for its answer to reach the screen.
+QUIET_AFTER_REQUEST_S = 0.5
+# An IDLE step (a long speculative one) starts only after this long without any other work.
+IDLE_AFTER_S = 1.0
 # A look-up taking longer gives up with a message rather than spinning. The slowest honest one
 # is the first jump into torch's 30k-line stub in a fresh process: 2 s, 10 s on a loaded 2-core box.
 LOOKUP_TIMEOUT_S = 30.0
@@ -71,27 +76,66 @@ class SerialThread:
     quitting the app wait for a long jedi parse to finish. Background work (warming) waits
     behind every urgent request (a user's jump), so it never delays one by more than the one
     background step already running.
+
+    Nor does it start until `quiet_s` after the last urgent request finished: the answer still
+    has to reach the screen, and a background step holds the GIL for long stretches (loading
+    torch's 30k-line stub: up to seconds, much of it inside one pickle.load). Measured, a cold
+    jump jedi answered in 120 ms reached the screen at 1,000 ms, the event loop starved by the
+    warming step that started right behind it.
+
+    An IDLE step waits further, until nothing else has been submitted or run for `idle_s`: a
+    speculative step that holds the thread for seconds (parsing torch's stub) then does not
+    start in the first second of the app, when the user's first jump is most likely, nor
+    between the steps that warm the open file.
     """
 
-    def __init__(self, name: str):
-        self._queue: queue.PriorityQueue = queue.PriorityQueue()
+    def __init__(self, name: str, quiet_s: float = 0.0, idle_s: float = 0.0):
+        self.quiet_s = quiet_s
+        self.idle_s = idle_s
+        self._heap: list = []
+        self._ready = threading.Condition()
+        self._quiet_until = 0.0
+        self._busy_until = time.monotonic()  # when the latest non-idle work was asked for or ended
         self._order = itertools.count()  # FIFO within a priority
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
 
+    def _next(self) -> tuple:
+        with self._ready:
+            while True:
+                if self._heap:
+                    priority = self._heap[0][0]
+                    now = time.monotonic()
+                    wait = (0.0 if priority == URGENT else self._quiet_until - now if priority == BACKGROUND
+                            else max(self._quiet_until, self._busy_until + self.idle_s) - now)
+                    if wait <= 0:
+                        return heapq.heappop(self._heap)
+                    self._ready.wait(wait)  # an urgent request submitted meanwhile wakes it
+                else:
+                    self._ready.wait()
+
     def _loop(self) -> None:
         while True:
-            _, _, future, fn, args = self._queue.get()
+            priority, _, future, fn, args = self._next()
             if not future.set_running_or_notify_cancel():
                 continue
             try:
                 future.set_result(fn(*args))
             except BaseException as error:
                 future.set_exception(error)
+            finally:
+                if priority == URGENT and self.quiet_s:
+                    self._quiet_until = time.monotonic() + self.quiet_s
+                if priority != IDLE:
+                    self._busy_until = time.monotonic()
 
     def submit(self, fn, *args, priority: int = URGENT) -> Future:
         future: Future = Future()
-        self._queue.put((priority, next(self._order), future, fn, args))
+        with self._ready:
+            heapq.heappush(self._heap, (priority, next(self._order), future, fn, args))
+            if priority != IDLE:
+                self._busy_until = time.monotonic()
+            self._ready.notify()
         return future
 
 
@@ -105,7 +149,7 @@ def jedi_thread() -> SerialThread:
     global _JEDI_THREAD
     with _JEDI_THREAD_LOCK:
         if _JEDI_THREAD is None:
-            _JEDI_THREAD = SerialThread("jedi")
+            _JEDI_THREAD = SerialThread("jedi", quiet_s=QUIET_AFTER_REQUEST_S, idle_s=IDLE_AFTER_S)
         return _JEDI_THREAD
 
 
@@ -346,13 +390,20 @@ class Navigator:
         """Parse the modules users jump into first, before they ask.
 
         Also torch.sigmoid, whose 30k-line stub costs seconds to parse the first time: paid
-        now, in the background, not on the user's first jump into it. One background step per
-        module, so a jump asked for meanwhile waits for one step at most, not all of them.
+        in the background, not on the user's first jump into it. But only once the jedi thread
+        has been idle for a while (IDLE): the step can't be interrupted, and run at start-up it
+        made a jump asked for at once wait 1.4 s behind it. (A file that uses torch's functions
+        gets the stub parsed sooner anyway, by `warm_file`.) One background step per module, so
+        a jump asked for meanwhile waits for one step at most, not all of them.
         (jedi.preload_module would start a second Python process for its own environment.)
         """
-        steps = [f"import {module}" for module in modules] + ["import torch; torch.sigmoid"]
-        futures = [self._executor.submit(self._warm_line, text, priority=BACKGROUND) for text in steps]
-        return self._executor.submit(lambda: [f.result() for f in futures], priority=BACKGROUND)
+        # Importing jedi first, as a step of its own: a jump asked for at once waits for at
+        # most one step, and this one and `import torch` are ~130 ms each rather than ~270 together.
+        futures = [self._executor.submit(self._jedi_setup, priority=BACKGROUND)]
+        futures += [self._executor.submit(self._warm_line, f"import {module}", priority=BACKGROUND)
+                    for module in modules]
+        futures.append(self._executor.submit(self._warm_line, "import torch; torch.sigmoid", priority=IDLE))
+        return self._executor.submit(lambda: [f.result() for f in futures], priority=IDLE)
 
     def warm_file(self, source: str, path: Path, around_line: int = 1, limit: int = 400,
                   on_target=None) -> Future:

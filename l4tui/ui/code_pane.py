@@ -365,7 +365,7 @@ class CodePane(Vertical):
             if not self.documents.cached(location.path):
                 self.set_status(f"opening {self.short(location.path)} ...")
             try:
-                document = await asyncio.to_thread(self.documents.get, location.path)
+                document = await asyncio.to_thread(self._read, location)
             except SourceError as error:
                 self.app.notify(str(error), title="Can't open", severity="error")
                 self.set_status(clip(str(error)), error=True)  # where the user is looking
@@ -377,6 +377,10 @@ class CodePane(Vertical):
             self._focus_viewer()
         finally:
             self._keys_free("open-file", ticket)
+
+    def _read(self, location: Location):
+        """The document at `location`, its lines there highlighted (in a worker thread)."""
+        return self.documents.prepare(self.documents.get(location.path), location.line - 1)
 
     def _warm_later(self, location: Location) -> None:
         """Once the user stays on a file, look its names up and get the files they lead to
@@ -406,10 +410,10 @@ class CodePane(Vertical):
             self.documents.get(path)
         except SourceError:
             return
-        # A huge file (torch's 30k-line stub) is read and folded but not highlighted here:
-        # 1.5 s of pure-Python work would contend with the user's next jump for the GIL
-        # (measured: p95 of a jump after 3 s went from 53 ms to 405 ms). It is highlighted when
-        # it is opened, after it is already on screen.
+        # Nothing is lexed here: a Python file is highlighted a block at a time (highlighting.py),
+        # and the lines a jump lands on are lexed when it is opened (Documents.prepare), where
+        # the line is known. (Highlighting torch's 30k-line stub whole here took 1.5 s of the
+        # GIL from the user's next jump: p95 after 3 s went from 53 ms to 405 ms.)
 
     @work(group="highlight")
     async def _highlight(self, document) -> None:

@@ -17,7 +17,7 @@ from rich.style import Style
 from rich.syntax import PygmentsSyntaxTheme
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -107,6 +107,7 @@ class CodeView(ScrollView, can_focus=True):
         self._replaying = False
         self.keys_seen = 0  # every key taken, for "did another key come right after this one?"
         self._theme = None
+        self._frame_style: Style | None = None  # rich_style, taken once per frame (render_lines)
         self.pattern: re.Pattern | None = None  # the last search, highlighted until :noh
         self.highlight_search = True
         self.search_forward = True  # / searches forward, ? back; n keeps the direction
@@ -205,11 +206,17 @@ class CodeView(ScrollView, can_focus=True):
             self._styled[index] = segments
         return segments
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # The widget's base style, once per frame: `rich_style` walks every ancestor's styles
+        # and cost ~0.2 ms a call, 8 ms a frame when asked for on each of 40 rows.
+        self._frame_style = self.rich_style
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         row = scroll_y + y
         width = self.size.width
-        base = self.rich_style
+        base = self._frame_style if self._frame_style is not None else self.rich_style
         if row >= len(self._rows):
             return Strip.blank(width, base)
         index = self._rows[row]
@@ -258,6 +265,7 @@ class CodeView(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        self._frame_style = None
         self._theme = None
         self._styled.clear()
 
