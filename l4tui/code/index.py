@@ -12,7 +12,6 @@ Results are cached per file on disk, keyed on the file's path, mtime and size, s
 app again reads the cache and rescans only what changed.
 """
 
-import errno
 import hashlib
 import keyword
 import marshal
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from l4tui.code.fuzzy import fuzzy_rank
+from l4tui.code.source import os_error_reason
 
 KINDS = ("class", "function", "method", "variable", "member")
 # What a match in the user's own files is worth over one in the environment's: about what a
@@ -282,21 +282,13 @@ def _walk(root: str, skipped: Skipped | None = None) -> Iterator[str]:
         yield from _walk_folder(root, skipped)
 
 
-def _why(error: OSError) -> str:
-    if error.errno == errno.ELOOP:
-        return "a symbolic link loop"
-    if isinstance(error, PermissionError):
-        return "permission denied"
-    return error.strerror or type(error).__name__
-
-
 def _walk_folder(folder: str, skipped: Skipped | None = None) -> Iterator[str]:
     try:
         with os.scandir(folder) as entries:
             entries = sorted(entries, key=lambda e: e.name)
     except OSError as error:  # unreadable or gone: nothing to index there
         if skipped is not None:
-            skipped.append((folder, f"can't read the folder: {_why(error)}"))
+            skipped.append((folder, f"can't read the folder: {os_error_reason(error)}"))
         return
     for entry in entries:
         name = entry.name
@@ -315,7 +307,7 @@ def _walk_folder(folder: str, skipped: Skipped | None = None) -> Iterator[str]:
         except OSError as error:
             if skipped is not None:
                 skipped.append((entry.path, "a broken link" if isinstance(error, FileNotFoundError)
-                                else _why(error)))
+                                else os_error_reason(error)))
             continue
 
 
@@ -492,7 +484,7 @@ def _scan_file(path: str) -> list[Row] | str:
         with open(path, "rb") as f:
             data = f.read()
     except OSError as error:
-        return f"can't read it: {_why(error)}"
+        return f"can't read it: {os_error_reason(error)}"
     if b"\0" in data[:8192]:
         return "a binary file (it has NUL bytes), not Python source"
     return scan_rows(data)

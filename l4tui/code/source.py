@@ -9,6 +9,15 @@ from l4tui.code.notebook import NotebookError, is_notebook, parse_notebook
 MAX_BYTES = 20 * 1024 * 1024
 
 
+def os_error_reason(error: OSError) -> str:
+    """Why a file or folder could not be read, in a few words (for a listing's skipped items)."""
+    if error.errno == errno.ELOOP:
+        return "a symbolic link loop"
+    if isinstance(error, PermissionError):
+        return "permission denied"
+    return error.strerror or type(error).__name__
+
+
 class SourceError(ValueError):
     """The file can't be shown as text."""
 

@@ -7,13 +7,13 @@ the listing stops at a cap, reports progress, never follows a linked folder (no 
 says which folders it could not read instead of failing.
 """
 
-import errno
 import os
 import sys
 from pathlib import Path
 from typing import Callable
 
 from l4tui.code.gitignore import Rule, decide, read_rules
+from l4tui.code.source import os_error_reason
 
 SKIP_DIRS = frozenset({"__pycache__", "node_modules", ".git", ".venv", "venv", "runs", ".mypy_cache",
                        ".pytest_cache", "site-packages", ".tox", ".nox", ".ipynb_checkpoints"})
@@ -78,14 +78,6 @@ class ProjectFilter:
         return not self.ignored(relative, is_folder)
 
 
-def _why(error: OSError) -> str:
-    if error.errno == errno.ELOOP:
-        return "a symbolic link loop"
-    if isinstance(error, PermissionError):
-        return "permission denied"
-    return error.strerror or type(error).__name__
-
-
 def list_workspace(workspace: Path, most: int = MAX_WORKSPACE_FILES,
                    progress: Callable[[int], None] | None = None,
                    skipped: list | None = None, into: list | None = None) -> list[Path]:
@@ -106,7 +98,7 @@ def list_workspace(workspace: Path, most: int = MAX_WORKSPACE_FILES,
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as error:
             if skipped is not None:
-                skipped.append((folder, f"can't read the folder: {_why(error)}"))
+                skipped.append((folder, f"can't read the folder: {os_error_reason(error)}"))
             continue
         subfolders = []
         for entry in entries:
@@ -122,7 +114,7 @@ def list_workspace(workspace: Path, most: int = MAX_WORKSPACE_FILES,
                         progress(len(found))
             except OSError as error:  # a link loop, a file gone meanwhile
                 if skipped is not None:
-                    skipped.append((entry.path, _why(error)))
+                    skipped.append((entry.path, os_error_reason(error)))
         stack.extend(reversed(subfolders))
     return found
 
