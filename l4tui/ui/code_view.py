@@ -506,9 +506,10 @@ class CodeView(ScrollView, can_focus=True):
         event.prevent_default()
         self.keys_seen += 1
         # Quitting never waits behind a slow look-up; a quit key that is a character (`q`) typed
-        # after other held keys may be text for a prompt they open, so it waits its turn.
-        leaves = event.key in self._quit_keys() and (not event.is_printable or not self._held)
-        if self.keys_pending() and not leaves:
+        # after other held keys may be text for a prompt they open, so it waits its turn. (The
+        # quit keys are looked up only while keys wait: not on every key press.)
+        if self.keys_pending() and not (event.key in self._quit_keys()
+                                        and (not event.is_printable or not self._held)):
             self._held.append((event.key, event.character))
             return
         await self._handle_key(event.key, event.character)  # a key bound to nothing does nothing
