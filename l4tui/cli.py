@@ -222,7 +222,7 @@ def cmd_train(args, runs: Path) -> int:
 def follow_run(run_dir: Path, poll_s: float = 0.2) -> int:
     """Print a run's progress until it ends. Ctrl-C stops following; the run goes on."""
     from l4tui.runs.events import EventReader
-    from l4tui.runs.progress import Progress, format_metrics, format_seconds
+    from l4tui.runs.progress import Progress, format_metrics, format_seconds, preparing_text
     from l4tui.runs.store import read_run
 
     reader, progress = EventReader(run_dir), Progress()
@@ -244,7 +244,9 @@ def follow_run(run_dir: Path, poll_s: float = 0.2) -> int:
                 epochs_printed += 1
             if progress.end:
                 break
-            if is_tty:
+            if is_tty and progress.preparing and not progress.started_at:
+                print(f"\r\033[K{preparing_text(progress)} ...", end="", flush=True)
+            elif is_tty:
                 width = 30
                 filled = int(progress.fraction * width)
                 print(f"\r[{'#' * filled}{'-' * (width - filled)}] {progress.fraction:4.0%}  "

@@ -115,6 +115,18 @@ class Docs(Sequence):
     def n_tokens(self) -> int:
         return int(self.lengths().sum())
 
+    def bincount(self, minlength: int = 0) -> np.ndarray:
+        """How often each id occurs in these documents (int64), a block at a time."""
+        counts = np.zeros(minlength, dtype=np.int64)
+        for block in self.blocks():
+            found = np.bincount(block, minlength=minlength)
+            if len(found) > len(counts):
+                found[:len(counts)] += counts
+                counts = found
+            else:
+                counts += found
+        return counts
+
     def blocks(self, block_tokens: int = BLOCK_TOKENS):
         """The documents' ids in order, as arrays of about `block_tokens` tokens (whole documents)."""
         pieces, size = [], 0

@@ -121,7 +121,9 @@ def run(run_dir: Path, resume: bool = False, checkpoint: str = LAST) -> int:
         family = meta["family"]
         torch.manual_seed(config.seed)  # the same on every process: the same first weights
         device = distributed_device or pick_device(config.device)
-        task = prepare(config, device)
+        # What preparing the data takes long for (tokenizing a big corpus) is told as `prepare`
+        # events: the monitor and `l4tui runs follow` show it before the first batch.
+        task = prepare(config, device, report=lambda **fields: events.write("prepare", **fields))
         task.fp16 = bool(getattr(config, "fp16", False))
         task.div, task.pct_start = config.div, config.pct_start
         task.device_stats = device_stats_reader(device)
