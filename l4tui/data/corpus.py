@@ -49,7 +49,7 @@ import numpy as np
 from l4tui.data import tokenizer
 
 CHUNK_CHARS = 500_000  # characters a worker tokenizes at a time: ~1 s of work, one progress step
-BLOCK_TOKENS = 4_000_000  # tokens read at a time when counting or numericalizing (16 MB of int32)
+BLOCK_TOKENS = 500_000  # tokens read at a time when counting or numericalizing (2 MB of int32)
 MAX_CACHED = 4  # corpora kept in the cache folder, the most recently used
 FORMAT = "l4tui-corpus"
 VERSION = 1
@@ -173,15 +173,16 @@ class TokenizedCorpus:
         """(how often each token occurs in the texts at `indices` (all: None), where it is first
         seen in them: a position in those texts' tokens, one after another; n_tokens when never)."""
         counts = np.zeros(len(self.itos), dtype=np.int64)
-        never = np.iinfo(np.int64).max
-        first = np.full(len(self.itos), never, dtype=np.int64)
+        first = np.full(len(self.itos), np.iinfo(np.int64).max, dtype=np.int64)
+        seen = np.zeros(len(self.itos), dtype=bool)
         base = 0
         for block in self.docs(indices).blocks():
             counts += np.bincount(block, minlength=len(self.itos))
-            new = np.flatnonzero(first[block] == never)  # positions of tokens not seen before this block
+            new = np.flatnonzero(~seen[block])  # positions of tokens not seen before this block
             if new.size:
                 numbers, where = np.unique(block[new], return_index=True)
                 first[numbers] = base + new[where]
+                seen[numbers] = True
             base += len(block)
         return counts, first
 
