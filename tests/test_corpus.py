@@ -220,3 +220,38 @@ def test_peak_memory_stays_bounded_on_a_mid_size_corpus(tmp_path):
     # tokens, a block's temporaries, imports). The list path (tokenize_many, Vocab.build, ids
     # as int64 arrays) grew by about 80 bytes a token here.
     assert grown < 8 * figures["tokens"] + 48e6, figures
+
+
+@pytest.mark.parametrize("n_texts", [40, 12_000])  # in this process; over the size done in workers
+def test_tokenize_many_reports_progress(n_texts):
+    texts = big_corpus()[:n_texts] if n_texts > 40 else SENTENCES * 8
+    seen = []
+    assert tokenize_many(texts, n_workers=2, chunk_size=7, progress=lambda *step: seen.append(step)) == \
+        [tokenize(text) for text in texts]
+    total = sum(map(len, texts))
+    assert len(seen) == -(-len(texts) // 7) and seen[-1] == (total, total)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+
+
+@pytest.mark.slow
+def test_tokenize_data_fills_the_cache_the_runs_read(tmp_path):
+    from conftest import l4tui
+
+    root = tmp_path / "aclImdb"
+    make_acl_imdb(root)
+    filler = " ".join(SENTENCES) * 400  # the unsup reviews made long: over the size that is cached
+    for file in (root / "train" / "unsup").iterdir():
+        file.write_text(file.read_text() + filler)
+    env = {**__import__("os").environ, "L4TUI_DATA": str(tmp_path / "cache")}
+    first = l4tui("tokenize", "--data", str(root), env=env)
+    assert first.returncode == 0, first.stderr
+    assert "60 texts" in first.stdout and "tokenized in" in first.stdout
+    again = l4tui("tokenize", "--data", str(root), env=env)
+    assert "read from the cache" in again.stdout
+    [folder] = (tmp_path / "cache" / "corpora").iterdir()
+    assert str(folder) in again.stdout
+    # The run's recipe finds that corpus: no tokenizing.
+    texts = open_texts(str(root)).texts
+    assert tokenized_corpus(texts, cache=tmp_path / "cache" / "corpora").cache_hit
+    missing = l4tui("tokenize", "--data", str(tmp_path / "nothing"), env=env)
+    assert missing.returncode != 0 and len(missing.stderr.strip().splitlines()) == 1
