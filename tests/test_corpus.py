@@ -135,6 +135,16 @@ def test_docs_are_views_and_pick_slices_and_counts():
     assert [d.tolist() for d in docs.pick([3, 0])] == [[7, 8, 9], [0, 1, 2]]
     assert docs.pick([3, 0]).lengths().tolist() == [3, 3] and docs.n_tokens() == 10
     assert docs.pick([0, 3]).bincount(12).tolist() == [1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0]
+    # Blocks, whether the documents are in the array's order (masked stretches) or not (a loop).
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(0, 30, size=500)
+    docs = Docs(rng.integers(0, 99, size=lengths.sum()).astype(np.int32), np.concatenate([[0], np.cumsum(lengths)]))
+    for picked in (np.flatnonzero(rng.random(500) < 0.7), rng.permutation(500)[:200], [7]):
+        expected = np.concatenate([docs[i] for i in picked] or [np.zeros(0, np.int32)])
+        for size in (1, 50, 10_000):
+            blocks = list(docs.pick(picked).blocks(size))
+            np.testing.assert_array_equal(np.concatenate(blocks), expected)
+            assert size > 1 or len(blocks) >= len(picked) // 2
 
 
 def make_acl_imdb(root: Path) -> dict[str, int]:
