@@ -1,6 +1,6 @@
 """The full IMDB's text pipeline at scale, on a generated aclImdb-sized folder tree.
 
-    python bench/imdb_scale.py [--reviews 100000] [--workers N] [--root FOLDER] [--batches]
+    python bench/imdb_scale.py [--reviews 100000] [--workers N] [--root FOLDER] [--batches] [--list-path]
 
 Makes (once; kept in --root) an aclImdb-like tree of review files: train/{pos,neg} 12,500 each,
 train/unsup 50,000, test/{pos,neg} 12,500 each for 100,000 reviews (the same shares for any
@@ -12,7 +12,9 @@ deterministic review-like generator. Then times what a language-model run does w
   line (the tokens land in a memmap in the cache folder);
 - vocab + ids: the vocab of the training texts (fastai's rules) and the numericalized memmap;
 - cache hit: the same three steps again, as the classifier run or a later run does them;
-- with --batches: one epoch of LMBatches over the training texts (bs 64, bptt 72), no model.
+- with --batches: one epoch of LMBatches over the training texts (bs 64, bptt 72), no model;
+- with --list-path: instead, the path before the corpus (tokenize_many's lists of str,
+  Vocab.build, ids as int64 arrays), for comparison.
 
 Memory: this process's peak (VmHWM) and the workers', sampled from /proc every 0.1 s: the peak of
 all of them together (their RSS summed at one moment; pages the workers share with this process
@@ -101,8 +103,8 @@ class MemorySampler:
         main = self.result["peak_of"].get(str(os.getpid()), 0)
         others = [v for pid, v in self.result["peak_of"].items() if pid != str(os.getpid())]
         gib = 1024 ** 3
-        return (f"peak memory: this process {main / gib:.2f} GiB; {len(others)} other processes (workers, "
-                f"forkserver), each at most {max(others, default=0) / gib:.2f} GiB; all together (sampled) "
+        return (f"peak memory: this process {main / gib:.2f} GiB; {len(others)} other processes (the pool's workers), "
+                f"each at most {max(others, default=0) / gib:.2f} GiB; all together (sampled) "
                 f"{self.result['peak_total'] / gib:.2f} GiB; sum of each one's peak {(main + sum(others)) / gib:.2f} GiB")
 
 
@@ -155,6 +157,58 @@ def progress_line(done: int, total: int, tokens: int) -> None:
         print(f"\r  tokenizing {done / total:4.0%}  {tokens:,} tokens", end="", flush=True)
 
 
+def corpus_path(data, train, args) -> None:
+    """What the ULMFiT recipes do now: l4tui.data.corpus, twice (the second a cache hit)."""
+    from l4tui.data.corpus import tokenized_corpus
+
+    def pipeline(progress=None):
+        times = [time.perf_counter()]
+        corpus = tokenized_corpus(data.texts, progress=progress, n_workers=args.workers)
+        times.append(time.perf_counter())
+        vocab = corpus.vocab(train)
+        ids = corpus.numericalized(vocab)
+        times.append(time.perf_counter())
+        return corpus, vocab, ids, [b - a for a, b in zip(times, times[1:])]
+
+    corpus, vocab, ids, (tokenize_s, vocab_s) = pipeline(progress_line)
+    print()
+    rate = corpus.n_tokens / tokenize_s
+    print(f"tokenize: {corpus.n_tokens:,} tokens ({len(corpus.itos):,} distinct) in {tokenize_s:.2f} s "
+          f"with {args.workers} workers: {rate:,.0f} tokens/s, {rate / FASTAI_TOKENS_PER_S:.1f}x fastai's "
+          f"~{FASTAI_TOKENS_PER_S:,} tokens/s")
+    print(f"vocab + ids: {len(vocab):,} tokens in the vocab (training texts), ids memmap in {vocab_s:.2f} s")
+    hit, _, ids, (hit_s, hit_vocab_s) = pipeline()
+    assert hit.cache_hit
+    print(f"cache hit: corpus {hit_s:.2f} s (hashing the texts), vocab + ids {hit_vocab_s:.2f} s; "
+          f"on disk {sum(f.stat().st_size for f in hit.folder.iterdir()) / 1e6:.0f} MB")
+    if args.batches:
+        from l4tui.data.text_batches import LMBatches
+
+        lm = LMBatches(ids.pick(train), bs=64, seq_len=72, seed=0)
+        started, n = time.perf_counter(), 0
+        for _ in lm:
+            n += 1
+        print(f"LM batches: one epoch, {n:,} batches of 64 x ~72 in {time.perf_counter() - started:.2f} s")
+
+
+def list_path(data, train, args) -> None:
+    """What the recipes did before the corpus: lists of str, Vocab.build, ids as int64 arrays."""
+    import numpy as np
+
+    from l4tui.data.tokenizer import tokenize_many
+    from l4tui.data.vocab import Vocab
+
+    started = time.perf_counter()
+    tokens = tokenize_many(data.texts, n_workers=args.workers)
+    tokenize_s = time.perf_counter() - started
+    vocab = Vocab.build(tokens[i] for i in train)
+    ids = [np.asarray(vocab.numericalize(t), dtype=np.int64) for t in tokens]
+    vocab_s = time.perf_counter() - started - tokenize_s
+    n_tokens = sum(map(len, tokens))
+    print(f"list path: {n_tokens:,} tokens in {tokenize_s:.2f} s with {args.workers} workers "
+          f"({n_tokens / tokenize_s:,.0f} tokens/s), vocab + ids {vocab_s:.2f} s ({len(ids):,} arrays)")
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--sample"]:
         return sample_memory(int(sys.argv[2]))
@@ -164,6 +218,9 @@ def main() -> None:
                         help=f"tokenizing processes (default: every core, {os.cpu_count()} here)")
     parser.add_argument("--root", type=Path, help="where the generated tree is kept (default: a folder in /tmp)")
     parser.add_argument("--batches", action="store_true", help="also time one epoch of the LM's batches")
+    parser.add_argument("--list-path", action="store_true",
+                        help="time the path before the corpus instead (tokenize_many's lists of str, Vocab.build, "
+                             "ids as int64 arrays), for comparison")
     args = parser.parse_args()
     root = args.root or Path(tempfile.gettempdir()) / f"l4tui-imdb-scale-{args.reviews}"
     make_tree(root, args.reviews)
@@ -172,7 +229,6 @@ def main() -> None:
 
     import numpy as np
 
-    from l4tui.data.corpus import tokenized_corpus
     from l4tui.data.texts import open_texts
     from l4tui.train.text import LM_VALID_PCT, _held_out
 
@@ -184,35 +240,7 @@ def main() -> None:
             n_chars = sum(map(len, data.texts))
             print(f"load: {len(data):,} reviews, {n_chars / 1e6:.1f} M characters in {load_s:.2f} s")
             train = np.flatnonzero(~_held_out(len(data), LM_VALID_PCT, 0))
-
-            def pipeline(progress=None):
-                times = [time.perf_counter()]
-                corpus = tokenized_corpus(data.texts, progress=progress, n_workers=args.workers)
-                times.append(time.perf_counter())
-                vocab = corpus.vocab(train)
-                ids = corpus.numericalized(vocab)
-                times.append(time.perf_counter())
-                return corpus, vocab, ids, np.diff(times)
-
-            corpus, vocab, ids, (tokenize_s, vocab_s) = pipeline(progress_line)
-            print()
-            rate = corpus.n_tokens / tokenize_s
-            print(f"tokenize: {corpus.n_tokens:,} tokens ({len(corpus.itos):,} distinct) in {tokenize_s:.2f} s "
-                  f"with {args.workers} workers: {rate:,.0f} tokens/s, {rate / FASTAI_TOKENS_PER_S:.1f}x fastai's "
-                  f"~{FASTAI_TOKENS_PER_S:,} tokens/s")
-            print(f"vocab + ids: {len(vocab):,} tokens in the vocab (training texts), ids memmap in {vocab_s:.2f} s")
-            hit, _, ids, (hit_s, hit_vocab_s) = pipeline()
-            assert hit.cache_hit
-            print(f"cache hit: corpus {hit_s:.2f} s (hashing the texts), vocab + ids {hit_vocab_s:.2f} s; "
-                  f"on disk {sum(f.stat().st_size for f in hit.folder.iterdir()) / 1e6:.0f} MB")
-            if args.batches:
-                from l4tui.data.text_batches import LMBatches
-
-                lm = LMBatches(ids.pick(train), bs=64, seq_len=72, seed=0)
-                started, n = time.perf_counter(), 0
-                for x, y in lm:
-                    n += 1
-                print(f"LM batches: one epoch, {n:,} batches of 64 x ~72 in {time.perf_counter() - started:.2f} s")
+            (list_path if args.list_path else corpus_path)(data, train, args)
         print(memory.report())
     finally:
         shutil.rmtree(cache, ignore_errors=True)
