@@ -403,7 +403,10 @@ def tokenized_corpus(texts: Sequence[str], progress: Progress | None = None, n_w
                 "distinct": len(corpus.itos), "tokenizer": tokenizer_version(), "made": time.time()}
         (building / META_FILE).write_text(json.dumps(meta), encoding="utf-8")
         shutil.rmtree(folder, ignore_errors=True)  # a bad one found above
-        os.replace(building, folder)
+        try:
+            os.replace(building, folder)
+        except OSError:  # another run made the same corpus meanwhile: theirs is as good
+            shutil.rmtree(building, ignore_errors=True)
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
