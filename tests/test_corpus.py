@@ -190,6 +190,17 @@ def test_prepare_events_are_sound_and_shown_until_the_start():
     assert preparing_text(progress) == ""
 
 
+def test_the_run_monitor_shows_the_tokenizing_before_the_first_epoch():
+    from l4tui.ui.run_monitor import RunMonitor
+
+    monitor = RunMonitor()
+    monitor.progress.update([{"t": 1.0, "type": "prepare", "step": "tokenize", "done": 5, "total": 10,
+                              "tokens": 1500}])
+    assert monitor._metrics_text("running") == "tokenizing 50% · 1.5k tokens ..."
+    monitor.progress.update([{"t": 2.0, "type": "start", "epochs": 1}])
+    assert monitor._metrics_text("running") == "waiting for the first epoch ..."
+
+
 MEASURE = textwrap.dedent("""
     import json, sys
     import numpy as np
