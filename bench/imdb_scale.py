@@ -103,8 +103,8 @@ class MemorySampler:
         main = self.result["peak_of"].get(str(os.getpid()), 0)
         others = [v for pid, v in self.result["peak_of"].items() if pid != str(os.getpid())]
         gib = 1024 ** 3
-        return (f"peak memory: this process {main / gib:.2f} GiB; {len(others)} other processes (the pool's workers), "
-                f"each at most {max(others, default=0) / gib:.2f} GiB; all together (sampled) "
+        return (f"peak memory: this process {main / gib:.2f} GiB; {len(others)} other processes (the pool's "
+                f"workers), each at most {max(others, default=0) / gib:.2f} GiB; all together (sampled) "
                 f"{self.result['peak_total'] / gib:.2f} GiB; sum of each one's peak {(main + sum(others)) / gib:.2f} GiB")
 
 

@@ -6,8 +6,15 @@
     docs[i]                                                          # text i's ids (int32)
 
 Why: the full IMDB (100,000 reviews, about 25 million tokens) as Python lists of str takes
-gigabytes (a str object is ~55 bytes, a list slot 8 more); as int32 it is 100 MB, on disk,
-paged in by the OS as the batches read it.
+gigabytes (about 80 bytes a token with the ids as int64 arrays: the run's process peaked at
+1.9 GB on a generated IMDB, bench/imdb_scale.py --list-path); as int32 it is 100 MB, on disk,
+paged in by the OS as the batches read it (the same run peaks at 0.5 GB, most of it the texts).
+
+Why this way: tokenizing is almost all of the time (35 s of 36 for the full IMDB on 2 cores),
+so the tokenizer runs once: tokenizing twice (count, then numericalize) would double it. The
+workers number their chunk's tokens themselves, which costs them about what joining tokens into
+a string for the trip back did, and leaves this process a dict look-up per distinct token of a
+chunk instead of splitting and keeping 25 million strings. No token files are written.
 
 How it is made (`tokenize_corpus`), in one pass of the tokenizer:
 
