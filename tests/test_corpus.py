@@ -66,6 +66,15 @@ def test_a_big_corpus_is_tokenized_in_workers_with_progress_into_a_memmap(tmp_pa
     ids = corpus.numericalized(vocab)
     assert isinstance(ids.ids, np.memmap)
     assert all(ids[i].tolist() == vocab.numericalize(tokens[i]) for i in range(0, len(texts), 97))
+    # The ids are kept for the next run with this vocab; a spoilt file is made again.
+    [path] = corpus.folder.glob("ids-*.i32")
+    assert np.array_equal(corpus.numericalized(vocab).ids, ids.ids)
+    spoilt = np.memmap(path, dtype=np.int32, mode="r+")
+    spoilt[5] = len(vocab) + 3
+    spoilt.flush()
+    del spoilt
+    assert corpus.numericalized(vocab)[0].tolist() == vocab.numericalize(tokens[0])
+    assert int(corpus.numericalized(vocab).ids.max()) < len(vocab)
     # Progress: one step a chunk, growing, the last at the whole corpus and all its tokens.
     total = sum(map(len, texts))
     assert len(seen) == len(corpus_module.chunks_of(texts)) >= 3

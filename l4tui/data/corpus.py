@@ -239,7 +239,8 @@ class TokenizedCorpus:
             return Docs(table[self.tokens], self.offsets)
         digest = hashlib.blake2b("\n".join(vocab.itos).encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
         path = self.folder / f"ids-{digest}.i32"
-        if not (path.is_file() and path.stat().st_size == 4 * self.n_tokens):
+        ids = self._sound_ids(path, len(vocab))
+        if ids is None:
             tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
             try:
                 with open(tmp, "wb") as f:
@@ -248,7 +249,25 @@ class TokenizedCorpus:
                 os.replace(tmp, path)
             finally:
                 tmp.unlink(missing_ok=True)
-        return Docs(_memmap(path, self.n_tokens), self.offsets)
+            ids = _memmap(path, self.n_tokens)
+        # The ids of a few vocabs are kept (another max_vocab or min_freq makes another file).
+        kept = sorted(self.folder.glob("ids-*.i32"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in kept[MAX_CACHED:]:
+            old.unlink(missing_ok=True)
+        return Docs(ids, self.offsets)
+
+    def _sound_ids(self, path: Path, vocab_size: int) -> np.ndarray | None:
+        """The ids file at `path` when it is whole and its ids are in the vocab's range."""
+        try:
+            if not (path.is_file() and path.stat().st_size == 4 * self.n_tokens):
+                return None
+            ids = _memmap(path, self.n_tokens)
+            if self.n_tokens and not (0 <= int(ids.min()) and int(ids.max()) < vocab_size):
+                return None
+            os.utime(path)
+            return ids
+        except (OSError, ValueError):
+            return None
 
 
 def _memmap(path: Path, n: int) -> np.ndarray:
