@@ -210,6 +210,35 @@ def test_the_run_monitor_shows_the_tokenizing_before_the_first_epoch():
     assert monitor._metrics_text("running") == "waiting for the first epoch ..."
 
 
+STOPPED = textwrap.dedent("""
+    import signal, sys, time
+    sys.path.insert(0, sys.argv[1])
+    signal.signal(signal.SIGTERM, lambda *_: None)  # as the run process does: stop at the next batch
+    from l4tui.data.corpus import tokenize_corpus
+
+    texts = [f"Review {i}: the film was GREAT, I loved it... " * (1 + i % 20) for i in range(20_000)]
+
+    class Stop(Exception):
+        pass
+
+    def progress(done, total, tokens):
+        raise Stop()  # the run was asked to stop
+
+    started = time.monotonic()
+    try:
+        tokenize_corpus(texts, None, progress, n_workers=2)
+    except Stop:
+        print(f"stopped in {time.monotonic() - started:.1f} s")
+""")
+
+
+def test_a_corpus_stopped_half_way_ends_its_workers_in_a_run_process():
+    """A forked worker inherits the run's SIGTERM handler: the pool must still end it."""
+    result = subprocess.run([sys.executable, "-c", STOPPED, str(REPO)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("stopped in")
+
+
 MEASURE = textwrap.dedent("""
     import json, sys
     import numpy as np

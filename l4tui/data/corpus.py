@@ -284,7 +284,7 @@ def _tokenized_chunks(chunks: list[list[str]], n_workers: int, parallel: bool):
         for chunk in chunks:
             yield _tokenize_chunk(chunk)
         return
-    pool = tokenizer._pool_context().Pool(n_workers)
+    pool = tokenizer.worker_pool(n_workers)
     try:
         yield from pool.imap(_tokenize_chunk, chunks)
         pool.close()
@@ -313,8 +313,9 @@ def tokenize_corpus(texts: Sequence[str], folder: Path | None = None, progress: 
     in_memory: list[np.ndarray] = []
     out = open(folder / TOKENS_FILE, "wb") if folder is not None else None
     done = n_tokens = 0
+    results = _tokenized_chunks(chunks, n_workers, parallel)
     try:
-        for chunk, (local_itos, local, chunk_lengths) in zip(chunks, _tokenized_chunks(chunks, n_workers, parallel)):
+        for chunk, (local_itos, local, chunk_lengths) in zip(chunks, results):
             renumber = np.fromiter((numbers.setdefault(token, len(numbers)) for token in local_itos),
                                    dtype=np.int32, count=len(local_itos))
             ids = renumber[local] if len(local) else local
@@ -328,6 +329,7 @@ def tokenize_corpus(texts: Sequence[str], folder: Path | None = None, progress: 
             if progress is not None:
                 progress(done, total, n_tokens)
     finally:
+        results.close()  # a progress call that raised (a stopped run): the workers end now
         if out is not None:
             out.close()
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)

@@ -649,6 +649,21 @@ def _pool_context():
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
+def worker_pool(n_workers: int):
+    """A pool of `n_workers` tokenizing processes (see _pool_context), whose workers die of
+    SIGTERM and leave Ctrl-C to this process: a forked worker inherits this process's signal
+    handlers, and a run process's SIGTERM handler (stop at the next batch) would make it ignore
+    Pool.terminate(), so that a pool stopped early waited for its workers for ever."""
+    return _pool_context().Pool(n_workers, initializer=_worker_signals)
+
+
+def _worker_signals() -> None:
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _start_resource_tracker() -> None:
     """forkserver and spawn pools need multiprocessing's resource tracker, a process started with
     a copy of our stderr's file descriptor. Inside a Textual app sys.stderr is Textual's capture,
@@ -702,7 +717,7 @@ def tokenize_many(texts: Iterable[str], n_workers: int | None = None,
         if progress is None:
             return [tokenize(text) for text in texts]
         return _gather(chunks, ([tokenize(text) for text in chunk] for chunk in chunks), total, progress)
-    with _pool_context().Pool(n_workers) as pool:
+    with worker_pool(n_workers) as pool:
         tokenized = ([joined.split(" ") for joined in chunk] for chunk in pool.imap(_tokenize_joined, chunks))
         return _gather(chunks, tokenized, total, progress)
 
