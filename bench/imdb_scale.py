@@ -173,14 +173,19 @@ def corpus_path(data, train, args) -> None:
     corpus, vocab, ids, (tokenize_s, vocab_s) = pipeline(progress_line)
     print()
     rate = corpus.n_tokens / tokenize_s
+    from l4tui.data.tokenizer import PARALLEL_MIN_CHARS
+
+    how = f"{args.workers} workers" if sum(map(len, data.texts)) >= PARALLEL_MIN_CHARS else "in this process"
     print(f"tokenize: {corpus.n_tokens:,} tokens ({len(corpus.itos):,} distinct) in {tokenize_s:.2f} s "
-          f"with {args.workers} workers: {rate:,.0f} tokens/s, {rate / FASTAI_TOKENS_PER_S:.1f}x fastai's "
+          f"({how}): {rate:,.0f} tokens/s, {rate / FASTAI_TOKENS_PER_S:.1f}x fastai's "
           f"~{FASTAI_TOKENS_PER_S:,} tokens/s")
     print(f"vocab + ids: {len(vocab):,} tokens in the vocab (training texts), ids memmap in {vocab_s:.2f} s")
     hit, _, ids, (hit_s, hit_vocab_s) = pipeline()
-    assert hit.cache_hit
-    print(f"cache hit: corpus {hit_s:.2f} s (hashing the texts), vocab + ids {hit_vocab_s:.2f} s; "
-          f"on disk {sum(f.stat().st_size for f in hit.folder.iterdir()) / 1e6:.0f} MB")
+    if hit.cache_hit:
+        print(f"cache hit: corpus {hit_s:.2f} s (hashing the texts), vocab + ids {hit_vocab_s:.2f} s; "
+              f"on disk {sum(f.stat().st_size for f in hit.folder.iterdir()) / 1e6:.0f} MB")
+    else:
+        print(f"no cache: a corpus this small is tokenized again each time ({hit_s:.2f} s)")
     if args.batches:
         from l4tui.data.text_batches import LMBatches
 
