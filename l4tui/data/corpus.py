@@ -299,10 +299,10 @@ def tokenize_corpus(texts: Sequence[str], folder: Path | None = None, progress: 
     memmap), or in memory when `folder` is None. Worker processes are used for corpora of
     tokenizer.PARALLEL_MIN_CHARS characters or more. `progress(chars_done, chars_total,
     tokens_so_far)` is called after each chunk."""
-    total = sum(map(len, texts))
     for text in texts:
         if not isinstance(text, str):
             raise TypeError(f"texts must be str, not {type(text).__name__}")
+    total = sum(map(len, texts))
     chunks = chunks_of(texts)
     if n_workers is None:
         n_workers = os.cpu_count() or 1
