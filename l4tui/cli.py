@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     tokenize.add_argument("file", nargs="?", help="a text file, one text per line (default: standard input)")
     tokenize.add_argument("--csv", metavar="FILE", help="read the texts from a column of this CSV instead")
     tokenize.add_argument("--column", default="text", help="the CSV's text column (default: text)")
+    tokenize.add_argument("--data", metavar="DATASET",
+                          help="tokenize a whole dataset (a name such as imdb, or a path) into the corpus cache "
+                               "the ULMFiT runs read, and print its figures instead of tokens")
 
     tags = commands.add_parser(
         "tags", help="write a ctags file (vim's :tag, emacs) of the definitions in PATHS",
@@ -222,7 +225,7 @@ def cmd_train(args, runs: Path) -> int:
 def follow_run(run_dir: Path, poll_s: float = 0.2) -> int:
     """Print a run's progress until it ends. Ctrl-C stops following; the run goes on."""
     from l4tui.runs.events import EventReader
-    from l4tui.runs.progress import Progress, format_metrics, format_seconds
+    from l4tui.runs.progress import Progress, format_metrics, format_seconds, preparing_text
     from l4tui.runs.store import read_run
 
     reader, progress = EventReader(run_dir), Progress()
@@ -244,7 +247,9 @@ def follow_run(run_dir: Path, poll_s: float = 0.2) -> int:
                 epochs_printed += 1
             if progress.end:
                 break
-            if is_tty:
+            if is_tty and progress.preparing and not progress.started_at:
+                print(f"\r\033[K{preparing_text(progress)} ...", end="", flush=True)
+            elif is_tty:
                 width = 30
                 filled = int(progress.fraction * width)
                 print(f"\r[{'#' * filled}{'-' * (width - filled)}] {progress.fraction:4.0%}  "
@@ -437,6 +442,8 @@ def cmd_data(args) -> int:
 def cmd_tokenize(args) -> int:
     from l4tui.data.tokenizer import tokenize_many
 
+    if args.data:
+        return tokenize_dataset(args.data)
     if args.csv:
         from l4tui.data.texts import load_texts_csv
 
@@ -452,8 +459,48 @@ def cmd_tokenize(args) -> int:
     else:
         texts = sys.stdin.read().splitlines()
     escapes = str.maketrans({"\n": "\\n", "\t": "\\t", "\r": "\\r"})
-    for tokens in tokenize_many(texts):
+    for tokens in tokenize_many(texts, progress=tokenizing_line(sys.stderr)):
         print(" ".join(token.translate(escapes) for token in tokens))
+    return 0
+
+
+def tokenizing_line(stream, every_s: float = 0.25):
+    """A progress line for tokenizing on `stream` (stderr), redrawn in place; None (no line)
+    when it is not a terminal, so that piped output and logs stay clean."""
+    if not stream.isatty():
+        return None
+    last = [0.0]
+
+    def progress(done: int, total: int, tokens: int | None = None) -> None:
+        if total < 1_000_000:  # under a second or so: no line
+            return
+        now = time.monotonic()
+        if done < total and now - last[0] < every_s:
+            return
+        last[0] = now
+        end = "\n" if done >= total else ""
+        made = f", {tokens:,} tokens" if tokens is not None else ""
+        print(f"\r\033[Ktokenizing {done / total:4.0%} of {total:,} characters{made}", end=end, file=stream,
+              flush=True)
+    return progress
+
+
+def tokenize_dataset(name: str) -> int:
+    """`l4tui tokenize --data NAME`: the dataset's corpus made (or found) in the cache, as the
+    language model and classifier runs make it, and its figures."""
+    from l4tui.data.corpus import tokenized_corpus
+    from l4tui.data.texts import open_texts
+
+    started = time.monotonic()
+    data = open_texts(name)
+    loaded = time.monotonic()
+    corpus = tokenized_corpus(data.texts, progress=tokenizing_line(sys.stderr))
+    took = time.monotonic() - loaded
+    print(f"{data.source}: {len(data):,} texts read in {loaded - started:.1f} s")
+    how = "read from the cache" if corpus.cache_hit else "tokenized"
+    rate = f" ({corpus.n_tokens / took:,.0f} tokens/s)" if not corpus.cache_hit and took > 0 else ""
+    print(f"{corpus.n_tokens:,} tokens, {len(corpus.itos):,} distinct, {how} in {took:.1f} s{rate}")
+    print(f"kept in {corpus.folder}" if corpus.folder else "small enough not to be cached")
     return 0
 
 

@@ -154,6 +154,8 @@ def test_ulmfit_language_model_then_classifier(runs_dir):
     [lm] = list_runs(runs_dir)
     checkpoint = torch.load(lm.run_dir / "checkpoints" / "last.pt", weights_only=True)
     assert checkpoint["vocab"][:2] == ["xxunk", "xxpad"]
+    types = [json.loads(line)["type"] for line in (lm.run_dir / "events.jsonl").read_text().splitlines()]
+    assert types[:2] == ["prepare", "start"]  # the tokenizing's progress, before the first batch
     metrics = final_metrics(l4tui("train", "classifier", "--encoder", lm.id, timeout=300))
     assert metrics["accuracy"] > metrics["baseline_accuracy"] + 0.05
     classifier = next(run for run in list_runs(runs_dir) if run.family == "classifier")

@@ -18,8 +18,11 @@ Language model (`LMBatches`, fastai's `LMDataLoader`)
     Row r of batch k+1 continues row r of batch k, which is what lets the AWD-LSTM carry its hidden
     state from one batch to the next. Every token of the stream is an x exactly once per epoch.
 
-    Memory: one int array the size of the corpus, built once per epoch, in the documents' own
-    dtype (int32 ids take half the room of int64); each batch copies only its own window.
+    Memory: the stream is never built. The documents are kept as one flat id array (a corpus's
+    memmap as it is, l4tui.data.corpus.Docs; a list of arrays is joined once, in its own dtype)
+    and each batch reads its window's tokens from where they are: one binary search per token
+    for its document, then one fancy index. An epoch costs the order of the documents and a
+    batch its own window, whatever the size of the corpus.
 
     Sequence-length jitter ("variable-length backprop through time", fastai v0.7's
     `LanguageModelLoader`, from AWD-LSTM's paper): in training, each batch's length is drawn
@@ -44,6 +47,8 @@ epoch (to resume a run), and `len()` is the number of batches of that next pass.
 """
 
 import numpy as np
+
+from l4tui.data.corpus import Docs
 
 PAD_IDX, BOS_IDX = 1, 2  # xxpad, xxbos (fastai's vocab; the same as models/awd_lstm.py)
 MIN_JITTER_LEN = 5  # fastai's floor for a jittered sequence length
@@ -119,16 +124,29 @@ class LMBatches(_Epochs):
         super().__init__(seed)
         if bs < 1 or seq_len < 1:
             raise ValueError(f"bs and seq_len must be >= 1 (bs={bs}, seq_len={seq_len})")
-        self.docs = as_docs(docs)
         self.bs, self.seq_len, self.shuffle = bs, seq_len, shuffle
         self.jitter = shuffle if jitter is None else jitter
-        self.n_tokens = sum(len(doc) for doc in self.docs)
+        # The documents as one flat id array, each document a (start, length) in it: a corpus's
+        # memmap as it is (l4tui.data.corpus.Docs), or a list of arrays joined once here.
+        if isinstance(docs, Docs):
+            if len(docs) == 0:
+                raise ValueError("no documents")
+            if docs.ids.dtype.kind not in "iu":
+                raise ValueError(f"the documents hold {docs.ids.dtype} values: expected integer token ids")
+            self.flat, self.starts, self.lengths = docs.ids, docs.offsets[docs.indices], docs.lengths()
+        else:
+            arrays = as_docs(docs)
+            dtype = np.result_type(*{doc.dtype for doc in arrays})
+            dtype = dtype if dtype.kind in "iu" else np.dtype(np.int64)  # mixed int64/uint64
+            self.lengths = np.array([len(doc) for doc in arrays], dtype=np.int64)
+            self.starts = np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(np.int64)
+            self.flat = np.concatenate(arrays, dtype=dtype)
+        self.dtype = self.flat.dtype
+        self.n_tokens = int(self.lengths.sum())
         # The last y of the last row is one token past the rows' x, hence the -1 (as in fastai).
         self.row_len = (self.n_tokens - 1) // bs
         if self.row_len < 1:
             raise ValueError(f"{self.n_tokens} tokens are too few for a batch of {bs} rows")
-        dtype = np.result_type(*{doc.dtype for doc in self.docs})
-        self.dtype = dtype if dtype.kind in "iu" else np.dtype(np.int64)  # mixed int64/uint64
         self._lengths_cache = (None, None)
 
     @property
@@ -138,12 +156,28 @@ class LMBatches(_Epochs):
     def order(self, epoch: int) -> np.ndarray:
         """The order of the documents in the stream of `epoch`."""
         if not self.shuffle:
-            return np.arange(len(self.docs))
-        return _rng(self.seed, epoch, 0).permutation(len(self.docs))
+            return np.arange(len(self.lengths))
+        return _rng(self.seed, epoch, 0).permutation(len(self.lengths))
 
     def stream(self, epoch: int) -> np.ndarray:
-        """All the tokens of `epoch`, one document after another (one array the size of the corpus)."""
-        return np.concatenate([self.docs[i] for i in self.order(epoch)], dtype=self.dtype)
+        """All the tokens of `epoch`, one document after another (one array the size of the
+        corpus: for tests and small corpora; the batches never build it)."""
+        return np.concatenate([self.flat[self.starts[i]:self.starts[i] + self.lengths[i]]
+                               for i in self.order(epoch)], dtype=self.dtype)
+
+    def _where(self, epoch: int):
+        """Where each document of `epoch`'s stream begins in the stream and in `flat`."""
+        order = self.order(epoch)
+        lengths = self.lengths[order]
+        begins = np.zeros(len(order) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=begins[1:])
+        return begins, self.starts[order]
+
+    def take(self, begins: np.ndarray, sources: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """The tokens at `positions` of the stream (any shape), as int64, read from `flat`:
+        each position's document by binary search, then one fancy index."""
+        doc = np.searchsorted(begins, positions, side="right") - 1
+        return self.flat[sources[doc] + (positions - begins[doc])].astype(np.int64)
 
     def window_lengths(self, epoch: int) -> list[int]:
         """The sequence length of each batch of `epoch`; they add up to `row_len`."""
@@ -168,14 +202,14 @@ class LMBatches(_Epochs):
 
     def epoch_batches(self, epoch: int):
         """The batches of `epoch` (does not touch the epoch counter)."""
-        stream = self.stream(epoch)
-        used = self.bs * self.row_len
-        rows_x = stream[:used].reshape(self.bs, self.row_len)  # views of the stream, no copies
-        rows_y = stream[1:used + 1].reshape(self.bs, self.row_len)
+        # The stream is never built: each window's tokens are read from the documents where they
+        # are (a memmap's pages, for a big corpus), so memory stays one batch whatever the corpus.
+        begins, sources = self._where(epoch)
+        row_starts = np.arange(self.bs, dtype=np.int64)[:, None] * self.row_len
         start = 0
         for length in self.window_lengths(epoch):
-            window = slice(start, start + length)
-            yield rows_x[:, window].astype(np.int64), rows_y[:, window].astype(np.int64)
+            xy = self.take(begins, sources, row_starts + np.arange(start, start + length + 1))
+            yield np.ascontiguousarray(xy[:, :-1]), np.ascontiguousarray(xy[:, 1:])
             start += length
 
 

@@ -649,6 +649,21 @@ def _pool_context():
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
+def worker_pool(n_workers: int):
+    """A pool of `n_workers` tokenizing processes (see _pool_context), whose workers die of
+    SIGTERM and leave Ctrl-C to this process: a forked worker inherits this process's signal
+    handlers, and a run process's SIGTERM handler (stop at the next batch) would make it ignore
+    Pool.terminate(), so that a pool stopped early waited for its workers for ever."""
+    return _pool_context().Pool(n_workers, initializer=_worker_signals)
+
+
+def _worker_signals() -> None:
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _start_resource_tracker() -> None:
     """forkserver and spawn pools need multiprocessing's resource tracker, a process started with
     a copy of our stderr's file descriptor. Inside a Textual app sys.stderr is Textual's capture,
@@ -678,12 +693,14 @@ def _in_a_daemon() -> bool:
 
 
 def tokenize_many(texts: Iterable[str], n_workers: int | None = None,
-                  chunk_size: int = 200) -> list[list[str]]:
+                  chunk_size: int = 200, progress=None) -> list[list[str]]:
     """`tokenize` on each text, in order; a large corpus is spread over `n_workers` processes.
 
     n_workers: processes to use (default: every core); small inputs (under PARALLEL_MIN_CHARS
     characters in all) are done in this process whatever n_workers says.
     chunk_size: texts sent to a worker at a time.
+    progress: called as progress(characters done, characters in all) after each chunk.
+    (For a whole corpus to train on, l4tui.data.corpus keeps the tokens as int32 ids instead.)
     """
     texts = list(texts)
     for text in texts:
@@ -695,10 +712,26 @@ def tokenize_many(texts: Iterable[str], n_workers: int | None = None,
         raise ValueError("chunk_size must be at least 1")
     chunks = [texts[i:i + chunk_size] for i in range(0, len(texts), chunk_size)]
     n_workers = min(n_workers, len(chunks))
-    if n_workers <= 1 or sum(map(len, texts)) < PARALLEL_MIN_CHARS or _in_a_daemon():
-        return [tokenize(text) for text in texts]
-    with _pool_context().Pool(n_workers) as pool:
-        return [joined.split(" ") for chunk in pool.imap(_tokenize_joined, chunks) for joined in chunk]
+    total = sum(map(len, texts))
+    if n_workers <= 1 or total < PARALLEL_MIN_CHARS or _in_a_daemon():
+        if progress is None:
+            return [tokenize(text) for text in texts]
+        return _gather(chunks, ([tokenize(text) for text in chunk] for chunk in chunks), total, progress)
+    with worker_pool(n_workers) as pool:
+        tokenized = ([joined.split(" ") for joined in chunk] for chunk in pool.imap(_tokenize_joined, chunks))
+        return _gather(chunks, tokenized, total, progress)
+
+
+def _gather(chunks: list[list[str]], tokenized, total: int, progress) -> list[list[str]]:
+    """The tokens of each chunk, joined, with a progress call after each."""
+    results: list[list[str]] = []
+    done = 0
+    for chunk, tokens in zip(chunks, tokenized):
+        results += tokens
+        done += sum(map(len, chunk))
+        if progress is not None:
+            progress(done, total)
+    return results
 
 
 # --- back to text -------------------------------------------------------------------------------

@@ -119,6 +119,7 @@ EVENT_FIELDS = {
               "total_iters": "count"},
     "end": {"state": "state", "error": "text?", "traceback": "text?", "metrics": "object?"},
     "resume": {"stage": "count", "epoch": "count", "from_epoch": "count", "device": "text", "checkpoint": "text"},
+    "prepare": {"step": "text", "done": "count", "total": "count", "tokens": "count"},
     "activations": {"epoch": "count", "batch": "count", "iter": "count", "bins": "bins", "layers": "layers"},
 }
 NOT_FIGURES = {"t", "type", "stage_name"}  # every other field of an epoch event is a figure

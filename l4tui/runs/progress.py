@@ -26,14 +26,18 @@ class Progress:
     end: dict | None = None
     baseline_rmse: float | None = None
     first_batch: tuple[int, float] | None = None  # (iter, t) of the first batch event seen
+    preparing: dict | None = None  # the latest `prepare` event before the start (tokenizing ...)
     # Where each epoch's points begin in the lists above, so a resume can rewind them (events.py).
     _epoch_starts: dict[int, tuple[int, int, int]] = field(default_factory=dict, repr=False)
 
     def update(self, events: list[dict]) -> None:
         for event in events:
             kind, t = event.get("type"), event.get("t")
-            if kind == "start":
+            if kind == "prepare":
+                self.preparing = event
+            elif kind == "start":
                 self.started_at = t
+                self.preparing = None
                 self.epochs = event.get("epochs", self.epochs)
                 self.baseline_rmse = event.get("baseline_rmse")
                 self.mode = event.get("mode", self.mode)
@@ -125,6 +129,19 @@ class Progress:
         if done <= 0 or elapsed <= 0:
             return None
         return (self.total_iters - self.iteration) * elapsed / done
+
+
+def preparing_text(progress: Progress) -> str:
+    """What the run does before its first batch, in a line ("tokenizing 45% · 11.2M tokens"),
+    from its `prepare` events; "" when it is not preparing."""
+    event = progress.preparing
+    if not event or progress.end:
+        return ""
+    done, total = event.get("done", 0), event.get("total", 0)
+    share = f" {done / total:.0%}" if total else ""
+    what = {"tokenize": "tokenizing"}.get(event.get("step"), str(event.get("step", "preparing")))
+    tokens = event.get("tokens")
+    return f"{what}{share}" + (f" · {format_count(tokens)} tokens" if tokens else "")
 
 
 def format_seconds(seconds: float | None) -> str:

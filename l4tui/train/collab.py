@@ -34,7 +34,7 @@ def load_checked_ratings(config: CollabConfig):
     return ratings, train_idx, valid_idx
 
 
-def prepare_collab(config: CollabConfig, device: str, workspace=None):
+def prepare_collab(config: CollabConfig, device: str, workspace=None, report=None):
     """Load the ratings, index users and items, build EmbeddingDotBias: a Task for the loop."""
     import math
 

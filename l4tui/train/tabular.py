@@ -50,7 +50,7 @@ def load_checked_table(config: TabularConfig):
     return table, valid
 
 
-def prepare_tabular(config: TabularConfig, device: str, workspace=None):
+def prepare_tabular(config: TabularConfig, device: str, workspace=None, report=None):
     import torch
     import torch.nn.functional as F
 

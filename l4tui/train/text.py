@@ -152,30 +152,48 @@ def load_checked_classifier_texts(config: ClassifierConfig):
     return data, labelled, classes, labels, valid
 
 
-def prepare_lm(config: LMConfig, device: str, workspace=None):
+def tokenizing_progress(report, every_s: float = 0.5):
+    """corpus.tokenized_corpus's progress as the run's `prepare` events (at most one every
+    `every_s` seconds, and the last): `report(step=..., done=..., total=..., tokens=...)`."""
+    import time
+
+    if report is None:
+        return None
+    last = [0.0]
+
+    def progress(done: int, total: int, tokens: int) -> None:
+        now = time.monotonic()
+        if done >= total or now - last[0] >= every_s:
+            last[0] = now
+            report(step="tokenize", done=done, total=total, tokens=tokens)
+    return progress
+
+
+def prepare_lm(config: LMConfig, device: str, workspace=None, report=None):
     import math
 
     import numpy as np
     import torch.nn.functional as F
 
+    from l4tui.data.corpus import tokenized_corpus
     from l4tui.data.text_batches import LMBatches
-    from l4tui.data.tokenizer import tokenize_many
     from l4tui.data.vocab import Vocab
     from l4tui.modelfiles import load_model_file
     from l4tui.train.batches import NumpyBatches
     from l4tui.train.loop import Stage, Task
 
     # The language model learns from every text, labelled or not; 10% of them, at random, check it.
+    # Tokenized once (in worker processes, cached for later runs), the ids in a memmap: corpus.py.
     data, valid = load_checked_lm_texts(config)
-    tokens = tokenize_many(data.texts)
+    corpus = tokenized_corpus(data.texts, progress=tokenizing_progress(report))
+    train_texts, valid_texts = np.flatnonzero(~valid), np.flatnonzero(valid)
     pretrained = load_named_checkpoint(config.pretrained) if config.pretrained else None
     if pretrained is not None and "vocab" in pretrained:
         vocab = Vocab(pretrained["vocab"])
     else:
-        vocab = Vocab.build([t for t, v in zip(tokens, valid) if not v], config.max_vocab, config.min_freq)
-    ids = [np.asarray(vocab.numericalize(t), dtype=np.int64) for t in tokens]
-    train_docs = [d for d, v in zip(ids, valid) if not v]
-    valid_docs = [d for d, v in zip(ids, valid) if v]
+        vocab = corpus.vocab(train_texts, config.max_vocab, config.min_freq)
+    ids = corpus.numericalized(vocab)
+    train_docs, valid_docs = ids.pick(train_texts), ids.pick(valid_texts)
 
     awd = load_model_file("awd_lstm", workspace)
     model = awd.get_language_model(len(vocab), drop_mult=config.drop_mult, **awd_lstm_sizes(config.preset)).to(device)
@@ -187,10 +205,11 @@ def prepare_lm(config: LMConfig, device: str, workspace=None):
                   Stage(config.epochs, config.lr / 10, freeze_to=0, name="unfrozen")]
 
     # The baseline: a unigram model, each token predicted by its frequency in the training texts.
-    counts = np.bincount(np.concatenate(train_docs), minlength=len(vocab)) + 1
+    counts = train_docs.bincount(len(vocab)) + 1
     log_p = np.log(counts / counts.sum())
-    valid_tokens = np.concatenate(valid_docs)[1:]
-    unigram_loss = float(-log_p[valid_tokens].mean())
+    valid_counts = valid_docs.bincount(len(vocab))
+    valid_counts[valid_docs[0][0]] -= 1  # the first token is never a target
+    unigram_loss = float(-(valid_counts * log_p).sum() / valid_counts.sum())
 
     def loss_func(preds, target):
         return F.cross_entropy(preds.reshape(-1, preds.size(-1)), target.reshape(-1))
@@ -208,32 +227,34 @@ def prepare_lm(config: LMConfig, device: str, workspace=None):
         regularizer=regularizer, derive=derive,
         metrics={"accuracy": lambda preds, target: (preds.argmax(-1) == target).float().mean()},
         start=dict(n_train=len(train_docs), n_valid=len(valid_docs), vocab_size=len(vocab),
-                   train_tokens=int(sum(len(d) for d in train_docs)), unigram_loss=unigram_loss,
+                   train_tokens=train_docs.n_tokens(), unigram_loss=unigram_loss,
                    unigram_perplexity=math.exp(unigram_loss)),
         extras={"vocab": vocab.itos, "unigram_loss": unigram_loss},
     )
 
 
-def prepare_classifier(config: ClassifierConfig, device: str, workspace=None):
+def prepare_classifier(config: ClassifierConfig, device: str, workspace=None, report=None):
     import numpy as np
     import torch.nn.functional as F
 
+    from l4tui.data.corpus import tokenized_corpus
     from l4tui.data.text_batches import ClassifierBatches
-    from l4tui.data.tokenizer import tokenize_many
     from l4tui.data.vocab import Vocab
     from l4tui.modelfiles import load_model_file
     from l4tui.train.batches import NumpyBatches
     from l4tui.train.loop import Stage, Task
 
     data, labelled, classes, labels, valid = load_checked_classifier_texts(config)
-    texts = [data.texts[i] for i in labelled]
-    tokens = tokenize_many(texts)
+    # Every text is tokenized (unlabelled ones too): the same corpus as the language model's,
+    # so a classifier after it finds the corpus in the cache (corpus.py).
+    corpus = tokenized_corpus(data.texts, progress=tokenizing_progress(report))
+    labelled = np.asarray(labelled, dtype=np.int64)
     encoder = load_named_checkpoint(config.encoder) if config.encoder else None
     if encoder is not None:
         vocab = Vocab(encoder["vocab"])  # the language model's vocab: its embedding rows are these words
     else:
-        vocab = Vocab.build([t for t, v in zip(tokens, valid) if not v], config.max_vocab, config.min_freq)
-    ids = [np.asarray(vocab.numericalize(t), dtype=np.int64) for t in tokens]
+        vocab = corpus.vocab(labelled[~valid], config.max_vocab, config.min_freq)
+    ids = corpus.numericalized(vocab).pick(labelled)
 
     awd = load_model_file("awd_lstm", workspace)
     model = awd.get_text_classifier(len(vocab), len(classes), bptt=config.bptt, drop_mult=config.drop_mult,
@@ -250,8 +271,7 @@ def prepare_classifier(config: ClassifierConfig, device: str, workspace=None):
               Stage(1, (lr / 4 / 2.6 ** 4, lr / 4), freeze_to=-3, name="freeze_to(-3)"),
               Stage(config.epochs, (lr / 20 / 2.6 ** 4, lr / 20), freeze_to=0, name="unfrozen")]
     majority = float(max(np.bincount(labels[valid]) / valid.sum()))
-    train_docs = [d for d, v in zip(ids, valid) if not v]
-    valid_docs = [d for d, v in zip(ids, valid) if v]
+    train_docs, valid_docs = ids.pick(np.flatnonzero(~valid)), ids.pick(np.flatnonzero(valid))
     return Task(
         model=model, loss_func=F.cross_entropy,
         # The short last batch is dropped, as fastai's training DataLoader does (one text alone

@@ -121,7 +121,15 @@ def run(run_dir: Path, resume: bool = False, checkpoint: str = LAST) -> int:
         family = meta["family"]
         torch.manual_seed(config.seed)  # the same on every process: the same first weights
         device = distributed_device or pick_device(config.device)
-        task = prepare(config, device)
+        def report(**fields) -> None:
+            # What preparing the data takes long for (tokenizing a big corpus) is told as `prepare`
+            # events: the monitor and `l4tui runs follow` show it before the first batch. A stop
+            # asked for meanwhile ends the run here rather than after the tokenizing.
+            events.write("prepare", **fields)
+            if stop_requested.is_set():
+                raise StopTraining()
+
+        task = prepare(config, device, report=report)
         task.fp16 = bool(getattr(config, "fp16", False))
         task.div, task.pct_start = config.div, config.pct_start
         task.device_stats = device_stats_reader(device)

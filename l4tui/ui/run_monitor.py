@@ -16,7 +16,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import ProgressBar, Static
 
 from l4tui.runs.events import EventReader, gc_paused
-from l4tui.runs.progress import Progress, common_metrics, format_count, format_seconds, key_metric
+from l4tui.runs.progress import (Progress, common_metrics, format_count, format_seconds, key_metric,
+                                 preparing_text)
 from l4tui.runs.store import live_state, read_run_file
 from l4tui.runs.untrusted import tail_lines
 from l4tui.ui.run_charts import (SMOOTHINGS, WINDOWS, ChartOptions, CompareChart, LossChart, LrFindChart,
@@ -273,6 +274,8 @@ class RunMonitor(Vertical):
             suggested = progress.suggested_lr
             return f"suggested lr {suggested:.3g}" if suggested else "sweeping the learning rate ..."
         if not progress.epoch_rows:
+            if state in ("running", "starting") and (preparing := preparing_text(progress)):
+                return preparing + " ..."  # tokenizing a big corpus, before the first batch
             return "waiting for the first epoch ..." if state in ("running", "starting") else ""
         last = progress.epoch_rows[-1]
         text = f"train {last.get('train_loss', float('nan')):.4f}  valid {last.get('valid_loss', float('nan')):.4f}"
