@@ -72,7 +72,7 @@ def count_corpus(texts: list[str], progress: Callable[[int, int], None] | None =
         for chunk in chunks:
             add(_count_chunk(chunk), chunk)
         return counts
-    pool = tokenizer._pool_context().Pool(n_workers)
+    pool = tokenizer.worker_pool(n_workers)  # workers that die of SIGTERM (see worker_pool)
     try:
         for chunk, chunk_counts in zip(chunks, pool.imap(_count_chunk, chunks)):
             add(chunk_counts, chunk)
