@@ -31,14 +31,13 @@ def resolve_weights(name: str, runs_dir) -> Path:
     best.pt is used, else its last.pt (runs/checkpoints.trained_weights). ValueError, one line."""
     from l4tui.runs.checkpoints import find_checkpoint, sniff_checkpoint, trained_weights
     from l4tui.runs.store import find_run
-    from l4tui.textcut import clip
 
     path = Path(name).expanduser()
     if path.is_file() or path.is_absolute() or "/" in name or path.suffix == ".pt":
         return find_checkpoint(name, runs_dir)[0]
     run_dir = find_run(Path(runs_dir), name) if Path(runs_dir).is_dir() else None
     if run_dir is None:
-        raise ValueError(f"no run {clip(name)!r} in {runs_dir}, and no checkpoint file of that name "
+        raise ValueError(f"no run {one_line(name, 60)!r} in {runs_dir}, and no checkpoint file of that name "
                          "(`l4tui runs` lists the runs)")
     weights = trained_weights(run_dir)
     sniff_checkpoint(weights)
@@ -151,13 +150,11 @@ def row_columns(subject: Subject) -> list[str]:
 
 
 def check_columns(subject: Subject, row: dict) -> None:
-    from l4tui.textcut import clip
-
     known = row_columns(subject)
     label = subject.processor.y_name
     wrong = [name for name in row if name not in known and name != label]
     if wrong:
-        raise InputError(f"no column {clip(wrong[0], 40)!r} in this run's table; its columns are "
+        raise InputError(f"no column {one_line(wrong[0], 40)!r} in this run's table; its columns are "
                          f"{', '.join(known)}")
 
 
