@@ -585,9 +585,16 @@ async def shoot_results(images: Path) -> None:
                     and app.query_one("#res-table").row_count)
 
     with tempfile.TemporaryDirectory() as runs:
-        for family, options in (("classifier", ["--epochs", "2"]), ("collab", ["--epochs", "4"])):
+        from l4tui.runs.store import list_runs
+
+        def train(family, *options):
             subprocess.run([sys.executable, "-m", "l4tui", "--runs", runs, "train", family, *options],
                            check=True, capture_output=True, cwd=runs)
+
+        # ULMFiT as the lesson does it: the language model first, its encoder under the classifier.
+        train("lm", "--epochs", "3")
+        train("classifier", "--encoder", list_runs(Path(runs))[0].id, "--epochs", "2")
+        train("collab", "--epochs", "4")
         app = L4App(runs_dir=Path(runs), workspace=REPO)
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.press("3")

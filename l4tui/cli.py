@@ -84,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "a row as column=value pairs, age=49,workclass=Private (tabular; columns left out are filled "
                     "as in training); USER,MOVIE with the movie's id or title, any case (collab); the start of a "
                     "text (language model, continued for --words). With --csv, one input per row of the file, "
-                    "and a CSV out with a column per class probability.")
+                    "and a CSV out with a column per class probability (an input that fails says why in its "
+                    "error column).")
     predict.add_argument("run", metavar="RUN", help="a run id (or a unique prefix) or a .pt checkpoint file")
     predict.add_argument("input", nargs="?", metavar="INPUT", help="the review, row, USER,MOVIE or text")
     predict.add_argument("--csv", metavar="FILE", help="inputs from a CSV: a text column; the table's columns; "
@@ -447,7 +448,10 @@ def cmd_predict(args, runs: Path) -> int:
             print(f"note: {note}", file=sys.stderr)
         print("\n".join(prediction.lines()))
         return 0
-    values = read_inputs_csv(args.csv, subject)
+    notes = []
+    values = read_inputs_csv(args.csv, subject, notes)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     writer = csv.writer(sys.stdout)
     writer.writerow(csv_header(subject, values))
     failed = 0

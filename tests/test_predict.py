@@ -7,7 +7,7 @@ import io
 import pytest
 import torch
 
-from conftest import l4tui
+from conftest import REPO, l4tui
 from made_runs import make_run
 from l4tui.inspect.predict import load_predictor, parse_row, predict, read_inputs_csv
 from l4tui.inspect.subject import InputError, encode_input
@@ -120,10 +120,15 @@ def test_predict_command_one_input_and_a_csv_in_and_out(runs, tmp_path):
     assert rows[2]["prediction"] == "" and "not a number" in rows[2]["error"]
     assert "1 of 3 inputs could not be predicted" in result.stderr
 
+    # the data file's own rows: the columns the model does not read are left out, with a note
+    notes = []
+    adult = REPO / "datasets" / "adult-sample" / "adult.csv"
+    assert read_inputs_csv(adult, subject, notes)[0]["workclass"].strip() == "Private"
+    assert "sex" in notes[0] and "salary" not in notes[0]
     wrong = tmp_path / "wrong.csv"
-    wrong.write_text("age,colour\n40,red\n")
+    wrong.write_text("colour,size\nred,4\n")
     result = l4tui("--runs", str(runs), "predict", "20261206-000000-tabular-test", "--csv", str(wrong))
-    assert result.returncode == 2 and "no column 'colour'" in result.stderr
+    assert result.returncode == 2 and "none of this run's columns" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
 
 

@@ -233,11 +233,12 @@ def one_line(text: str, width: int = 0) -> str:
 
 # ---- many inputs: a CSV in, a CSV out -----------------------------------------------------------------
 
-def read_inputs_csv(path, subject: Subject) -> list:
+def read_inputs_csv(path, subject: Subject, notes: list | None = None) -> list:
     """The inputs of a CSV with a header line: a `text` column (classifier, language model; a CSV
     of one column is that column), the training table's columns (tabular: each row a dict; the
-    label column may be there and is ignored), or `user` and `item` (or `movie`, `title`: collab).
-    ValueError, one line, for a missing or wrong column."""
+    label column may be there and is ignored; a column the model does not read is left out, with a
+    line in `notes`), or `user` and `item` (or `movie`, `title`: collab). ValueError, one line, for
+    a missing column."""
     from l4tui.data.errors import sniff_text_file
 
     path = Path(path)
@@ -262,12 +263,13 @@ def read_inputs_csv(path, subject: Subject) -> list:
             raise ValueError(f"{path}: no `text` column (its columns: {', '.join(header[:8])})")
         return [row[column] for row in rows]
     if family == "tabular":
-        for row in rows[:1] or [{name: "" for name in header}]:
-            try:
-                check_columns(subject, row)
-            except InputError as error:
-                raise ValueError(f"{path}: {error}") from None
-        known = set(row_columns(subject))
+        known = row_columns(subject)
+        if not set(header) & set(known):
+            raise ValueError(f"{path}: none of this run's columns ({', '.join(known)}); its columns: "
+                             f"{', '.join(header[:8])}")
+        unused = [name for name in header if name not in known and name != subject.processor.y_name]
+        if unused and notes is not None:  # the data file's other columns: the model never read them
+            notes.append(f"columns the model does not read, left out: {', '.join(unused)}")
         return [{name: value for name, value in row.items() if name in known} for row in rows]
     if family == "collab":
         movie = next((name for name in ("item", "movie", "title") if name in header), None)
