@@ -226,6 +226,7 @@ class ModelPane(Vertical):
 
     @work(exclusive=True, group="build-model")
     async def build(self, entry: ModelEntry) -> None:
+        self.query_one(ResultsTab).stop()  # it holds the model while it reads a run's validation items
         title = self.query_one("#model-title", Static)
         weights = "fresh" if self.weights == FRESH else "checkpoint"
         path = self.source_of(entry)

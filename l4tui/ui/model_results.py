@@ -11,6 +11,8 @@ recipe did; they are computed in a thread (the pane's ModelRunner: one pass on t
 time) and kept per checkpoint, so coming back to the tab shows them at once.
 """
 
+import threading
+
 from rich.color import Color
 from rich.style import Style
 from rich.text import Text
@@ -25,6 +27,7 @@ from l4tui.ui.heat import ramp_color
 from l4tui.ui.model_runner import ModelRunner
 
 N_WORST = 30
+MAX_CACHED = 4  # checkpoints whose results are kept (the full IMDB's are its 25,000 reviews)
 TOWARDS_FIRST = (214, 56, 56)  # red: pushes towards the first class (negative for IMDB)
 TOWARDS_SECOND = (46, 160, 67)  # green: towards the second
 
@@ -45,6 +48,7 @@ class ResultsTab(VerticalScroll):
         self.weights = ""
         self.cache: dict[str, dict] = {}  # weights path -> what load() computed
         self.shown: dict | None = None
+        self.cancel = threading.Event()  # set: stop the reading in progress
 
     @staticmethod
     def applies_to(subject, weights: str) -> bool:
@@ -57,7 +61,12 @@ class ResultsTab(VerticalScroll):
         yield Input(placeholder="type a review: Enter shows the words that pushed it", id="res-review")
         yield Static("", id="res-words", markup=False)
 
+    def stop(self) -> None:
+        """Stop reading the validation items (at the next batch): the pane builds other weights."""
+        self.cancel.set()
+
     def show(self, subject, weights: str) -> None:
+        self.cancel.set()  # whatever was being read is for other weights
         self.subject, self.weights = subject, weights
         self.query_one("#res-review", Input).display = subject.name == "classifier"
         self.query_one("#res-words", Static).update("")
@@ -70,18 +79,28 @@ class ResultsTab(VerticalScroll):
 
     @work(exclusive=True, group="results")
     async def load(self, subject, weights: str) -> None:
+        import threading
+
         head = self.query_one("#res-head", Static)
         self.query_one("#res-matrix", Static).update("")
         self.query_one("#res-table", DataTable).clear(columns=True)
         head.update(f"reading {subject.weights}'s validation items, as its recipe split them ...")
         progress = self.app.call_from_thread
+        # The full IMDB's 25,000 reviews take minutes on a CPU, holding the model: when other
+        # weights are chosen meanwhile, the reading stops at its next batch and frees it.
+        self.cancel.set()
+        cancel = self.cancel = threading.Event()
 
         def report(done: int, total: int) -> None:
+            if cancel.is_set():
+                raise Cancelled()
             progress(head.update, f"the model reads the validation reviews: {done:,} of {total:,} ...")
 
         try:
             found = await self.runner.run(compute_results, subject, report,
                                           what=f"the validation items of {subject.weights}")
+        except Cancelled:
+            return
         except Exception as error:  # the data moved or changed since the run, a damaged file: say why
             from l4tui.textcut import clip
 
@@ -89,6 +108,8 @@ class ResultsTab(VerticalScroll):
             head.update(f"can't compute the results: {clip(message, 300)}")
             return
         self.cache[weights] = found
+        while len(self.cache) > MAX_CACHED:  # the oldest first: dicts keep their order
+            self.cache.pop(next(iter(self.cache)))
         if self.weights == weights:
             self.present(found)
 
@@ -171,6 +192,10 @@ class ResultsTab(VerticalScroll):
             return
         widget.update(words_text(pushes, what))
         self.call_after_refresh(widget.scroll_visible)
+
+
+class Cancelled(Exception):
+    """Other weights were chosen while the validation items were being read."""
 
 
 def compute_results(subject, progress=None) -> dict:
