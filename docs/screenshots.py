@@ -573,6 +573,8 @@ async def shoot_results(images: Path) -> None:
         options.focus()
         options.highlighted = [e.name for e in pane.entries].index(model)
         await pilot.press("enter")
+        # The fresh model first: a build holds the model until it is done.
+        await until(pilot, lambda: pane.subject is not None and pane.subject.name == model)
         weights = app.query_one("#weights-list", OptionList)
         await until(pilot, lambda: any(str(o.prompt).endswith("best") for o in weights.options))
         weights.focus()

@@ -23,6 +23,8 @@ async def choose(pilot, app, model: str, weights_label: str):
     options.focus()
     options.highlighted = [e.name for e in pane.entries].index(model)
     await pilot.press("enter")
+    # The fresh model first: a build holds the model until it is done.
+    assert await wait_until(pilot, lambda: pane.subject is not None and pane.subject.name == model)
     weights = app.query_one("#weights-list", OptionList)
     assert await wait_until(pilot, lambda: any(str(o.prompt) == weights_label for o in weights.options))
     weights.focus()
