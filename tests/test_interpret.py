@@ -130,3 +130,13 @@ def test_the_worst_ratings_come_first_and_their_rmse_is_the_runs(runs):
     assert rmse == pytest.approx(F.mse_loss(predictions, targets).sqrt().item(), abs=1e-5)
     assert errors[0] == pytest.approx((predictions - targets).abs().max().item(), abs=1e-5)
     assert worst[0].title == subject.titles[worst[0].item]
+
+
+def test_reviews_read_in_padded_batches_get_the_logits_they_get_alone(runs):
+    folder, _ = runs
+    subject = load_predictor("20261206-000000-classifier-test", folder)
+    texts = validation_items("classifier", subject.config).texts[:6]
+    assert len({len(t) for t in texts}) > 1  # different lengths: the shorter ones are padded
+    together = classify_texts(subject, texts, bs=6)
+    alone = classify_texts(subject, texts, bs=1)
+    assert np.allclose(together, alone, atol=1e-4)
