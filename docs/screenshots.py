@@ -2,7 +2,7 @@
 
     python docs/screenshots.py            # all of them
     python docs/screenshots.py trust      # some groups: code notebook project sheet text
-                                          # embeddings tabular runs model_pane trust keys env
+                                          # embeddings tabular runs model_pane results trust keys env
 
 It trains real runs in a temporary runs folder (two collab runs, an lr_find, one run left
 going), so the Data & training pictures show real curves. Takes about a minute.
@@ -550,14 +550,81 @@ async def shoot(size=(120, 36)):
     await shoot_tabular(images)
     await shoot_runs(images)
     await shoot_model_pane(images)
+    await shoot_results(images)
     await shoot_trust(images)
     await shoot_env(images)
     print(f"saved screenshots in {images}")
 
 
+async def shoot_results(images: Path) -> None:
+    """The Model pane's Results tab: a classifier run's confusion matrix, top losses and the words
+    that pushed a review; a collab run's worst ratings; the classifier's at 80x24."""
+    import subprocess
+    import sys
+
+    from textual.widgets import OptionList, TabbedContent
+
+    from l4tui.ui.model_pane import ModelPane
+
+    async def choose(pilot, app, model: str):
+        pane = app.query_one(ModelPane)
+        await until(pilot, lambda: pane.entries and pane.subject is not None)
+        options = app.query_one("#model-list", OptionList)
+        options.focus()
+        options.highlighted = [e.name for e in pane.entries].index(model)
+        await pilot.press("enter")
+        # The fresh model first: a build holds the model until it is done.
+        await until(pilot, lambda: pane.subject is not None and pane.subject.name == model)
+        weights = app.query_one("#weights-list", OptionList)
+        await until(pilot, lambda: any(str(o.prompt).endswith("best") for o in weights.options))
+        weights.focus()
+        weights.highlighted = next(i for i, o in enumerate(weights.options) if str(o.prompt).endswith("best"))
+        await pilot.press("enter")
+        await until(pilot, lambda: pane.subject is not None and pane.subject.name == model
+                    and pane.subject.weights.endswith("best"))
+        app.query_one("#model-tabs", TabbedContent).active = "tab-results"
+        await until(pilot, lambda: "validation" in str(app.query_one("#res-head").render())
+                    and app.query_one("#res-table").row_count)
+
+    with tempfile.TemporaryDirectory() as runs:
+        from l4tui.runs.store import list_runs
+
+        def train(family, *options):
+            subprocess.run([sys.executable, "-m", "l4tui", "--runs", runs, "train", family, *options],
+                           check=True, capture_output=True, cwd=runs)
+
+        # ULMFiT as the lesson does it: the language model first, its encoder under the classifier.
+        train("lm", "--epochs", "3")
+        train("classifier", "--encoder", list_runs(Path(runs))[0].id, "--epochs", "2")
+        train("collab", "--epochs", "4")
+        app = L4App(runs_dir=Path(runs), workspace=REPO)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("3")
+            await choose(pilot, app, "classifier")
+            await pilot.pause(0.5)
+            app.save_screenshot("results-classifier.svg", str(images))
+            table = app.query_one("#res-table", DataTable)
+            table.focus()
+            table.move_cursor(row=0)
+            await pilot.press("w")
+            await until(pilot, lambda: "strongest:" in str(app.query_one("#res-words").render()))
+            await pilot.pause(0.5)
+            app.save_screenshot("results-words.svg", str(images))
+            await choose(pilot, app, "collab")
+            await pilot.pause(0.5)
+            app.save_screenshot("results-collab.svg", str(images))
+        app = L4App(runs_dir=Path(runs), workspace=REPO)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("3")
+            await choose(pilot, app, "classifier")
+            await pilot.pause(0.5)
+            app.save_screenshot("results-80x24.svg", str(images))
+
+
 GROUPS = {"code": shoot_code, "notebook": shoot_notebook, "project": shoot_project, "sheet": shoot_sheet,
           "text": shoot_text, "embeddings": shoot_embeddings, "tabular": shoot_tabular, "runs": shoot_runs,
-          "model_pane": shoot_model_pane, "trust": shoot_trust, "keys": shoot_keys, "env": shoot_env}
+          "model_pane": shoot_model_pane, "results": shoot_results, "trust": shoot_trust, "keys": shoot_keys,
+          "env": shoot_env}
 
 
 async def shoot_some(names: list[str]) -> None:

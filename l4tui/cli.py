@@ -78,6 +78,23 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--layers", type=int_list, metavar="N,N,...",
                          help="hidden layer sizes (tabular 200,100; collab-nn 100,50; classifier head 50)")
 
+    predict = commands.add_parser(
+        "predict", help="what a trained run predicts for a review, a row, a user and movie, or a text to continue",
+        description="RUN is a run id (its best.pt, else last.pt) or a checkpoint file. INPUT: a review (classifier); "
+                    "a row as column=value pairs, age=49,workclass=Private (tabular; columns left out are filled "
+                    "as in training); USER,MOVIE with the movie's id or title, any case (collab); the start of a "
+                    "text (language model, continued for --words). With --csv, one input per row of the file, "
+                    "and a CSV out with a column per class probability (an input that fails says why in its "
+                    "error column).")
+    predict.add_argument("run", metavar="RUN", help="a run id (or a unique prefix) or a .pt checkpoint file")
+    predict.add_argument("input", nargs="?", metavar="INPUT", help="the review, row, USER,MOVIE or text")
+    predict.add_argument("--csv", metavar="FILE", help="inputs from a CSV: a text column; the table's columns; "
+                                                       "user and item (or movie, title)")
+    predict.add_argument("--words", type=int, default=20, metavar="N", help="words to add (language model; 20)")
+    predict.add_argument("--temperature", type=float, default=0.75,
+                         help="language model: below 1 safer, above 1 wilder, 0 always the likeliest (0.75)")
+    predict.add_argument("--seed", type=int, help="language model: the same seed gives the same text")
+
     data = commands.add_parser("data", help="list, download and look at datasets")
     data_commands = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     data_commands.add_parser("list", help="the bundled and downloadable datasets, and where they live")
@@ -115,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("train", "runs", "summary", "data", "tokenize", "tags", "goto", "refs")
+COMMANDS = ("train", "runs", "summary", "predict", "data", "tokenize", "tags", "goto", "refs")
 
 
 def opens_a_file(argv: list[str]) -> bool:
@@ -176,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_runs(args, runs)
         if args.command == "summary":
             return cmd_summary(args)
+        if args.command == "predict":
+            return cmd_predict(args, runs)
         if args.command == "data":
             return cmd_data(args)
         if args.command == "tokenize":
@@ -414,6 +433,47 @@ def cmd_summary(args) -> int:
 
     print("\n".join(summary_lines(summary, groups=layer_groups_of(built.model))))
     return 0
+
+
+def cmd_predict(args, runs: Path) -> int:
+    """One input: the prediction's lines; --csv: a CSV out, one line per input (an input that
+    can't be predicted gets its error in the error column, the others go on)."""
+    import csv
+
+    from l4tui.inspect.predict import csv_header, csv_row, load_predictor, predict, read_inputs_csv
+    from l4tui.inspect.subject import InputError
+
+    if (args.input is None) == (args.csv is None):
+        raise ValueError("give one INPUT, or --csv FILE (l4tui predict --help says what each run takes)")
+    subject = load_predictor(args.run, runs)
+    settings = dict(n_words=args.words, temperature=args.temperature, seed=args.seed)
+    if args.input is not None:
+        prediction = predict(subject, args.input, **settings)
+        for note in prediction.notes:
+            print(f"note: {note}", file=sys.stderr)
+        print("\n".join(prediction.lines()))
+        return 0
+    notes = []
+    values = read_inputs_csv(args.csv, subject, notes)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    writer = csv.writer(sys.stdout)
+    writer.writerow(csv_header(subject, values))
+    failed = 0
+    for n, value in enumerate(values, start=2):  # line 1 is the header
+        try:
+            prediction = predict(subject, value, **settings)
+        except InputError as error:
+            failed += 1
+            writer.writerow(csv_row(subject, value, None, str(error)))
+            continue
+        for note in prediction.notes:
+            print(f"note: line {n}: {note}", file=sys.stderr)
+        writer.writerow(csv_row(subject, value, prediction))
+    if failed:
+        print(f"l4tui: {failed} of {len(values)} inputs could not be predicted (see the error column)",
+              file=sys.stderr)
+    return 1 if failed and failed == len(values) else 0
 
 
 def cmd_data(args) -> int:
