@@ -26,6 +26,7 @@ torch is imported inside the functions that need it: listing the zoo or download
 
 import io
 import pickle
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,15 +89,19 @@ def zoo_files(folder: Path) -> tuple[Path, Path]:
 
 # ---- the vocab: a restricted unpickler --------------------------------------------------------
 
+class _Refused(pickle.UnpicklingError):
+    """What the vocab's unpickler says when a pickle asks for code."""
+
+
 class _NoGlobals(pickle.Unpickler):
     """Unpickles plain data only. A pickle runs code by naming a global (a function or a class,
     `os.system` say) for the unpickler to look up and call; this one looks up none."""
 
     def find_class(self, module, name):
-        raise pickle.UnpicklingError(f"it names {module}.{name}, and a vocab needs no code")
+        raise _Refused(f"it names {module}.{name}, and a vocab needs no code")
 
     def persistent_load(self, pid):
-        raise pickle.UnpicklingError("it refers to outside objects, and a vocab needs none")
+        raise _Refused("it refers to outside objects, and a vocab needs none")
 
 
 def read_itos(path) -> list[str]:
@@ -112,10 +117,10 @@ def read_itos(path) -> list[str]:
         raise PretrainedError(f"{path.name} cannot be read: {error.strerror or error}") from None
     try:
         itos = _NoGlobals(io.BytesIO(data)).load()
-    except pickle.UnpicklingError as error:
+    except _Refused as error:
         raise PretrainedError(f"{path.name} was refused: {error}") from None
-    except Exception as error:  # noqa: BLE001 - damaged data: any of struct, EOF, Value, Index errors
-        raise PretrainedError(f"{path.name} is not a vocab pickle ({type(error).__name__})") from None
+    except Exception as error:  # noqa: BLE001 - damaged data: any of Unpickling, EOF, Value, Index errors
+        raise PretrainedError(f"{path.name} is not a vocab pickle, or is cut short ({error})") from None
     if type(itos) is not list or not all(type(word) is str for word in itos):
         raise PretrainedError(f"{path.name} is not a vocab: it holds a {type(itos).__name__}, "
                               "not a list of words")
@@ -136,6 +141,10 @@ def load_weights(path) -> dict:
     except OSError as error:
         raise PretrainedError(f"{path.name} cannot be read: {error.strerror or error}") from None
     except Exception as error:  # noqa: BLE001 - torch's messages advise weights_only=False: never passed on
+        with open(path, "rb") as f:
+            head = f.read(4)
+        if not (zipfile.is_zipfile(path) or head.startswith(b"\x80")):  # torch's zip, or its legacy pickle
+            raise PretrainedError(f"{path.name} is not a torch file of weights, or is cut short") from None
         if "Weights only" in str(error):
             raise PretrainedError(f"{path.name} holds objects other than tensors and plain data, "
                                   "which l4tui does not load") from None
