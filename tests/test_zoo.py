@@ -390,3 +390,19 @@ def test_wt103_standin_to_fine_tuned_lm_to_classifier(data_dir, runs_dir):
     finished = {r.family: r for r in list_runs(runs_dir)}
     assert finished["classifier"].state == "finished"
     assert finished["classifier"].metrics.get("accuracy") is not None
+
+
+# ---- the Model pane: the pretrained model before any fine-tuning ---------------------------------
+
+def test_the_model_pane_builds_the_pretrained_model_as_downloaded(data_dir):
+    from l4tui.inspect.generate import generate
+    from l4tui.inspect.subject import pretrained_subject
+
+    itos = standin_itos()
+    state = random_lm_state(len(itos), seed=5)
+    write_standin(data_dir, itos=itos, state=state)
+    get_dataset("wt103")
+    subject = pretrained_subject("wt103")
+    assert subject.name == "lm" and subject.vocab.itos == itos and "pretrained, not fine-tuned" in subject.weights
+    assert torch.equal(subject.model.state_dict()["0.rnns.2.module.weight_ih_l0"], state["0.rnns.2.module.weight_ih_l0"])
+    assert generate(subject.model, subject.vocab, "my favourite actor is", n_words=3, seed=0)
