@@ -1,8 +1,8 @@
 """What a pretrained language model changes on the bundled review sample: ULMFiT's transfer,
 measured offline with a stand-in for fastai's wt103.
 
-    python bench/pretrained_standin.py [--pretrain-epochs 4] [--epochs 3] [--clas-epochs 2]
-                                       [--max-words 250000] [--seed 42]
+    python bench/pretrained_standin.py [--pretrain-epochs 3] [--epochs 3] [--clas-epochs 2]
+                                       [--max-words 60000] [--max-vocab 2000] [--seed 42]
 
 fastai's wt103 is an AWD-LSTM pretrained on Wikipedia; it can't be downloaded here. A stand-in
 pretrained on the bundled reviews themselves would prove nothing (it would have seen the data),
@@ -10,7 +10,9 @@ so the stand-in learns other English text found on this machine offline: the doc
 Python's standard library (read with `ast` from the .py files of the running Python's Lib
 folder, never imported), up to --max-words words, one docstring a text.
 
-1. pretrain: `l4tui train lm --data DOCSTRINGS.csv --preset small --epochs P` in a temp runs folder;
+1. pretrain: an LM run on them (`l4tui train lm --data DOCSTRINGS.csv --preset small --epochs P`,
+   with the vocab cut to --max-vocab words: the decoder's cost grows with the vocab, and only
+   words the reviews have can transfer) in a temp runs folder;
 2. export its weights and vocab in fastai's layout, as fastai's model zoo serves them
    (wt103-fwd.tgz: wt103-fwd/lstm_fwd.pth with fastai 1's keys inside {'model', 'opt'}, and
    wt103-fwd/itos_wt103.pkl), into a temp data folder ($L4TUI_DATA), as a user without internet
@@ -23,16 +25,14 @@ folder, never imported), up to --max-words words, one docstring a text.
 
 It prints the language models' validation perplexity and next-word accuracy, the classifiers'
 validation accuracy, and how much of the sample's vocab the stand-in knew. Every run uses the
-same --seed (the same split and first weights). The runs are real runs of the CLI, one at a
-time; on 2 shared cores the whole takes about 6-10 minutes.
+same --seed (the same split and first weights). The runs are real runs, started as the CLI and
+the app start them (`start_run`), one at a time; on 2 idle cores the whole takes about 5 minutes.
 """
 
 import argparse
 import ast
 import csv
-import json
 import os
-import subprocess
 import sys
 import sysconfig
 import tempfile
@@ -70,28 +70,30 @@ def stdlib_docstrings(max_words: int) -> list[str]:
     return texts
 
 
-def l4tui(*args, env) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "l4tui", *args], capture_output=True, text=True, env=env)
-    if result.returncode != 0:
-        sys.exit(f"l4tui {' '.join(args)} failed:\n{result.stderr}")
-    return result
+def train(runs: Path, family: str, **config) -> dict:
+    """One run to its end, started as `l4tui train` starts it; (its run id, metrics, transfer line)."""
+    from l4tui.runs.events import EventReader
+    from l4tui.runs.progress import Progress
+    from l4tui.runs.store import read_run
+    from l4tui.train.launcher import start_run
 
-
-def train(env, *args) -> dict:
-    """Run `l4tui train ARGS` to its end; its run.json summary (`runs show --json`)."""
-    out = l4tui("train", *args, env=env).stdout
-    run_id = out.split("started run ", 1)[1].split()[0]
-    shown = json.loads(l4tui("runs", "show", run_id, "--json", env=env).stdout)
-    shown["stdout"] = out
-    return shown
+    run_dir = start_run(family, config, runs)
+    while (info := read_run(run_dir)).state in ("starting", "running"):
+        time.sleep(1)
+    if info.state != "finished":
+        sys.exit(f"run {run_dir.name} {info.state}: {info.error} (see {run_dir / 'stderr.log'})")
+    progress = Progress()
+    progress.update(EventReader(run_dir).read_new())
+    return {"id": run_dir.name, "run_dir": run_dir, "metrics": info.metrics, "transfer": progress.pretrained}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pretrain-epochs", type=int, default=4)
+    parser.add_argument("--pretrain-epochs", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=3, help="the fine-tuning's unfrozen epochs")
     parser.add_argument("--clas-epochs", type=int, default=2)
-    parser.add_argument("--max-words", type=int, default=250_000)
+    parser.add_argument("--max-words", type=int, default=60_000)
+    parser.add_argument("--max-vocab", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
 
@@ -102,8 +104,8 @@ def main() -> None:
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="l4tui-pretrained-") as tmp:
         tmp = Path(tmp)
-        env = {**os.environ, "L4TUI_RUNS": str(tmp / "runs"), "L4TUI_DATA": str(tmp / "data")}
-        seed = ["--seed", str(args.seed)]
+        runs = tmp / "runs"
+        os.environ["L4TUI_RUNS"], os.environ["L4TUI_DATA"] = str(runs), str(tmp / "data")
 
         texts = stdlib_docstrings(args.max_words)
         corpus = tmp / "docstrings.csv"
@@ -112,25 +114,24 @@ def main() -> None:
             writer.writerow(["label", "text", "is_valid"])
             writer.writerows(["doc", text, "False"] for text in texts)
         print(f"stand-in corpus: {len(texts):,} docstrings of Python {sys.version.split()[0]}'s standard "
-              f"library, {sum(len(t.split()) for t in texts):,} words")
+              f"library, {sum(len(t.split()) for t in texts):,} words", flush=True)
 
-        pretrain = train(env, "lm", "--data", str(corpus), "--preset", "small",
-                         "--epochs", str(args.pretrain_epochs), *seed)
+        pretrain = train(runs, "lm", data=str(corpus), preset="small", epochs=args.pretrain_epochs,
+                         max_vocab=args.max_vocab, seed=args.seed)
         print(f"pretrained on them: perplexity {pretrain['metrics']['perplexity']:.1f} "
-              f"({time.time() - started:.0f} s so far)")
-        checkpoint = torch.load(Path(pretrain["run_dir"]) / "checkpoints" / "last.pt", weights_only=True)
+              f"({time.time() - started:.0f} s so far)", flush=True)
+        checkpoint = torch.load(pretrain["run_dir"] / "checkpoints" / "last.pt", weights_only=True)
         archive = tmp / "data" / "wt103-fwd.tgz"
         archive.parent.mkdir(parents=True)
         archive.write_bytes(archive_bytes(checkpoint["vocab"], checkpoint["model"], layout="fastai1", wrapped=True))
 
         rows = {}
-        for label, extra in (("with the stand-in", ["--pretrained", "wt103", "--epochs", str(args.epochs)]),
-                             ("without (random weights)", ["--epochs", str(args.epochs + 1)])):
-            lm = train(env, "lm", *extra, *seed)
-            clas = train(env, "classifier", "--encoder", lm["id"], "--epochs", str(args.clas_epochs), *seed)
-            transfer = next((line for line in lm["stdout"].splitlines() if line.startswith("pretrained ")), "")
-            rows[label] = (lm["metrics"], clas["metrics"], transfer)
-            print(f"{label}: done ({time.time() - started:.0f} s so far)")
+        for label, extra in (("with the stand-in", dict(pretrained="wt103", epochs=args.epochs)),
+                             ("without (random weights)", dict(epochs=args.epochs + 1))):
+            lm = train(runs, "lm", seed=args.seed, **extra)
+            clas = train(runs, "classifier", encoder=lm["id"], epochs=args.clas_epochs, seed=args.seed)
+            rows[label] = (lm["metrics"], clas["metrics"], lm["transfer"])
+            print(f"{label}: done ({time.time() - started:.0f} s so far)", flush=True)
 
     print()
     print(f"{'bundled sample':<26} {'LM perplexity':>14} {'LM accuracy':>12} {'classifier accuracy':>20}")
@@ -140,8 +141,8 @@ def main() -> None:
         if transfer:
             print(f"{label}: {transfer}")
     print(f"epochs: LM {args.epochs + 1} each (with: 1 frozen + {args.epochs}), classifier 3 stages + "
-          f"{args.clas_epochs}; pretraining {args.pretrain_epochs}; seed {args.seed}; "
-          f"{time.time() - started:.0f} s in all")
+          f"{args.clas_epochs}; pretraining {args.pretrain_epochs} on {args.max_words:,} words, vocab "
+          f"{args.max_vocab:,}; seed {args.seed}; {time.time() - started:.0f} s in all")
 
 
 if __name__ == "__main__":

@@ -348,12 +348,12 @@ def count_training_items(family: str, data: str) -> int | None:
 def pretrained_choices(runs_dir) -> list[tuple[str, str]]:
     """(value, label) of what a language model can start from: the zoo's downloaded models (wt103
     first, as the lesson starts from it), the finished LM runs, and none."""
-    from l4tui.data.registry import ALIASES, PRETRAINED
+    from l4tui.data.registry import ALIASES
     from l4tui.data.zoo import downloaded_zoo
 
     short = {target: alias for alias, target in ALIASES.items()}
-    choices = [(short.get(name, name), f"{short.get(name, name)}: {PRETRAINED[name].description.split(':')[0]} "
-                                       f"(downloaded, lesson sizes)")
+    choices = [(short.get(name, name), f"{short.get(name, name)}: Wikipedia, "
+                                       f"{'backwards' if name.endswith('bwd') else 'forwards'} (downloaded)")
                for name in downloaded_zoo()]
     choices += encoder_runs(runs_dir)
     return choices + [("", "none: random weights")]
