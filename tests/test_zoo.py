@@ -406,3 +406,17 @@ def test_the_model_pane_builds_the_pretrained_model_as_downloaded(data_dir):
     assert subject.name == "lm" and subject.vocab.itos == itos and "pretrained, not fine-tuned" in subject.weights
     assert torch.equal(subject.model.state_dict()["0.rnns.2.module.weight_ih_l0"], state["0.rnns.2.module.weight_ih_l0"])
     assert generate(subject.model, subject.vocab, "my favourite actor is", n_words=3, seed=0)
+
+
+def test_the_run_monitor_and_runs_show_read_the_transfer_from_the_start_event():
+    from l4tui.runs.progress import Progress
+
+    progress = Progress()
+    progress.update([{"type": "start", "t": 1.0, "epochs": 2, "vocab_size": 5012, "pretrained": "wt103",
+                      "pretrained_vocab_found": 4210, "pretrained_vocab_size": 60000,
+                      "pretrained_token_share": 0.978}])
+    assert progress.pretrained == ("pretrained wt103: 4,210 of 5,012 words found (its vocab 60,000) · "
+                                   "97.8% of training tokens")
+    plain = Progress()
+    plain.update([{"type": "start", "t": 1.0, "epochs": 2, "vocab_size": 5012}])
+    assert plain.pretrained is None
