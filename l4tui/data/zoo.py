@@ -137,7 +137,9 @@ def load_weights(path) -> dict:
 
     path = Path(path)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        # mmap: the tensors are read from the file as they are used (the launcher only wants the
+        # sizes of wt103's 180 MB); only torch's zip format can be mapped.
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path))
     except OSError as error:
         raise PretrainedError(f"{path.name} cannot be read: {error.strerror or error}") from None
     except Exception as error:  # noqa: BLE001 - torch's messages advise weights_only=False: never passed on
