@@ -81,7 +81,8 @@ def train(runs: Path, family: str, **config) -> dict:
     while (info := read_run(run_dir)).state in ("starting", "running"):
         time.sleep(1)
     if info.state != "finished":
-        sys.exit(f"run {run_dir.name} {info.state}: {info.error} (see {run_dir / 'stderr.log'})")
+        log = (run_dir / "stderr.log").read_text(errors="replace")[-3000:] if (run_dir / "stderr.log").is_file() else ""
+        sys.exit(f"run {run_dir.name} {info.state}: {info.error}\n{log}")
     progress = Progress()
     progress.update(EventReader(run_dir).read_new())
     return {"id": run_dir.name, "run_dir": run_dir, "metrics": info.metrics, "transfer": progress.pretrained}
