@@ -77,9 +77,16 @@ def train(runs: Path, family: str, **config) -> dict:
     from l4tui.runs.store import read_run
     from l4tui.train.launcher import start_run
 
-    run_dir = start_run(family, config, runs)
-    while (info := read_run(run_dir)).state in ("starting", "running"):
-        time.sleep(1)
+    for attempt in range(3):
+        run_dir = start_run(family, config, runs)
+        while (info := read_run(run_dir)).state in ("starting", "running"):
+            time.sleep(1)
+        log = run_dir / "stderr.log"
+        if info.state == "died" and not (log.is_file() and log.read_text(errors="replace").strip()):
+            # Gone at once without a word (on a shared machine, killed from outside): once more.
+            print(f"run {run_dir.name} died silently; starting it again", flush=True)
+            continue
+        break
     if info.state != "finished":
         log = (run_dir / "stderr.log").read_text(errors="replace")[-3000:] if (run_dir / "stderr.log").is_file() else ""
         sys.exit(f"run {run_dir.name} {info.state}: {info.error}\n{log}")

@@ -189,7 +189,7 @@ def prepare_lm(config: LMConfig, device: str, workspace=None):
     if pretrained is not None:
         model.load_state_dict(match_embeds(pretrained.weights, pretrained.itos, vocab.itos))
         transfer = dict(pretrained=config.pretrained,
-                        **vocab_coverage(vocab.itos, pretrained.itos, [d for d, v in zip(ids, valid) if not v]))
+                        **vocab_coverage(vocab.itos, pretrained.itos, train_docs))
         del pretrained  # wt103's weights: 180 MB not to keep through training
         # The lesson's schedule: one epoch training only the embeddings and decoder (the new
         # words' rows start as the mean), then everything, at a tenth of the learning rate.
