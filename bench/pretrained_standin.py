@@ -83,7 +83,8 @@ def train(runs: Path, family: str, **config) -> dict:
             time.sleep(1)
         log = run_dir / "stderr.log"
         if info.state == "died" and not (log.is_file() and log.read_text(errors="replace").strip()):
-            # Gone at once without a word (on a shared machine, killed from outside): once more.
+            # Gone at once without a word in its log (seen twice on a busy shared machine; the cause
+            # was not found: no traceback, no end event): once more.
             print(f"run {run_dir.name} died silently; starting it again", flush=True)
             continue
         break
