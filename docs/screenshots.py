@@ -104,6 +104,42 @@ async def shoot_runs(images: Path, size=(120, 36)) -> None:
             stop_run(live)
 
 
+async def shoot_pretrained(images: Path, size=(120, 36)) -> None:
+    """The launch form of a language model with its Pretrained field on wt103 (a small stand-in of
+    fastai's archive, tests/zoo_standin.py, put in a temporary data folder as if downloaded)."""
+    from textual.widgets import Select
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from zoo_standin import write_standin
+
+    from l4tui.data.download import get_dataset
+
+    before = os.environ.get("L4TUI_DATA")
+    with tempfile.TemporaryDirectory() as name:
+        os.environ["L4TUI_DATA"] = str(Path(name) / "data")
+        try:
+            write_standin(Path(name) / "data")
+            get_dataset("wt103")
+            runs = Path(name) / "runs"
+            runs.mkdir()
+            app = L4App(runs_dir=runs, workspace=REPO)
+            async with app.run_test(size=size) as pilot:
+                await pilot.press("2", "n")
+                await until(pilot, lambda: isinstance(app.screen, LaunchScreen))
+                form = app.screen
+                form.query_one("#field-family", Select).value = "lm"
+                await until(pilot, lambda: bool(form.query("#field-pretrained")) and form.data_items)
+                form.query_one("#field-pretrained", Select).value = "wt103"
+                form.query_one("#field-preset", Select).value = "lesson"  # wt103's sizes
+                await pilot.pause(0.5)
+                app.save_screenshot("runs-form-pretrained.svg", str(images))
+        finally:
+            if before is None:
+                os.environ.pop("L4TUI_DATA", None)
+            else:
+                os.environ["L4TUI_DATA"] = before
+
+
 async def until(pilot, predicate, timeout=120.0):
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -624,7 +660,7 @@ async def shoot_results(images: Path) -> None:
 GROUPS = {"code": shoot_code, "notebook": shoot_notebook, "project": shoot_project, "sheet": shoot_sheet,
           "text": shoot_text, "embeddings": shoot_embeddings, "tabular": shoot_tabular, "runs": shoot_runs,
           "model_pane": shoot_model_pane, "results": shoot_results, "trust": shoot_trust, "keys": shoot_keys,
-          "env": shoot_env}
+          "env": shoot_env, "pretrained": shoot_pretrained}
 
 
 async def shoot_some(names: list[str]) -> None:

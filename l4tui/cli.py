@@ -226,12 +226,15 @@ def cmd_train(args, runs: Path) -> int:
         path = resolve(config["data"])  # check it now, so a bad path is reported here, not in the run's log
         detect_format(path)
         config["data"] = str(path)
-    for name in ("encoder", "pretrained"):
-        if config.get(name):
-            from l4tui.runs.checkpoints import find_checkpoint
+    if config.get("encoder"):
+        from l4tui.runs.checkpoints import find_checkpoint
 
-            # A run id stays one (the run finds it beside itself); a .pt file becomes an absolute path.
-            _, config[name] = find_checkpoint(config[name], runs)
+        # A run id stays one (the run finds it beside itself); a .pt file becomes an absolute path.
+        _, config["encoder"] = find_checkpoint(config["encoder"], runs)
+    if config.get("pretrained"):
+        from l4tui.train.transfer import config_name
+
+        config["pretrained"] = config_name(config["pretrained"], runs)  # wt103 stays wt103
     run_dir = start_run(args.family, config, runs, mode="lr_find" if args.lr_find else "train",
                         processes=args.gpus)
     print(f"started run {run_dir.name} in {run_dir}")
@@ -249,10 +252,13 @@ def follow_run(run_dir: Path, poll_s: float = 0.2) -> int:
 
     reader, progress = EventReader(run_dir), Progress()
     is_tty = sys.stdout.isatty()
-    epochs_printed = 0
+    epochs_printed, pretrained_printed = 0, False
     try:
         while True:
             progress.update(reader.read_new())
+            if progress.pretrained and not pretrained_printed:  # the transfer, once, before the epochs
+                print(("\r\033[K" if is_tty else "") + progress.pretrained)
+                pretrained_printed = True
             if reader.problem:
                 print(f"\nl4tui: error: run {run_dir.name} is invalid: {reader.problem}", file=sys.stderr)
                 return 1
@@ -383,7 +389,22 @@ def show_run(info, as_json: bool) -> int:
             print(f"{key:<11} {summary[key]}")
     print(f"{'config':<11} " + " ".join(f"{k}={v}" for k, v in summary["config"].items()))
     print(f"{'metrics':<11} {format_metrics(summary['metrics'])}")
+    if (line := _pretrained_of(info.run_dir)) is not None:
+        print(f"{'transfer':<11} {line}")
     return 0
+
+
+def _pretrained_of(run_dir: Path) -> str | None:
+    """The start event's pretrained figures in one line (None: no such run, or random weights)."""
+    from l4tui.runs.events import EventReader
+    from l4tui.runs.progress import Progress
+
+    progress = Progress()
+    try:
+        progress.update(EventReader(Path(run_dir)).read_new())
+    except (OSError, ValueError):
+        return None
+    return progress.pretrained
 
 
 def tail_run(run_dir: Path, poll_s: float = 0.25) -> int:

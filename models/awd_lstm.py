@@ -2,7 +2,8 @@
 
 ULMFiT in three steps:
   1. a language model learns to predict the next word of Wikipedia (the pretrained weights);
-  2. it is fine-tuned on the texts of the task (IMDB reviews): `get_language_model`;
+  2. it is fine-tuned on the texts of the task (IMDB reviews): `get_language_model`, its
+     embedding refitted to their vocab first (`match_embeds` in l4tui/train/transfer.py);
   3. its encoder becomes the body of a classifier, trained with discriminative learning rates and
      gradual unfreezing: `get_text_classifier`, `layer_groups`, `freeze_to`.
 

@@ -177,3 +177,32 @@ async def test_tabular_row_form_and_a_runs_checkpoints(runs_dir):
         await pilot.press("enter")
         assert await wait_until(pilot, lambda: "age is a continuous column: 'forty' is not a number"
                                 in shown(app, "#act-status"))
+
+
+async def test_the_pretrained_language_model_is_listed_before_any_fine_tuning(runs_dir, tmp_path, monkeypatch):
+    from zoo_standin import write_standin
+
+    from l4tui.data.download import get_dataset
+
+    monkeypatch.setenv("L4TUI_DATA", str(tmp_path / "data"))
+    write_standin(tmp_path / "data")
+    get_dataset("wt103")  # as `l4tui data get wt103` leaves it
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = await open_pane(pilot, app)
+        await pilot.press("p")  # the small preset: fast
+        options = app.query_one("#model-list", OptionList)
+        options.focus()
+        options.highlighted = 0
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: pane.subject is not None and pane.subject.name == "lm")
+        weights = app.query_one("#weights-list", OptionList)
+        labels = [str(option.prompt) for option in weights.options]
+        assert labels == ["fresh (small)", "wt103-fwd (pretrained)"]
+        weights.focus()
+        weights.highlighted = 1
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: "pretrained, not fine-tuned" in pane.subject.weights)
+        assert pane.subject.vocab.itos[:2] == ["xxunk", "xxpad"] and len(pane.subject.vocab.itos) == 131
+        tabs = app.query_one("#model-tabs", TabbedContent)
+        assert tabs.get_tab("tab-generate").display  # Generate compares it with fine-tuned runs

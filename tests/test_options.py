@@ -58,7 +58,7 @@ def test_the_launch_form_shows_labelled_options_of_the_recipes_that_take_them_on
             option = options.BY_NAME[spec.name]
             assert spec.label == option.label and spec.help == option.help_for(recipe)
             assert spec.default == command_line_text(option.defaults[recipe])
-    assert {option.name for option in OPTIONS if not option.label} >= {"pretrained", "div", "moms", "fp16"}
+    assert {option.name for option in OPTIONS if not option.label} >= {"div", "moms", "fp16"}
 
 
 def command_line_text(value) -> str:

@@ -347,9 +347,24 @@ def _unpack(archive: Path, entry: Dataset, target: Path) -> None:
                 raise ArchiveError(f"{damaged} ({_reason(error)}).") from None
             raise DownloadError(f"Could not unpack {archive} into {target.parent}: {_reason(error)}. "
                                 "The archive is kept; run again once that is fixed.") from None
+        if entry.kind == "pretrained":
+            _check_pretrained(archive, scratch)
         _move_into_place(scratch, target, archive)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)  # gone already when it became the target
+
+
+def _check_pretrained(archive: Path, scratch: Path) -> None:
+    """A model of the zoo has no published checksum: its structure is checked instead
+    (data/zoo.py), before it takes its folder. ArchiveError, so a bad download is not kept."""
+    from l4tui.data.zoo import PretrainedError, check_unpacked
+
+    entries = list(scratch.iterdir())
+    content = entries[0] if len(entries) == 1 and entries[0].is_dir() else scratch
+    try:
+        check_unpacked(archive, content)
+    except PretrainedError as error:
+        raise ArchiveError(f"{archive} is not a pretrained AWD-LSTM language model: {error}.") from None
 
 
 def _move_into_place(scratch: Path, target: Path, archive: Path) -> None:

@@ -43,6 +43,7 @@ class Dataset:
     size: int | None = None  # bytes, when known
     checksum: str | None = None  # hex digest, when known
     checksum_type: str = "md5"  # one of CHECKSUM_TYPES
+    kind: str = "dataset"  # or "pretrained": a model of the zoo, checked by its structure (data/zoo.py)
 
     @property
     def archive_name(self) -> str:
@@ -110,16 +111,46 @@ DATASETS: dict[str, Dataset] = {
 }
 
 
+# The model zoo: fastai's language models pretrained on Wikipedia (WikiText-103), the first step
+# of ULMFiT. No size or checksum is published for them (fastai's download_checks.py has none), so
+# what arrives is checked by its structure instead: l4tui/data/zoo.py.
+PRETRAINED: dict[str, Dataset] = {
+    entry.name: entry
+    for entry in [
+        Dataset(
+            name="wt103-fwd",
+            description="AWD-LSTM language model pretrained on Wikipedia (WikiText-103), reading "
+            "forwards: emb 400, hidden 1152, 3 LSTMs, 60,000 words — the lesson's pretrained model",
+            url="https://s3.amazonaws.com/fast-ai-modelzoo/wt103-fwd.tgz",
+            archive_type="tgz",
+            folder="wt103-fwd",
+            kind="pretrained",
+        ),
+        Dataset(
+            name="wt103-bwd",
+            description="the same, reading backwards (fastai's backwards=True)",
+            url="https://s3.amazonaws.com/fast-ai-modelzoo/wt103-bwd.tgz",
+            archive_type="tgz",
+            folder="wt103-bwd",
+            kind="pretrained",
+        ),
+    ]
+}
+ALIASES = {"wt103": "wt103-fwd"}  # what the lesson calls it
+
+
 def dataset_names() -> list[str]:
-    return list(DATASETS)
+    return list(DATASETS) + list(PRETRAINED) + list(ALIASES)
 
 
 def find_dataset(name: str) -> Dataset:
-    try:
-        return DATASETS[name]
-    except KeyError:
-        known = ", ".join(DATASETS)
-        raise UnknownDatasetError(f"No dataset called {name!r}. Known datasets: {known}.") from None
+    """A dataset or a pretrained model of the zoo, by name (or alias: wt103 is wt103-fwd)."""
+    name = ALIASES.get(name, name)
+    found = DATASETS.get(name) or PRETRAINED.get(name)
+    if found is None:
+        raise UnknownDatasetError(f"No dataset called {name!r}. Known datasets: {', '.join(DATASETS)}; "
+                                  f"pretrained models: {', '.join([*PRETRAINED, *ALIASES])}.")
+    return found
 
 
 def cache_dir() -> Path:

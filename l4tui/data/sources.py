@@ -39,8 +39,9 @@ def resolve(name_or_path) -> Path:
 
 
 def list_datasets() -> list[str]:
-    """What `l4tui data list` prints: the bundled datasets, then the ones to download."""
-    from l4tui.data.registry import DATASETS, cache_dir
+    """What `l4tui data list` prints: the bundled datasets, then the ones to download, then the
+    pretrained models of the zoo."""
+    from l4tui.data.registry import ALIASES, DATASETS, PRETRAINED, cache_dir
 
     lines = ["bundled (work offline):"]
     for name, (family, relative) in BUNDLED.items():
@@ -52,6 +53,13 @@ def list_datasets() -> list[str]:
         size = f"{entry.size / 2**20:,.1f} MiB" if entry.size else "size unknown"
         lines.append(f"  {name:<14} {FAMILIES.get(name, '?'):<8} {size:>10}  {where}")
         lines.append(f"  {'':<14} {entry.description}")
+    lines.append(f"pretrained models (`l4tui data get NAME`, then `l4tui train lm --pretrained NAME`):")
+    for name, entry in PRETRAINED.items():
+        folder = cache_dir() / entry.folder
+        where = str(folder) if folder.is_dir() else "not downloaded"
+        alias = next((a for a, target in ALIASES.items() if target == name), "")
+        lines.append(f"  {name:<14} {'lm':<8} {'size unknown':>10}  {where}")
+        lines.append(f"  {'':<14} {entry.description}" + (f" (also called {alias})" if alias else ""))
     return lines
 
 

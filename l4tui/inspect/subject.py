@@ -2,6 +2,7 @@
 
     subject = fresh_subject(entry, sizes)            # freshly initialised, at the lesson's sizes
     subject = checkpoint_subject(path)               # a run's weights at one epoch
+    subject = pretrained_subject("wt103-fwd")        # the zoo's language model, not fine-tuned
     inputs = encode_input(subject, "I loved this movie")          # lm, classifier
     inputs = encode_input(subject, {"age": "39", "workclass": " State-gov", ...})   # tabular
     inputs = encode_input(subject, "196, Star Wars (1977)")       # collab: a user and a movie
@@ -161,6 +162,30 @@ def checkpoint_subject(path: Path, workspace: Path | None = None) -> Subject:
     model.eval()
     subject.model, subject.example = model, example
     return subject
+
+
+PRETRAINED_PREFIX = "pretrained:"  # the Model pane's id of a zoo model's weights: "pretrained:wt103-fwd"
+
+
+def pretrained_subject(name: str, workspace: Path | None = None) -> Subject:
+    """The language model of the zoo (`l4tui data get wt103`) as it was downloaded, before any
+    fine-tuning: its own vocab (Wikipedia's 60,000 words) and sizes. Beside a run's checkpoints,
+    the Generate tab shows what fine-tuning on the reviews changed."""
+    import torch
+
+    from l4tui.data.vocab import Vocab
+    from l4tui.data.zoo import read_zoo
+    from l4tui.modelfiles import load_model_file
+
+    pretrained = read_zoo(name)
+    awd = load_model_file("awd_lstm", workspace)
+    model = awd.get_language_model(len(pretrained.itos), drop_mult=1.0, **pretrained.sizes())
+    model.load_state_dict(pretrained.weights)
+    model.eval()
+    vocab = Vocab(pretrained.itos)
+    example = (torch.randint(2, len(vocab), (2, 72)),)
+    return Subject("lm", model, example, f"{name} · pretrained, not fine-tuned", vocab=vocab,
+                   config={"pretrained": name})
 
 
 def weights_label(path: Path) -> str:

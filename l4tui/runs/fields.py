@@ -112,7 +112,8 @@ def check_run_file(meta) -> str | None:
 
 EVENT_FIELDS = {
     "start": {"epochs": "count", "mode": "text", "stages": "texts", "processes": "count", "device": "text",
-              "baseline_rmse": "number?"},
+              "baseline_rmse": "number?", "pretrained": "text?", "pretrained_vocab_found": "count",
+              "pretrained_vocab_size": "count", "pretrained_token_share": "number?"},
     "batch": {"epoch": "count", "iter": "count", "total_iters": "count", "loss": "number", "raw": "number",
               "lr": "number", "mom": "number?", "items_per_s": "number"},
     "epoch": {"epoch": "count", "epochs": "count", "stage": "count", "stage_name": "text", "iter": "count",

@@ -25,6 +25,7 @@ class Progress:
     epoch_rows: list[dict] = field(default_factory=list)
     end: dict | None = None
     baseline_rmse: float | None = None
+    pretrained: str | None = None  # a language model's transfer, in one line (pretrained_line)
     first_batch: tuple[int, float] | None = None  # (iter, t) of the first batch event seen
     preparing: dict | None = None  # the latest `prepare` event before the start (tokenizing ...)
     # Where each epoch's points begin in the lists above, so a resume can rewind them (events.py).
@@ -40,6 +41,7 @@ class Progress:
                 self.preparing = None
                 self.epochs = event.get("epochs", self.epochs)
                 self.baseline_rmse = event.get("baseline_rmse")
+                self.pretrained = pretrained_line(event)
                 self.mode = event.get("mode", self.mode)
             elif kind == "batch":
                 epoch = event.get("epoch")
@@ -228,3 +230,20 @@ def common_metrics(progresses: list[Progress]) -> list[str]:
                 if isinstance(v, (int, float)) and k not in NOT_METRICS}
         names = have if names is None else names & have
     return sorted(names or [], key=lambda n: (METRIC_ORDER.index(n) if n in METRIC_ORDER else len(METRIC_ORDER), n))
+
+
+def pretrained_line(start: dict) -> str | None:
+    """A start event's transfer figures in one line, for the run monitor and `l4tui runs show`:
+    "pretrained wt103: 4,210 of 5,012 words found (its vocab 60,000) · 97.8% of training tokens".
+    None for a run that started from random weights."""
+    found, size = start.get("pretrained_vocab_found"), start.get("pretrained_vocab_size")
+    if not isinstance(found, int) or not isinstance(size, int):
+        return None
+    vocab = start.get("vocab_size")
+    line = f"pretrained {start.get('pretrained') or '?'}: {found:,}"
+    line += f" of {vocab:,} words found" if isinstance(vocab, int) else " words found"
+    line += f" (its vocab {size:,})"
+    share = start.get("pretrained_token_share")
+    if isinstance(share, (int, float)):
+        line += f" · {share:.1%} of training tokens"
+    return line

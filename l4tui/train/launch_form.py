@@ -200,6 +200,8 @@ def _recipe_problems(family: str, config: dict, data_items: int | None, runs_dir
             problems["data"] = kind_problem
     if family == "classifier" and runs_dir is not None and config.get("encoder"):
         problems.update(_encoder_problems(runs_dir, config["encoder"], config.get("preset")))
+    if family == "lm" and runs_dir is not None and config.get("pretrained"):
+        problems.update(_pretrained_problems(runs_dir, config["pretrained"], config.get("preset")))
     return problems
 
 
@@ -248,6 +250,29 @@ def _encoder_problems(runs_dir, encoder: str, preset: str | None) -> dict[str, s
         return {"encoder": "its run.json is unreadable"}
     if preset and its_preset != preset:
         return {"preset": f"must match the encoder's ({its_preset})"}
+    return {}
+
+
+def _pretrained_problems(runs_dir, pretrained: str, preset: str | None) -> dict[str, str]:
+    """The form's look at the LM's pretrained model: a zoo model must be downloaded, and the
+    preset must be the pretrained model's sizes (a zoo model's are the lesson's, a run's are in
+    its run.json). Files are only checked when the run starts (they must be read for their sizes)."""
+    from l4tui.data.zoo import ZOO_PRESET, is_zoo_name, zoo_folder
+    from l4tui.runs.store import find_run, read_run_file
+
+    if is_zoo_name(pretrained):
+        if not zoo_folder(pretrained).is_dir():
+            return {"pretrained": f"not downloaded: l4tui data get {pretrained}"}
+        its_preset = ZOO_PRESET
+    elif (run_dir := find_run(Path(runs_dir), pretrained)) is not None:
+        try:
+            its_preset = (read_run_file(run_dir).get("config") or {}).get("preset", "small")
+        except ValueError:
+            return {"pretrained": "its run.json is unreadable"}
+    else:
+        return {}
+    if preset and its_preset != preset:
+        return {"preset": f"must match the pretrained model's ({its_preset})"}
     return {}
 
 
@@ -318,6 +343,20 @@ def count_training_items(family: str, data: str) -> int | None:
         return training_items(family, _config_class(family).from_dict({"data": data, "bs": 1}))
     except Exception:  # noqa: BLE001 - a hint only: Start reports the data's problem through the same check
         return None
+
+
+def pretrained_choices(runs_dir) -> list[tuple[str, str]]:
+    """(value, label) of what a language model can start from: the zoo's downloaded models (wt103
+    first, as the lesson starts from it), the finished LM runs, and none."""
+    from l4tui.data.registry import ALIASES
+    from l4tui.data.zoo import downloaded_zoo
+
+    short = {target: alias for alias, target in ALIASES.items()}
+    choices = [(short.get(name, name), f"{short.get(name, name)}: Wikipedia, "
+                                       f"{'backwards' if name.endswith('bwd') else 'forwards'} (downloaded)")
+               for name in downloaded_zoo()]
+    choices += encoder_runs(runs_dir)
+    return choices + [("", "none: random weights")]
 
 
 def encoder_runs(runs_dir) -> list[tuple[str, str]]:

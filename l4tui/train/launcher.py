@@ -69,6 +69,10 @@ def start_run(family: str, config: dict, runs_dir: Path, mode: str = "train", pr
     if problem:
         raise ValueError(problem)
     config_class, _ = RECIPES[family]
+    if family == "lm" and config.get("pretrained"):
+        from l4tui.train.transfer import settle_preset
+
+        config = settle_preset(config, runs_dir)  # the sizes follow the pretrained weights
     checked = config_class.from_dict(config)
     checked.validate()
     check_data(family, checked)

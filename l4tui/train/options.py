@@ -136,7 +136,11 @@ OPTIONS = [
            "(none: random weights)",
            label="Encoder", form_choice=True, optional=True),
     Option("pretrained", "text", {"lm": ""},
-           "start from this run's (or .pt file's) weights: one frozen epoch, then unfrozen at lr/10"),
+           "start from a pretrained language model: wt103 (fastai's Wikipedia model, `l4tui data get "
+           "wt103`), a fastai .pth (its .pkl vocab beside it, or PTH,PKL), or an LM run (or .pt); "
+           "its sizes set the preset, its rows are matched to the texts' vocab; one frozen epoch, "
+           "then unfrozen at lr/10 (none: random weights)",
+           label="Pretrained", form_choice=True, optional=True),
     Option("epochs", "int", {"collab": 5, "tabular": 3, "lm": 4, "classifier": 2},
            "passes over the training data",
            label="Epochs", bounds=(at_least(1),),

@@ -18,7 +18,7 @@ def check_data(family: str, config) -> None:
     it (the CLI, the app) and no run folder is made for it. The run's own `prepare` loads its data
     through the same functions, so the check is one (l4tui/data/checks.py says what it covers).
     Texts are tokenized only when so few that a batch might not fill. A checkpoint named by a
-    file (--pretrained, --encoder) is looked at here; one named by a run id is looked up by the
+    file (--encoder) is looked at here; one named by a run id is looked up by the
     CLI and the launch form, which know the runs folder."""
     from l4tui.train.collab import load_checked_ratings
     from l4tui.train.tabular import load_checked_table
@@ -28,7 +28,7 @@ def check_data(family: str, config) -> None:
     loaders = {"collab": load_checked_ratings, "tabular": load_checked_table,
                "lm": load_checked_lm_texts, "classifier": load_checked_classifier_texts}
     loaders[family](config)
-    checkpoint = getattr(config, "pretrained", "") or getattr(config, "encoder", "")
+    checkpoint = getattr(config, "encoder", "")  # a pretrained model: start_run's settle_preset read it
     if checkpoint and ("/" in checkpoint or checkpoint.endswith(".pt")):
         find_checkpoint(checkpoint, ".")
 

@@ -12,14 +12,17 @@ classifier on its encoder with gradual unfreezing.
     learn.freeze_to(-3); learn.fit_one_cycle(1, slice(5e-3/(2.6**4), 5e-3))
     learn.unfreeze();    learn.fit_one_cycle(2, slice(1e-3/(2.6**4), 1e-3))
 
-No Wikipedia-pretrained weights are downloaded: the language model starts from its own random
-weights unless `pretrained` names a checkpoint (a run id, or a .pt file of fastai-named weights).
+The language model starts from its own random weights unless `pretrained` names a pretrained
+model: fastai's Wikipedia model (`wt103`, once `l4tui data get wt103` fetched it), fastai's
+.pth/.pkl files, or an l4tui language model run. Its vocab is refitted to the texts' own
+(train/transfer.py's `match_embeds`) and its sizes set the preset.
 """
 
 from dataclasses import dataclass
 from l4tui.runs.checkpoints import load_named_checkpoint
 from l4tui.train.config import RecipeConfig
 from l4tui.train.options import recipe_config
+from l4tui.train.transfer import load_pretrained_lm, match_embeds, vocab_coverage
 from l4tui.presets import awd_lstm_sizes
 
 
@@ -187,25 +190,33 @@ def prepare_lm(config: LMConfig, device: str, workspace=None, report=None):
     data, valid = load_checked_lm_texts(config)
     corpus = tokenized_corpus(data.texts, progress=tokenizing_progress(report))
     train_texts, valid_texts = np.flatnonzero(~valid), np.flatnonzero(valid)
-    pretrained = load_named_checkpoint(config.pretrained) if config.pretrained else None
-    if pretrained is not None and "vocab" in pretrained:
-        vocab = Vocab(pretrained["vocab"])
-    else:
-        vocab = corpus.vocab(train_texts, config.max_vocab, config.min_freq)
+    # The vocab is always the texts' own; pretrained weights are refitted to it (match_embeds).
+    pretrained = load_pretrained_lm(config.pretrained) if config.pretrained else None
+    vocab = corpus.vocab(train_texts, config.max_vocab, config.min_freq)
     ids = corpus.numericalized(vocab)
     train_docs, valid_docs = ids.pick(train_texts), ids.pick(valid_texts)
+    train_counts = train_docs.bincount(len(vocab))  # each id's count in the training texts
 
     awd = load_model_file("awd_lstm", workspace)
-    model = awd.get_language_model(len(vocab), drop_mult=config.drop_mult, **awd_lstm_sizes(config.preset)).to(device)
+    sizes = awd_lstm_sizes(config.preset)
+    if pretrained is not None and pretrained.sizes() != sizes:  # start_run set the preset from them
+        raise ValueError(f"--preset {config.preset} disagrees with {config.pretrained}'s sizes "
+                         f"({pretrained.describe_sizes()})")
+    model = awd.get_language_model(len(vocab), drop_mult=config.drop_mult, **sizes).to(device)
     stages = [Stage(config.epochs, config.lr, freeze_to=0, name="unfrozen")]
+    transfer = {}
     if pretrained is not None:
-        weights = {k: v for k, v in pretrained["model"].items()}
-        model.load_state_dict(weights)
+        model.load_state_dict(match_embeds(pretrained.weights, pretrained.itos, vocab.itos))
+        transfer = dict(pretrained=config.pretrained,
+                        **vocab_coverage(vocab.itos, pretrained.itos, train_counts))
+        del pretrained  # wt103's weights: 180 MB not to keep through training
+        # The lesson's schedule: one epoch training only the embeddings and decoder (the new
+        # words' rows start as the mean), then everything, at a tenth of the learning rate.
         stages = [Stage(1, config.lr, freeze_to=-1, name="frozen"),
                   Stage(config.epochs, config.lr / 10, freeze_to=0, name="unfrozen")]
 
     # The baseline: a unigram model, each token predicted by its frequency in the training texts.
-    counts = train_docs.bincount(len(vocab)) + 1
+    counts = train_counts + 1
     log_p = np.log(counts / counts.sum())
     valid_counts = valid_docs.bincount(len(vocab))
     valid_counts[valid_docs[0][0]] -= 1  # the first token is never a target
@@ -228,7 +239,7 @@ def prepare_lm(config: LMConfig, device: str, workspace=None, report=None):
         metrics={"accuracy": lambda preds, target: (preds.argmax(-1) == target).float().mean()},
         start=dict(n_train=len(train_docs), n_valid=len(valid_docs), vocab_size=len(vocab),
                    train_tokens=train_docs.n_tokens(), unigram_loss=unigram_loss,
-                   unigram_perplexity=math.exp(unigram_loss)),
+                   unigram_perplexity=math.exp(unigram_loss), **transfer),
         extras={"vocab": vocab.itos, "unigram_loss": unigram_loss},
     )
 

@@ -105,6 +105,8 @@ class LaunchScreen(ModalScreen):
                 choices = launch_form.datasets_for(self.family)
             elif spec.name == "encoder":  # the newest fine-tuned LM first, as the lesson goes on from it
                 choices = launch_form.encoder_runs(self.runs_dir) + [("", "none: random weights, own vocab")]
+            elif spec.name == "pretrained":  # wt103 when downloaded, the LM runs, none
+                choices = launch_form.pretrained_choices(self.runs_dir)
             value = texts.get(spec.name, spec.default)
             if spec.name == "encoder" and spec.name not in texts:
                 value = choices[0][0]  # the newest fine-tuned LM (or none, when there is none)

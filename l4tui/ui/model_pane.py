@@ -156,11 +156,18 @@ class ModelPane(Vertical):
     # ---- the weights list -----------------------------------------------------------------------
 
     def weight_choices(self) -> list[tuple[str, str]]:
-        """(label, id) of the weights for the current model: fresh, then each run's checkpoints."""
+        """(label, id) of the weights for the current model: fresh, the zoo's pretrained language
+        models when downloaded (lm only), then each run's checkpoints."""
         from l4tui.runs.checkpoints import list_checkpoints
         from l4tui.runs.store import list_runs
 
         choices = [(f"fresh ({self.sizes.preset})", FRESH)]
+        if self.current is not None and self.current.name == "lm":
+            from l4tui.data.zoo import downloaded_zoo
+            from l4tui.inspect.subject import PRETRAINED_PREFIX
+
+            # The Wikipedia model as downloaded: Generate compares it with the fine-tuned runs.
+            choices += [(f"{name} (pretrained)", PRETRAINED_PREFIX + name) for name in downloaded_zoo()]
         if self.current is None or self.runs_dir is None:
             return choices
         for run in list_runs(self.runs_dir):
@@ -267,11 +274,13 @@ class ModelPane(Vertical):
         from pathlib import Path
 
         import_torch()
-        from l4tui.inspect.subject import checkpoint_subject, fresh_subject
+        from l4tui.inspect.subject import PRETRAINED_PREFIX, checkpoint_subject, fresh_subject, pretrained_subject
         from l4tui.inspect.summary import summarize
 
         if weights == FRESH:
             subject = fresh_subject(entry, sizes, self.workspace)
+        elif weights.startswith(PRETRAINED_PREFIX):
+            subject = pretrained_subject(weights.removeprefix(PRETRAINED_PREFIX), self.workspace)
         else:
             subject = checkpoint_subject(Path(weights), self.workspace)
         return subject, summarize(subject.model, subject.example)

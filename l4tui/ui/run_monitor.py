@@ -287,6 +287,8 @@ class RunMonitor(Vertical):
                 text += f" (best {best:.4f})"
         if progress.baseline_rmse:
             text += f"  mean baseline {progress.baseline_rmse:.4f}"
+        if progress.pretrained:
+            text += f"\n{progress.pretrained}"
         stats = progress.device_stats
         if stats.get("gpu_mem_mib"):
             text += f"\nGPU {stats['gpu_mem_mib'] / 1024:.1f}/{stats.get('gpu_mem_total_mib', 0) / 1024:.0f} GiB"
