@@ -369,8 +369,9 @@ def test_the_launch_form_offers_wt103_once_downloaded(data_dir, tmp_path):
 # ---- the whole path on the bundled sample ---------------------------------------------------------
 
 @pytest.mark.slow
-def test_wt103_standin_to_fine_tuned_lm_to_classifier(data_dir, runs_dir):
-    """l4tui data get wt103 -> l4tui train lm --pretrained wt103 -> l4tui train classifier --encoder RUN."""
+def test_wt103_standin_to_fine_tuned_lm_to_classifier_to_predict(data_dir, runs_dir):
+    """l4tui data get wt103 -> l4tui train lm --pretrained wt103 -> l4tui train classifier --encoder RUN
+    -> l4tui predict: the lesson's whole ULMFiT path, on the bundled sample."""
     from conftest import l4tui
     from l4tui.runs.store import list_runs
 
@@ -390,6 +391,17 @@ def test_wt103_standin_to_fine_tuned_lm_to_classifier(data_dir, runs_dir):
     finished = {r.family: r for r in list_runs(runs_dir)}
     assert finished["classifier"].state == "finished"
     assert finished["classifier"].metrics.get("accuracy") is not None
+    # ... and the lesson's last step: the classifier's prediction for a review, then the fine-tuned
+    # language model continuing a text in the sample's words.
+    said = l4tui("predict", finished["classifier"].id, "A wonderful film, the acting was great", env=env)
+    assert said.returncode == 0, said.stderr
+    first, *ranked = said.stdout.splitlines()
+    probabilities = {line.split()[0]: float(line.split()[1]) for line in ranked}
+    assert set(probabilities) == {"pos", "neg"} and sum(probabilities.values()) == pytest.approx(1, abs=1e-3)
+    assert first.split()[0] == max(probabilities, key=probabilities.get)
+    continued = l4tui("predict", run.id, "the acting was", "--words", "5", "--seed", "0", env=env)
+    assert continued.returncode == 0, continued.stderr
+    assert continued.stdout.lower().startswith("the acting was") and len(continued.stdout.split()) >= 6
 
 
 # ---- the Model pane: the pretrained model before any fine-tuning ---------------------------------
