@@ -397,7 +397,7 @@ def test_wt103_standin_to_fine_tuned_lm_to_classifier_to_predict(data_dir, runs_
     assert said.returncode == 0, said.stderr
     first, *ranked = said.stdout.splitlines()
     probabilities = {line.split()[0]: float(line.split()[1]) for line in ranked}
-    assert set(probabilities) == {"pos", "neg"} and sum(probabilities.values()) == pytest.approx(1, abs=1e-3)
+    assert len(probabilities) == 2 and sum(probabilities.values()) == pytest.approx(1, abs=1e-3)
     assert first.split()[0] == max(probabilities, key=probabilities.get)
     continued = l4tui("predict", run.id, "the acting was", "--words", "5", "--seed", "0", env=env)
     assert continued.returncode == 0, continued.stderr
