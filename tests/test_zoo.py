@@ -297,6 +297,17 @@ def test_the_preset_follows_the_pretrained_sizes(data_dir):
                                  "(emb 64, hidden 128, 3 layers): give --preset small, or leave it out")
 
 
+def test_the_classifier_preset_follows_its_encoder(tmp_path):
+    """A classifier on a lesson-size LM run needs no --preset lesson: its sizes are the encoder's
+    (a preset given that disagrees is refused before the run starts, naming both)."""
+    itos = standin_itos()
+    encoder = tmp_path / "lm-last.pt"
+    torch.save({"model": random_lm_state(len(itos), emb_sz=400, n_hid=1152), "vocab": itos}, encoder)
+    assert settle_preset({"encoder": str(encoder)})["preset"] == "lesson"
+    with pytest.raises(ValueError, match=r"--preset small .* disagrees with .*lm-last.pt's sizes \(emb 400"):
+        settle_preset({"encoder": str(encoder), "preset": "small"})
+
+
 def test_sizes_of_no_preset_are_refused(data_dir):
     itos = standin_itos()
     write_standin(data_dir, itos=itos, state=random_lm_state(len(itos), emb_sz=8, n_hid=16))

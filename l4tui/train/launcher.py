@@ -69,10 +69,10 @@ def start_run(family: str, config: dict, runs_dir: Path, mode: str = "train", pr
     if problem:
         raise ValueError(problem)
     config_class, _ = RECIPES[family]
-    if family == "lm" and config.get("pretrained"):
+    if (family == "lm" and config.get("pretrained")) or (family == "classifier" and config.get("encoder")):
         from l4tui.train.transfer import settle_preset
 
-        config = settle_preset(config, runs_dir)  # the sizes follow the pretrained weights
+        config = settle_preset(config, runs_dir)  # the sizes follow the weights it starts from
     checked = config_class.from_dict(config)
     checked.validate()
     check_data(family, checked)

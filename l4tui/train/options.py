@@ -132,8 +132,8 @@ OPTIONS = [
            label="Model size", choices=tuple((name, describe(name)) for name in PRESETS), strict=True,
            form_choice=True),
     Option("encoder", "text", {"classifier": ""},
-           "the fine-tuned language model run (or .pt file) to take the encoder and vocab from "
-           "(none: random weights)",
+           "the fine-tuned language model run (or .pt file) to take the encoder and vocab from; "
+           "its sizes set the preset (none: random weights)",
            label="Encoder", form_choice=True, optional=True),
     Option("pretrained", "text", {"lm": ""},
            "start from a pretrained language model: wt103 (fastai's Wikipedia model, `l4tui data get "

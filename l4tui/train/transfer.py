@@ -152,13 +152,13 @@ def preset_for(pretrained: PretrainedLM) -> str | None:
 
 
 def settle_preset(config: dict, runs_dir=None) -> dict:
-    """An LM config with `pretrained`: the model's sizes follow the pretrained weights, so the
-    preset becomes the one they match (recorded in the run's config, where the classifier's
-    "preset must match the encoder's" check reads it). A preset given that disagrees, or weights
+    """An LM config with `pretrained`, or a classifier's with `encoder`: the model's sizes follow
+    the weights it starts from, so the preset becomes the one they match (recorded in the run's
+    config, where a classifier on the LM run reads it). A preset given that disagrees, or weights
     of sizes no preset has, is a ValueError naming both. Loads the model once to read its sizes."""
     from l4tui.presets import PRESETS, awd_lstm_sizes
 
-    name = config.get("pretrained")
+    name = config.get("pretrained") or config.get("encoder")
     if not name:
         return config
     pretrained = load_pretrained_lm(name, runs_dir)
