@@ -123,6 +123,7 @@ def run(run_dir: Path, resume: bool = False, checkpoint: str = LAST) -> int:
         device = distributed_device or pick_device(config.device)
         task = prepare(config, device)
         task.fp16 = bool(getattr(config, "fp16", False))
+        task.cpu_bf16 = bool(getattr(config, "cpu_bf16", False))
         task.div, task.pct_start = config.div, config.pct_start
         task.device_stats = device_stats_reader(device)
         if config.moms:
