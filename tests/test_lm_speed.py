@@ -176,3 +176,26 @@ def test_cpu_bf16_is_checked_like_any_flag():
     with pytest.raises(ValueError, match="cpu_bf16 must be true or false"):
         config.validate()
     LMConfig.from_dict({"cpu_bf16": True}).validate()
+
+
+def test_the_run_process_makes_torchs_threads_wait_passively(monkeypatch):
+    import inspect
+
+    from l4tui.train import worker
+
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    worker.wait_passively()
+    assert worker.os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    worker.wait_passively()
+    assert worker.os.environ["OMP_WAIT_POLICY"] == "ACTIVE"  # the user's own setting wins
+    # set first thing in the run process, before anything imports torch
+    body = inspect.getsource(worker.main).split('"""')[-1].strip().splitlines()
+    assert body[1].strip() == "wait_passively()"
+
+
+def test_the_optimizer_is_fused_on_the_cpu():
+    from l4tui.train.loop import make_optimizer
+
+    task, _, _ = small_lm_task()
+    assert make_optimizer(task).defaults["fused"] is True
