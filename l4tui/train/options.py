@@ -196,7 +196,8 @@ OPTIONS = [
            label="Device", choices=DEVICES, also=r"cuda:\d+", form_choice=True),
     # The lesson trains the text models with .to_fp16(): on CUDA they do here too, unless --no-fp16.
     Option("fp16", "flag", {"collab": False, "tabular": False, "lm": True, "classifier": True},
-           "mixed precision (float16) on CUDA; ignored on the CPU"),
+           "mixed precision (float16) on CUDA, as the lesson's .to_fp16(); ignored on the CPU; "
+           "--no-fp16 turns it off"),
     Option("cpu_bf16", "flag", {"lm": False, "classifier": False},
            "bfloat16 autocast on the CPU: about twice as fast on CPUs with AMX or AVX512-BF16, but "
            "the losses differ a little from float32's; ignored on CUDA"),
