@@ -27,8 +27,9 @@ has 2 cores shared with other work: read medians, and rerun when the spread is w
 The "loss after" column is the validation loss (eval mode, no dropout) on the first
 validation batches once a loop has trained its batches: the same figure means the same weights,
 so a speed-up was not bought with a different computation. ours and plain must agree (to float
-rounding); fastai's masks come from the same generator in the same order, so it lands close
-too, but its Adam is its own code: its figure is shown, not checked.
+rounding); fastai's dropout masks come from the same generator in the same order, so it lands
+close, but its Adam is its own code and leaves the biases out of the weight decay
+(wd_bn_bias=False): its figure is shown, not checked.
 
 `--bf16` adds "ours bf16": our loop with the `cpu_bf16` option (bfloat16 autocast of the
 matrix work on the CPU; l4tui/train/options.py), with its own loss after, which differs.
@@ -39,14 +40,16 @@ so pin it in the same command or pip pulls a CUDA build of several GB):
     python3 -m venv /work/fastai-venv
     /work/fastai-venv/bin/pip install torch==2.13.0
     /work/fastai-venv/bin/pip install --no-deps fastai==2.8.4
-    /work/fastai-venv/bin/pip install torch==2.13.0 fastcore fasttransform fastprogress \\
-        fastdownload plum-dispatch 'spacy<4' scikit-learn scipy pandas matplotlib pillow pyyaml \\
+    /work/fastai-venv/bin/pip install torch==2.13.0 'fastcore>=1.8,<1.9' fasttransform fastprogress \\
+        'fastdownload<2' plum-dispatch 'spacy<4' scikit-learn scipy pandas matplotlib pillow pyyaml \\
         requests packaging cloudpickle
     /work/fastai-venv/bin/pip install --no-deps -e .      # l4tui itself (its core needs torch, numpy)
     /work/fastai-venv/bin/python bench/lm_speed.py
 
-(pip warns that fastai 2.8.4 asks for torch<2.9; fastai.text imports and trains with 2.13.0, and
-needs no torchvision.) All three loops then run in that one process, so the ratio is side by side.
+(fastcore 2.x breaks fastai 2.8.4's optimizer: 'list' object has no attribute 'starmap'. pip warns
+that fastai 2.8.4 asks for torch<2.9 and that fasttransform 0.0.5 asks for fastcore 2; fastai.text
+imports and trains with these all the same, and needs no torchvision.) All three loops then run
+in that one process, so the ratio is side by side.
 """
 
 import argparse
@@ -276,6 +279,10 @@ def main() -> int:
         ratio = f"{med / base:.2f}" if base else "-"
         spread = f"{min(figures[name]):.0f}-{max(figures[name]):.0f}"
         print(f"{name:<10} {med:>9.0f} {spread:>13} {ratio:>9}   " + " ".join(f"{v:.5f}" for v in losses[name]))
+    for name in ("plain", "ours bf16", "fastai"):
+        if "ours" in losses and name in losses:
+            gap = max(abs(a - b) for a, b in zip(losses["ours"], losses[name]))
+            print(f"loss after, ours vs {name}: largest difference {gap:.2g} ({gap / min(losses['ours']):.2%})")
     if "fastai" not in figures:
         print("fastai: not importable here; see this file's docstring for a venv that has it beside l4tui")
     return 0
