@@ -102,8 +102,8 @@ def make_optimizer(task: Task):
     """AdamW over the layer groups, fastai's defaults: betas=(mom, 0.99), eps=1e-5, decoupled wd.
 
     On the CPU and CUDA it is torch's fused AdamW: the same update, one pass over each weight
-    instead of one per operation of the formula (on the CPU the language model's step takes a
-    quarter of the time: bench/lm_speed.py)."""
+    instead of one per operation of the formula (on the CPU the lesson language model's optimizer
+    step takes about a quarter of the time: docs/training.md, "Speed of the language model")."""
     groups = param_groups(task.model, task.groups)
     params = [param for params in groups for param in params]
     fused = bool(params) and all(param.device.type in ("cpu", "cuda") and param.is_floating_point()
@@ -122,12 +122,8 @@ def precision(task: Task, device_type: str) -> tuple[str, object] | None:
     the numbers differ a little from float32's, so it is the user's choice, off by default.
     """
     if device_type == "cuda" and task.fp16:
-        import torch
-
         return ("cuda", torch.float16)
     if device_type == "cpu" and task.cpu_bf16:
-        import torch
-
         return ("cpu", torch.bfloat16)
     return None
 
