@@ -232,11 +232,13 @@ def test_command_line_quotes_paths_and_asks_for_lr_find(tmp_path):
 
 
 def test_command_line_keeps_other_options_of_a_run_config():
-    config = {**RECIPES["lm"][0]().to_dict(), "bptt": 100, "seed": 1, "fp16": True, "moms": [0.9, 0.8, 0.9]}
+    config = {**RECIPES["lm"][0]().to_dict(), "bptt": 100, "seed": 1, "fp16": False, "cpu_bf16": True,
+              "moms": [0.9, 0.8, 0.9]}
     command = command_line("lm", config)
-    assert command == "l4tui train lm --bptt 100 --moms 0.9,0.8,0.9 --seed 1 --fp16"
+    # fp16 is on by default for lm (on CUDA): turned off it is --no-fp16.
+    assert command == "l4tui train lm --bptt 100 --moms 0.9,0.8,0.9 --seed 1 --no-fp16 --cpu-bf16"
     args = build_parser().parse_args(shlex.split(command)[1:])
-    assert (args.bptt, args.moms, args.seed, args.fp16) == (100, (0.9, 0.8, 0.9), 1, True)
+    assert (args.bptt, args.moms, args.seed, args.fp16, args.cpu_bf16) == (100, (0.9, 0.8, 0.9), 1, False, True)
 
 
 # --- Datasets and encoders --------------------------------------------------------------------

@@ -30,7 +30,8 @@ def test_every_option_is_in_train_help_and_nothing_else_is():
     by_dest = {action.dest: action for action in parser._actions}
     for option in OPTIONS:
         assert option.cli_flag in help_text
-        assert by_dest[option.name].option_strings == [option.cli_flag]
+        expected = [option.cli_flag] + (["--no-" + option.cli_flag[2:]] if option.kind == "flag" else [])
+        assert by_dest[option.name].option_strings == expected
     # A train option written by hand in cli.py would show up here.
     assert set(by_dest) - {option.name for option in OPTIONS} == NOT_OPTIONS
 
@@ -151,8 +152,10 @@ def test_the_docs_table_is_current_and_lists_every_option():
 def test_the_command_line_names_each_option_by_its_flag():
     for recipe in RECIPES:
         for option in options_for(recipe):
-            if option.kind == "flag":
-                config, expected = {option.name: True}, option.cli_flag
+            if option.kind == "flag":  # the value that is not the recipe's default is written
+                on = not option.defaults[recipe]
+                config = {option.name: on}
+                expected = option.cli_flag if on else "--no-" + option.cli_flag[2:]
             elif option.name in ("data", "preset", "device", "encoder", "pretrained", "y_name"):
                 continue  # their values are checked against the data and the runs (test_launch_form)
             else:

@@ -287,8 +287,8 @@ def command_line(family: str, config: dict, mode: str = "train") -> str:
         value = config.get(option.name)
         if family not in option.defaults or value is None or _is_default(option, family, value):
             continue
-        if option.kind == "flag":  # --fp16 or nothing
-            words += [option.cli_flag] if value else []
+        if option.kind == "flag":  # --fp16, or --no-fp16 where the recipe's default is on
+            words += [option.cli_flag if value else "--no-" + option.cli_flag[2:]]
             continue
         text = as_text(value)
         # argparse takes "-3,5.5" after a space for an option of its own: join such a value with "=".

@@ -67,9 +67,10 @@ class RNNRegularizer:
     def penalty(self):
         if self.raw is None:
             return 0.0
-        penalty = self.alpha * self.dropped.pow(2).mean()
-        if self.raw.size(1) > 1:
-            penalty = penalty + self.beta * (self.raw[:, 1:] - self.raw[:, :-1]).pow(2).mean()
+        raw, dropped = self.raw.float(), self.dropped.float()  # in float32 under bfloat16/float16 autocast too
+        penalty = self.alpha * dropped.pow(2).mean()
+        if raw.size(1) > 1:
+            penalty = penalty + self.beta * (raw[:, 1:] - raw[:, :-1]).pow(2).mean()
         self.raw = self.dropped = None
         return penalty
 

@@ -131,6 +131,7 @@ def run(run_dir: Path, resume: bool = False, checkpoint: str = LAST) -> int:
 
         task = prepare(config, device, report=report)
         task.fp16 = bool(getattr(config, "fp16", False))
+        task.cpu_bf16 = bool(getattr(config, "cpu_bf16", False))
         task.div, task.pct_start = config.div, config.pct_start
         task.device_stats = device_stats_reader(device)
         if config.moms:
@@ -197,7 +198,21 @@ def run(run_dir: Path, resume: bool = False, checkpoint: str = LAST) -> int:
                 dist.destroy_process_group()
 
 
+def wait_passively() -> None:
+    """Make torch's CPU threads sleep, not spin, while they wait for each other.
+
+    torch's threads (GNU OpenMP) spin at the end of each parallel piece of work (every matrix
+    product of each LSTM time step) waiting for the slowest thread. When other programs use the
+    cores too, a spinning thread takes a core from the thread it waits for: on a shared 2-core
+    machine the lesson's LSTMs trained 3-4x slower with 2 threads than with 1; sleeping, 2 threads
+    were as fast as 1 there (bench/lm_speed.py, docs/training.md). A sleeping thread takes
+    microseconds to wake, which is little beside an LSTM step. Read when torch is imported, so it
+    is set before that; the user's own OMP_WAIT_POLICY wins."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 def main(argv: list[str]) -> int:
+    wait_passively()
     checkpoint = argv[argv.index("--from") + 1] if "--from" in argv[1:-1] else LAST
     return run(Path(argv[0]), resume="--resume" in argv[1:], checkpoint=Path(checkpoint).name)
 
