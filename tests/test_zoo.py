@@ -11,7 +11,7 @@ from dataclasses import replace
 import pytest
 import torch
 from http_server import serving
-from zoo_standin import archive_bytes, random_lm_state, standin_itos, write_standin
+from zoo_standin import archive_bytes, random_lm_state, standin_itos, tgz, write_standin
 
 from l4tui.data.download import ArchiveError, DownloadError, get_dataset
 from l4tui.data.registry import find_dataset
@@ -102,16 +102,6 @@ def test_a_download_cut_short_is_kept_and_resumed(server, data_dir):
     assert get_dataset(entry).is_dir()
     assert server.requests[-1][1] == f"bytes={len(data) // 3}-"  # only the missing bytes
     assert load_pretrained_lm("wt103").itos == standin_itos()
-
-
-def tgz(members: dict) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 def weights_bytes(state) -> bytes:

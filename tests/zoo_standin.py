@@ -69,13 +69,7 @@ def archive_bytes(itos: list[str], state: dict, direction: str = "fwd", layout: 
     members = {f"wt103-{direction}/lstm_{direction}.pth": pth.getvalue(),
                f"wt103-{direction}/itos_wt103.pkl": itos_pickle if itos_pickle is not None else pickle.dumps(itos),
                **(extra or {})}
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+    return tgz(members)
 
 
 def write_standin(folder, itos: list[str] | None = None, state: dict | None = None, direction: str = "fwd",
@@ -88,3 +82,14 @@ def write_standin(folder, itos: list[str] | None = None, state: dict | None = No
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(archive_bytes(itos, state, direction, **options))
     return path
+
+
+def tgz(members: dict) -> bytes:
+    """A gzip tar in memory holding `members` (path in the archive -> bytes)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()

@@ -12,26 +12,11 @@ from collections import Counter
 from collections.abc import Callable
 
 from l4tui.data import tokenizer
-
-CHUNK_CHARS = 500_000  # characters sent to a worker at a time: ~0.5 s of work, one progress step
+from l4tui.data.corpus import chunks_of  # the same cut into work for the pool as the run's corpus
 
 
 class Stopped(Exception):
     """The count was stopped before the end (the user left the screen)."""
-
-
-def chunks_of(texts: list[str], chunk_chars: int = CHUNK_CHARS) -> list[list[str]]:
-    """Consecutive runs of texts of about `chunk_chars` characters (a longer text is a run alone)."""
-    chunks, current, size = [], [], 0
-    for text in texts:
-        current.append(text)
-        size += len(text)
-        if size >= chunk_chars:
-            chunks.append(current)
-            current, size = [], 0
-    if current:
-        chunks.append(current)
-    return chunks
 
 
 def _count_chunk(texts: list[str]) -> Counter:
