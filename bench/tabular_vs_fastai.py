@@ -179,6 +179,9 @@ def main() -> int:
               f"{statistics.median(accs):.4f} (rounds: {', '.join(f'{a:.4f}' for a in accs)})")
     if "fastai" in medians:
         print(f"  ours is {medians['fastai'] / medians['ours']:.2f}x faster per epoch")
+    # the machine's load meanwhile: on a shared machine, the main noise (our loop, with its many
+    # small ops on 2 threads, suffers more from it than fastai's Python-bound one)
+    print(f"  load average at the end (1, 5, 15 min): {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 
 
