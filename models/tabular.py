@@ -119,7 +119,7 @@ class TabularModel(nn.Module):
         # slots ("multi-hot"); times the embeddings' weights laid out block-diagonally, that picks
         # each column's vector and puts them side by side, as the lookups and torch.cat above do.
         # One product (and one in the backward pass) instead of seven lookups and their gradients:
-        # the tabular epoch's largest saving on a CPU (docs/training.md, "Speed of the tabular model").
+        # on a CPU half the embeddings' time (docs/training.md, "Speed of the tabular model").
         weights = torch.block_diag(*[embed.weight for embed in self.embeds])  # (n_categories, n_emb)
         hot = torch.zeros(len(x_cat), self.n_categories, dtype=weights.dtype, device=x_cat.device)
         hot.scatter_(1, x_cat + self.cat_offsets, 1.0)  # (bs, n_categories)
