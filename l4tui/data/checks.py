@@ -133,7 +133,9 @@ def check_label_split(table, valid) -> None:
         raise DataError(table.source, f"column {table.y_name!r} (the label) has one value only, "
                                       f"{clip(repr(distinct[0]))}: a classifier needs two or more",
                         "is --y the right column?")
-    unseen = valid & ~np.isin(labels, labels[~valid])
+    # Against the training rows' distinct labels: np.isin against all of them (object strings)
+    # took 9 s for adult's 32,561 rows, before every tabular run; against a handful, 0.02 s.
+    unseen = valid & ~np.isin(labels, np.unique(labels[~valid]))
     if unseen.any():
         row = int(np.argmax(unseen))
         raise DataError(table.source, f"label {clip(repr(labels[row]))} of column {table.y_name!r} is only in "

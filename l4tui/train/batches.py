@@ -27,15 +27,16 @@ class TensorBatches:
         return self.n // self.bs if self.drop_last else math.ceil(self.n / self.bs)
 
     def epoch_batches(self, epoch: int):
-        device = self.target.device
+        inputs, target = self.inputs, self.target
         if self.shuffle:  # seeded per epoch: the same run gives the same batches, on CPU and GPU
             generator = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
-            order = torch.randperm(self.n, generator=generator).to(device)
-        else:
-            order = torch.arange(self.n, device=device)
+            order = torch.randperm(self.n, generator=generator).to(target.device)
+            # The epoch's rows put in this order once, then each batch is a slice of them: the same
+            # batches as gathering each batch's rows, with one gather per tensor an epoch instead of
+            # one per batch (three small gathers a batch saved for the tabular model).
+            inputs, target = tuple(x[order] for x in inputs), target[order]
         for start in range(0, self.n_batches() * self.bs, self.bs):
-            rows = order[start:start + self.bs]
-            yield tuple(x[rows] for x in self.inputs), self.target[rows]
+            yield tuple(x[start:start + self.bs] for x in inputs), target[start:start + self.bs]
 
 
 class NumpyBatches:

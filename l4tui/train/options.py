@@ -56,6 +56,7 @@ def below_a_full_dropout(recipe: str) -> Bound:
     return Bound(lambda value: value * largest < 1, f"must be below {1 / largest:g} (a dropout reaches 1)")
 
 
+SPLITS = (("random", "random (each row by chance)"), ("fastai", "fastai's RandomSplitter"))
 DEVICES = (("auto", "auto (CUDA if there is one)"), ("cpu", "CPU"), ("cuda", "CUDA (the first GPU)"))
 
 # What each kind of option is: its config field's type, and what argparse turns its text into.
@@ -172,6 +173,12 @@ OPTIONS = [
                                                              "must all be at least 1"),)),
     Option("y_name", "text", {"tabular": ADULT_Y_NAME},
            "the label column of your CSV", flag="--y", metavar="COLUMN"),
+    # "fastai" picks the validation rows as fastai's RandomSplitter(valid_pct=0.2, seed) does, so a
+    # run and the lesson's notebook validate on the same rows (l4tui/train/tabular.py: valid_rows).
+    Option("split", "text", {"tabular": "random"},
+           "which rows validate: random (each row by chance valid_pct, seeded) or fastai "
+           "(fastai's RandomSplitter(valid_pct, seed): the lesson's rows for the same seed)",
+           label="Split", choices=SPLITS, strict=True, form_choice=True),
     Option("drop_mult", "float", {"lm": 0.3, "classifier": 0.5},
            "scales all five AWD-LSTM dropouts",
            label="Dropout multiplier", bounds=(NOT_NEGATIVE,),

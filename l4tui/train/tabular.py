@@ -30,10 +30,33 @@ def load_table(config: TabularConfig):
 
 
 def valid_rows(n_rows: int, config: TabularConfig):
-    """True for the rows that validate: each with probability valid_pct, seeded."""
+    """True for the rows that validate, seeded by config.seed. config.split "random": each row
+    with probability valid_pct; "fastai": the rows fastai's RandomSplitter(valid_pct, seed) takes,
+    the first int(valid_pct * n_rows) of torch.randperm(n_rows) after torch.manual_seed(seed)."""
     import numpy as np
 
+    if config.split == "fastai":
+        return fastai_valid_rows(n_rows, config.valid_pct, config.seed)
     return np.random.default_rng(config.seed).random(n_rows) < config.valid_pct
+
+
+def fastai_valid_rows(n_rows: int, valid_pct: float, seed: int):
+    """fastai's RandomSplitter's validation rows as a mask. A generator seeded as
+    torch.manual_seed(seed) seeds the default one gives the same permutation, without changing
+    the global random state the model's initial weights come from."""
+    import numpy as np
+    import torch
+
+    order = torch.randperm(n_rows, generator=torch.Generator().manual_seed(seed)).numpy()
+    valid = np.zeros(n_rows, dtype=bool)
+    valid[order[:int(valid_pct * n_rows)]] = True
+    return valid
+
+
+def describe_split(config: TabularConfig) -> str:
+    if config.split == "fastai":
+        return f"fastai's RandomSplitter({config.valid_pct:g}, seed {config.seed})"
+    return f"each row by chance {config.valid_pct:g}, seed {config.seed}"
 
 
 def load_checked_table(config: TabularConfig):
@@ -45,7 +68,7 @@ def load_checked_table(config: TabularConfig):
     check_table(table)
     valid = valid_rows(len(table.frame), config)
     check_split(table.source, ("row", "rows"), int((~valid).sum()), int(valid.sum()), config.bs,
-                f"each row by chance {config.valid_pct:g}, seed {config.seed}")
+                describe_split(config))
     check_label_split(table, valid)
     return table, valid
 

@@ -51,12 +51,12 @@ def validation_items(family: str, config: dict) -> ValidationItems:
         return ValidationItems(family, len(chosen), classes=classes, targets=np.asarray(labels[valid]),
                                texts=[data.texts[i] for i in chosen], how=_how_texts(data, valid))
     if family == "tabular":
-        from l4tui.train.tabular import load_checked_table
+        from l4tui.train.tabular import describe_split, load_checked_table
 
         table, valid = load_checked_table(settings)
         frame = table.frame[valid]  # the checkpoint's processor turns them into ids and targets
         return ValidationItems(family, len(frame), frame=frame,
-                               how=f"each row with chance {settings.valid_pct:g}, seed {settings.seed}")
+                               how=describe_split(settings))
     from l4tui.train.collab import load_checked_ratings
 
     ratings, _, valid_idx = load_checked_ratings(settings)
