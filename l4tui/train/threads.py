@@ -166,6 +166,7 @@ def apply_threads(model, device: str, override: int | None, registry: Registry, 
     else:
         threads, why = choose_threads(dense_params(model), cores(), registry.others(), override, device)
     torch.set_num_threads(threads)
+    threads = torch.get_num_threads()  # what torch took, read back: the start event says what the run uses
     registry.enter(threads, run=run)
     return {"threads": threads, "threads_why": why}
 
