@@ -164,7 +164,10 @@ def apply_threads(model, device: str, override: int | None, registry: Registry, 
     if not override and user_threads():
         threads, why = user_threads(), f"OMP_NUM_THREADS={user_threads()}"
     else:
-        threads, why = choose_threads(dense_params(model), cores(), registry.others(), override, device)
+        # torch's own default counts physical cores where it can tell (MKL), the affinity logical
+        # ones: on a machine with hyper-threads, sharing the smaller figure keeps a thread a core.
+        n_cores = min(cores(), torch.get_num_threads())
+        threads, why = choose_threads(dense_params(model), n_cores, registry.others(), override, device)
     torch.set_num_threads(threads)
     threads = torch.get_num_threads()  # what torch took, read back: the start event says what the run uses
     registry.enter(threads, run=run)
