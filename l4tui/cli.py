@@ -389,13 +389,16 @@ def show_run(info, as_json: bool) -> int:
             print(f"{key:<11} {summary[key]}")
     print(f"{'config':<11} " + " ".join(f"{k}={v}" for k, v in summary["config"].items()))
     print(f"{'metrics':<11} {format_metrics(summary['metrics'])}")
-    if (line := _pretrained_of(info.run_dir)) is not None:
-        print(f"{'transfer':<11} {line}")
+    progress = _progress_of(info.run_dir)
+    if progress is not None and progress.threads:
+        print(f"{'threads':<11} {progress.threads}")
+    if progress is not None and progress.pretrained:
+        print(f"{'transfer':<11} {progress.pretrained}")
     return 0
 
 
-def _pretrained_of(run_dir: Path) -> str | None:
-    """The start event's pretrained figures in one line (None: no such run, or random weights)."""
+def _progress_of(run_dir: Path):
+    """The run's events folded (the start event's threads and pretrained figures); None when unreadable."""
     from l4tui.runs.events import EventReader
     from l4tui.runs.progress import Progress
 
@@ -404,7 +407,7 @@ def _pretrained_of(run_dir: Path) -> str | None:
         progress.update(EventReader(Path(run_dir)).read_new())
     except (OSError, ValueError):
         return None
-    return progress.pretrained
+    return progress
 
 
 def tail_run(run_dir: Path, poll_s: float = 0.25) -> int:

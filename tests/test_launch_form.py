@@ -34,7 +34,7 @@ def test_recipes_shown_in_order():
 
 def test_fields_in_order_with_the_recipes_defaults():
     names = {family: [s.name for s in fields_for(family)] for family in FAMILIES}
-    last = ["activation_stats_every", "device"]
+    last = ["activation_stats_every", "threads", "device"]
     assert names["collab"] == ["data", "epochs", "lr", "wd", "bs", "n_factors", *last]
     assert names["tabular"] == ["data", "epochs", "lr", "wd", "bs", "layers", "split", *last]
     assert names["lm"] == ["data", "preset", "pretrained", "epochs", "lr", "wd", "bs", "drop_mult", *last]

@@ -112,6 +112,7 @@ def check_run_file(meta) -> str | None:
 
 EVENT_FIELDS = {
     "start": {"epochs": "count", "mode": "text", "stages": "texts", "processes": "count", "device": "text",
+              "threads": "count", "threads_why": "text?",
               "baseline_rmse": "number?", "pretrained": "text?", "pretrained_vocab_found": "count",
               "pretrained_vocab_size": "count", "pretrained_token_share": "number?"},
     "batch": {"epoch": "count", "iter": "count", "total_iters": "count", "loss": "number", "raw": "number",
@@ -119,7 +120,8 @@ EVENT_FIELDS = {
     "epoch": {"epoch": "count", "epochs": "count", "stage": "count", "stage_name": "text", "iter": "count",
               "total_iters": "count"},
     "end": {"state": "state", "error": "text?", "traceback": "text?", "metrics": "object?"},
-    "resume": {"stage": "count", "epoch": "count", "from_epoch": "count", "device": "text", "checkpoint": "text"},
+    "resume": {"stage": "count", "epoch": "count", "from_epoch": "count", "device": "text", "checkpoint": "text",
+               "threads": "count", "threads_why": "text?"},
     "prepare": {"step": "text", "done": "count", "total": "count", "tokens": "count"},
     "activations": {"epoch": "count", "batch": "count", "iter": "count", "bins": "bins", "layers": "layers"},
 }

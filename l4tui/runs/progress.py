@@ -26,6 +26,7 @@ class Progress:
     end: dict | None = None
     baseline_rmse: float | None = None
     pretrained: str | None = None  # a language model's transfer, in one line (pretrained_line)
+    threads: str | None = None  # the CPU threads the run chose, and why (threads_line)
     first_batch: tuple[int, float] | None = None  # (iter, t) of the first batch event seen
     preparing: dict | None = None  # the latest `prepare` event before the start (tokenizing ...)
     # Where each epoch's points begin in the lists above, so a resume can rewind them (events.py).
@@ -42,6 +43,7 @@ class Progress:
                 self.epochs = event.get("epochs", self.epochs)
                 self.baseline_rmse = event.get("baseline_rmse")
                 self.pretrained = pretrained_line(event)
+                self.threads = threads_line(event)
                 self.mode = event.get("mode", self.mode)
             elif kind == "batch":
                 epoch = event.get("epoch")
@@ -74,6 +76,7 @@ class Progress:
                 self.end = event
             elif kind == "resume":  # started again: the earlier end no longer holds
                 self.end, self.first_batch = None, None
+                self.threads = threads_line(event) or self.threads
                 point = resume_point(event)
                 if point is not None:
                     self._rewind(point)
@@ -230,6 +233,16 @@ def common_metrics(progresses: list[Progress]) -> list[str]:
                 if isinstance(v, (int, float)) and k not in NOT_METRICS}
         names = have if names is None else names & have
     return sorted(names or [], key=lambda n: (METRIC_ORDER.index(n) if n in METRIC_ORDER else len(METRIC_ORDER), n))
+
+
+def threads_line(start: dict) -> str | None:
+    """The CPU threads a start (or resume) event says the run chose, and why: "1 thread (auto:
+    small model)". None for runs logged before threads were chosen per run."""
+    threads = start.get("threads")
+    if not isinstance(threads, int):
+        return None
+    why = start.get("threads_why")
+    return f"{threads} thread{'s' * (threads != 1)}" + (f" ({why})" if why else "")
 
 
 def pretrained_line(start: dict) -> str | None:

@@ -23,6 +23,7 @@ from l4tui.runs.checkpoints import (BEST, FOLDER, LAST, CheckpointError, load_ch
 from l4tui.runs.events import EventWriter
 from l4tui.runs.store import read_run_file
 from l4tui.train.recipes import RECIPES
+from l4tui.train.threads import Registry, apply_threads, one_interop_thread
 
 
 class Checkpointer:
@@ -115,9 +116,12 @@ def run(run_dir: Path, resume: bool = False, checkpoint: str = LAST) -> int:
     # A dropped SSH link must not end the run.
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     task = None
+    registry = Registry()
+    registry.enter(None, run=Path(run_dir).name)  # running, threads not chosen yet: others count it
     try:
         import torch
 
+        one_interop_thread()
         family = meta["family"]
         torch.manual_seed(config.seed)  # the same on every process: the same first weights
         device = distributed_device or pick_device(config.device)
@@ -134,6 +138,8 @@ def run(run_dir: Path, resume: bool = False, checkpoint: str = LAST) -> int:
         task.cpu_bf16 = bool(getattr(config, "cpu_bf16", False))
         task.div, task.pct_start = config.div, config.pct_start
         task.device_stats = device_stats_reader(device)
+        # The model's size is known now: choose the threads (threads.py) before the first batch.
+        threads = apply_threads(task.model, device, getattr(config, "threads", 0), registry, Path(run_dir).name)
         if config.moms:
             task.moms = tuple(config.moms)
         if world > 1:
@@ -147,7 +153,7 @@ def run(run_dir: Path, resume: bool = False, checkpoint: str = LAST) -> int:
         if meta.get("mode") == "lr_find":
             from l4tui.train.lr_find import lr_find
 
-            events.write("start", device=device, epochs=1, mode="lr_find", **task.start)
+            events.write("start", device=device, epochs=1, mode="lr_find", **threads, **task.start)
             found = lr_find(task, events, should_stop=stop_requested.is_set)
             events.write("end", state="finished", metrics=found)
             return 0
@@ -164,10 +170,10 @@ def run(run_dir: Path, resume: bool = False, checkpoint: str = LAST) -> int:
             # drop what they logged before (a killed epoch's batches; later epochs, from an earlier file).
             from_epoch = sum(s.epochs for s in task.stages[:state["stage"]]) + state["epoch"] + 1
             events.write("resume", stage=state["stage"], epoch=state["epoch"], from_epoch=from_epoch,
-                         checkpoint=checkpoint, device=device)
+                         checkpoint=checkpoint, device=device, **threads)
         else:
             events.write("start", device=device, epochs=sum(s.epochs for s in task.stages),
-                         stages=[s.name for s in task.stages], processes=world, **task.start)
+                         stages=[s.name for s in task.stages], processes=world, **threads, **task.start)
         best = best_so_far(run_dir, task.best_metric) if resume else None
         checkpointer = Checkpointer(run_dir, family, config, task, best)
         results = fit(task, events, should_stop=stop_requested.is_set,
@@ -186,6 +192,7 @@ def run(run_dir: Path, resume: bool = False, checkpoint: str = LAST) -> int:
         events.write("end", state="failed", error=f"{type(error).__name__}: {error}", traceback=trace)
         return 1
     finally:
+        registry.leave()
         if task is not None and task.regularizer is not None:
             task.regularizer.remove()
         if task is not None and task.activation_stats is not None:

@@ -256,6 +256,8 @@ class RunMonitor(Vertical):
             parts.append(f"ETA {format_seconds(progress.eta_seconds())}")
             if progress.items_per_s:
                 parts.append(f"{format_count(progress.items_per_s)}/s")
+        if progress.threads:
+            parts.append(progress.threads)
         return " " + " · ".join(parts)
 
     def _metrics_text(self, state: str) -> str:
