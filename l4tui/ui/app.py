@@ -1,9 +1,12 @@
 """The l4tui app: three panes (Code, Data & training, Model) switched with 1 2 3 or F1 F2 F3.
 
-Start-up imports textual and our own light modules only; torch, pandas and jedi are imported by
-workers after the first screen is drawn.
+Start-up imports textual, the Code pane and our own light modules only: the first frame shows the
+Code pane. The Data & training and Model panes (numpy, plotext, their many widgets) are imported by
+a thread once the first frame is drawn and built the first time they are shown; torch, pandas and
+jedi are imported by workers after the first frame too (docs/startup.md has the figures).
 """
 
+import importlib
 import os
 import sys
 import threading
@@ -18,10 +21,8 @@ from l4tui.keymap import Keymap, config_path, drop_unknown_ids, read_keymap
 from l4tui.paths import runs_dir as default_runs_dir
 from l4tui.paths import workspace_root
 from l4tui.ui.code_pane import CodePane
-from l4tui.ui.data_pane import DataPane
 from l4tui.ui.help_screen import THIS_SCREEN, HelpScreen, help_sections
 from l4tui.ui.key_names import is_key
-from l4tui.ui.model_pane import ModelPane
 from l4tui.ui.priority import lower_this_thread, make_launcher
 
 UI_SWITCH_INTERVAL_S = 0.001
@@ -31,6 +32,24 @@ UI_SWITCH_INTERVAL_S = 0.001
 EXIT_GRACE_S = 0.5
 PANES = {"code": "#code-view", "data": "#runs-table", "model": "#model-list"}  # pane -> what gets focus
 PANE_TITLES = {"code": "Code", "data": "Data & training", "model": "Model"}
+# The panes built the first time they are shown: pane -> (module, class). Their modules pull in
+# numpy and plotext, and their widgets take a while to compose: neither is needed for the first frame.
+LATER_PANES = {"data": ("l4tui.ui.data_pane", "DataPane"), "model": ("l4tui.ui.model_pane", "ModelPane")}
+
+
+def pane_class(pane: str) -> type:
+    module, name = LATER_PANES[pane]
+    return getattr(importlib.import_module(module), name)
+
+
+def import_later_panes() -> None:
+    """In a thread after the first frame: the panes' modules are then imported by the time the user
+    first switches (a switch meanwhile waits for the import under way, as Python's imports do)."""
+    for pane in LATER_PANES:
+        try:
+            pane_class(pane)
+        except Exception:  # noqa: BLE001 - the switch imports it again and shows what went wrong
+            return
 
 
 class Panes(TabbedContent):
@@ -106,17 +125,34 @@ class L4App(App):
         with Panes(initial="code", id="panes"):
             with TabPane(f"1 {PANE_TITLES['code']}", id="code"):
                 yield CodePane(self.workspace, open_at=self.open_at, python=self.python, id="code-pane")
-            with TabPane(f"2 {PANE_TITLES['data']}", id="data"):
-                yield DataPane(self.runs_dir, id="data-pane")
-            with TabPane(f"3 {PANE_TITLES['model']}", id="model"):
-                yield ModelPane(self.workspace, self.runs_dir, id="model-pane")
+            # Empty until first shown (build_pane).
+            yield TabPane(f"2 {PANE_TITLES['data']}", id="data")
+            yield TabPane(f"3 {PANE_TITLES['model']}", id="model")
         yield Footer(show_command_palette=False)  # Ctrl-K still opens it; the room goes to our keys
 
     def on_ready(self) -> None:
         # Slow work (files, pandas, jedi) starts only after the first frame is drawn.
         self.query_one(CodePane).start()
-        self.query_one(DataPane).start()
+        threading.Thread(target=import_later_panes, daemon=True, name="l4tui-import-panes").start()
         self.check_keymap()
+
+    async def build_pane(self, pane: str):
+        """The pane's widget, built (imported, mounted and started) the first time it is asked for."""
+        if pane not in LATER_PANES:
+            return self.query_one(f"#{pane}-pane")
+        cls = pane_class(pane)
+        tab = self.query_one(f"#panes #{pane}", TabPane)
+        built = tab.query_children(cls)
+        if built:
+            return built.first()
+        if pane == "data":
+            widget = cls(self.runs_dir, id="data-pane")
+        else:
+            widget = cls(self.workspace, self.runs_dir, id="model-pane")
+        await tab.mount(widget)
+        if pane == "data":
+            widget.start()
+        return widget
 
     def check_keymap(self) -> None:
         """Drop the keymap's entries that name no binding, and say what was wrong with it."""
@@ -129,20 +165,24 @@ class L4App(App):
             self.notify("\n".join(self.keymap.problems), title="config.toml", severity="warning", timeout=20,
                         markup=False)
 
-    def action_show_pane(self, pane: str) -> None:
+    async def action_show_pane(self, pane: str) -> None:
+        await self.build_pane(pane)
         self.query_one("#panes", TabbedContent).active = pane
         # Focus now, not when TabActivated arrives: the keys typed right behind 1 2 3 (replayed
         # by the Code pane after a file opened, say) must go to the pane they were typed for.
         self.screen.set_focus(self.query_one(PANES[pane]))
 
-    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+    async def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.tabbed_content.id != "panes":
             return  # the Model pane's own tabs
         pane = event.pane.id
         if event.tabbed_content.active != pane:
             return  # stale: another pane was shown since
+        built = await self.build_pane(pane)  # a tab clicked with the mouse: not built yet
+        if event.tabbed_content.active != pane:
+            return
         if pane == "model":
-            self.query_one(ModelPane).ensure_loaded()
+            built.ensure_loaded()
         self.screen.set_focus(self.query_one(PANES[pane]))
 
     def action_help(self) -> None:

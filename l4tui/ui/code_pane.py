@@ -13,6 +13,7 @@ from pathlib import Path
 
 from textual import events, on, work
 from textual.app import ComposeResult
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DirectoryTree, Static
@@ -90,6 +91,21 @@ class ProjectTree(DirectoryTree):
             if keep:
                 kept.append(path)
         return kept
+
+    def _add_to_load_queue(self, node):
+        """Textual's, except that waiting for the folder to load ends when the app closes: its
+        loader is cancelled then, and a wait for it (a folder expanded as the app quits, the
+        `models/` one at start-up, say) would keep the app from ever closing."""
+        super()._add_to_load_queue(node)
+        return AwaitComplete(self._loaded_or_closing())
+
+    async def _loaded_or_closing(self) -> None:
+        joined = asyncio.ensure_future(self._load_queue.join())
+        while not joined.done():
+            if not self.app.is_running or not self.is_attached:
+                joined.cancel()
+                return
+            await asyncio.wait([joined], timeout=0.1)
 
     def _populate_node(self, node, content) -> None:
         super()._populate_node(node, content)
