@@ -6,6 +6,7 @@ a thread once the first frame is drawn and built the first time they are shown; 
 jedi are imported by workers after the first frame too (docs/startup.md has the figures).
 """
 
+import asyncio
 import importlib
 import os
 import sys
@@ -98,6 +99,7 @@ class L4App(App):
         # Runs are started from this thread, made before the app lowers its own priority (on
         # mount): they train at the normal priority while the UI gives way to them (priority.py).
         self.launcher = make_launcher()
+        self._pane_builds: dict[str, asyncio.Future] = {}  # pane -> its build (build_pane)
 
     def on_mount(self) -> None:
         if not self.is_headless:  # tests drive the app in their own main thread: leave it be
@@ -140,16 +142,17 @@ class L4App(App):
         """The pane's widget, built (imported, mounted and started) the first time it is asked for."""
         if pane not in LATER_PANES:
             return self.query_one(f"#{pane}-pane")
+        if pane not in self._pane_builds:  # one build, however many keys and clicks ask for it meanwhile
+            self._pane_builds[pane] = asyncio.ensure_future(self._build(pane))
+        return await asyncio.shield(self._pane_builds[pane])
+
+    async def _build(self, pane: str):
         cls = pane_class(pane)
-        tab = self.query_one(f"#panes #{pane}", TabPane)
-        built = tab.query_children(cls)
-        if built:
-            return built.first()
         if pane == "data":
             widget = cls(self.runs_dir, id="data-pane")
         else:
             widget = cls(self.workspace, self.runs_dir, id="model-pane")
-        await tab.mount(widget)
+        await self.query_one(f"#panes #{pane}", TabPane).mount(widget)
         if pane == "data":
             widget.start()
         return widget
@@ -172,17 +175,25 @@ class L4App(App):
         # by the Code pane after a file opened, say) must go to the pane they were typed for.
         self.screen.set_focus(self.query_one(PANES[pane]))
 
-    async def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.tabbed_content.id != "panes":
             return  # the Model pane's own tabs
         pane = event.pane.id
         if event.tabbed_content.active != pane:
             return  # stale: another pane was shown since
-        built = await self.build_pane(pane)  # a tab clicked with the mouse: not built yet
-        if event.tabbed_content.active != pane:
+        if pane in LATER_PANES and not event.pane.children:  # a tab clicked with the mouse: not built yet
+            self.call_later(self._build_and_show, pane)
             return
+        self._pane_shown(pane)
+
+    async def _build_and_show(self, pane: str) -> None:
+        await self.build_pane(pane)
+        if self.query_one("#panes", TabbedContent).active == pane:
+            self._pane_shown(pane)
+
+    def _pane_shown(self, pane: str) -> None:
         if pane == "model":
-            built.ensure_loaded()
+            self.query_one("#model-pane").ensure_loaded()
         self.screen.set_focus(self.query_one(PANES[pane]))
 
     def action_help(self) -> None:
