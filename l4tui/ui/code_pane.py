@@ -240,14 +240,22 @@ class CodePane(Vertical):
                 return found
         return None
 
-    def start(self) -> None:
-        """Called once the first frame is on screen: open a file, warm jedi up, list and index."""
+    def start(self, background: bool = True) -> None:
+        """Called once the first frame is on screen: open a file; then (here, or when the app calls
+        `start_background`) warm jedi up, list and index."""
         first = self.open_at
         if first is None:
             default = self.first_file()
             first = Location(default, 1, 0) if default else None
         if first is not None:
             self.open_location(first, record=False)
+        if background:
+            self.start_background()
+
+    def start_background(self) -> None:
+        """The start-up work that keeps a CPU busy for seconds, in threads: jedi, the listing, the index."""
+        if self.warmed is not None:
+            return  # started already
         self.warmed = self.navigator.warm()  # parse torch in the background, before the first jump into it
         self.index = in_background(self._build_index, name="symbol-index")
         self.set_interval(DISK_CHECK_S, self._check_disk)
