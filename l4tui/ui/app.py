@@ -2,8 +2,8 @@
 
 Start-up imports textual, the Code pane and our own light modules only: the first frame shows the
 Code pane. The Data & training and Model panes (numpy, plotext, their many widgets) are imported by
-a thread once the first frame is drawn and built the first time they are shown; torch, pandas and
-jedi are imported by workers after the first frame too (docs/startup.md has the figures).
+a thread once the first frame is drawn, then built, hidden (or at once, when 2 or 3 asks for one
+first); torch, pandas and jedi are imported by workers after the first frame too (docs/startup.md).
 """
 
 import asyncio
