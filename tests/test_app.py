@@ -208,3 +208,33 @@ async def test_training_from_the_form_draws_live_survives_the_app_and_stops_and_
     finally:
         kill_run(run_dir)
     assert [run.state for run in list_runs(runs_dir)] == ["stopped"]
+
+
+async def test_the_later_panes_are_built_once_when_first_asked_for_by_key_or_click(runs_dir):
+    class NoBackgroundBuild(L4App):  # as if 2 and 3 came before the build after the first frame
+        async def build_later_panes(self) -> None:
+            pass
+
+    app = NoBackgroundBuild(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert not app.query(DataPane) and not app.query(ModelPane)  # only the Code pane before 2 or 3
+        await pilot.click("#--content-tab-model")  # the mouse: the tab shows, then the pane is built
+        assert await wait_until(pilot, lambda: app.query(ModelPane) and app.focused is app.query_one("#model-list"))
+        pane = app.query_one(ModelPane)
+        assert await wait_until(pilot, lambda: pane.subject is not None)  # its default model, as before
+        await pilot.press("2", "1", "2")
+        await pilot.pause()
+        assert app.query_one(TabbedContent).active == "data"
+        assert len(app.query(DataPane)) == 1 and len(app.query(ModelPane)) == 1
+        assert app.focused is app.query_one("#runs-table")
+
+
+async def test_the_later_panes_are_built_hidden_after_the_first_frame(runs_dir):
+    app = make_app(runs_dir)
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert await wait_until(pilot, lambda: app.query(DataPane) and app.query(ModelPane))
+        assert app.query_one(TabbedContent).active == "code"  # nothing moved the user
+        assert app.query_one(ModelPane).subject is None  # the model is built when first shown
+        await pilot.press("3")
+        assert await wait_until(pilot, lambda: app.query_one(ModelPane).subject is not None)

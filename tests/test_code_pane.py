@@ -199,7 +199,7 @@ async def test_references_help_finders_and_yank(runs_dir):
         assert "torch.nn.modules.sparse.Embedding" in text and "Embedding(num_embeddings" in text
         await pilot.press("escape")
 
-        assert await wait_until(pilot, lambda: pane.index.done(), timeout=120)
+        assert await wait_until(pilot, lambda: pane.index is not None and pane.index.done(), timeout=120)
         await pilot.press("ctrl+p")
         assert await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen))
         await pilot.press(*"nn/modules/sparse")
@@ -233,7 +233,7 @@ async def test_files_that_cannot_be_shown_say_why_and_odd_files_work(runs_dir, t
         pane = app.query_one(CodePane)
         # jedi finds nothing in this broken class; the index of definitions (vim's tags, in
         # effect) still does.
-        assert await wait_until(pilot, lambda: pane.index.done(), timeout=120)
+        assert await wait_until(pilot, lambda: pane.index is not None and pane.index.done(), timeout=120)
         await pilot.press("ctrl+right_square_bracket")
         assert await wait_until(pilot, lambda: view.cursor_line == 0)
         await pilot.press("j", "z", "c", "w", "percent_sign")  # nothing here crashes

@@ -289,7 +289,7 @@ async def test_the_app_opened_on_a_projects_main_shows_the_project(tmp_path, run
 
         assert await wait_until(pilot, lambda: pane.listing_done, timeout=30)
         progress = app.query_one("#code-progress")
-        assert await wait_until(pilot, lambda: pane.index.done() and not progress.display, timeout=60)
+        assert await wait_until(pilot, lambda: pane.index is not None and pane.index.done() and not progress.display, timeout=60)
         await pilot.press("ctrl+p")
         assert await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen))
         await pilot.press(*"util")

@@ -217,7 +217,7 @@ async def test_the_by_name_fallback_keeps_to_the_qualifier(runs_dir, monkeypatch
         view = app.query_one(CodeView)
         pane = app.query_one(CodePane)
         assert await wait_until(pilot, lambda: view.path == COLLAB)
-        assert await wait_until(pilot, lambda: pane.index.done(), timeout=120)
+        assert await wait_until(pilot, lambda: pane.index is not None and pane.index.done(), timeout=120)
         line = next(i for i, text in enumerate(view.lines) if "nn.Embedding(n_users" in text)
         view.move_to(line, view.lines[line].index("nn.Embedding") + 4)
         await pilot.press("ctrl+right_square_bracket")

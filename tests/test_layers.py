@@ -27,3 +27,9 @@ def test_app_module_imports_neither_torch_nor_jedi_nor_pandas():
     assert "textual" in loaded
     for heavy in ("torch", "jedi", "pandas"):
         assert heavy not in loaded, f"{heavy} is imported at start-up"
+
+
+def test_app_module_leaves_the_later_panes_and_their_numpy_and_plotext_for_after_the_first_frame():
+    loaded = modules_after_import("l4tui.ui.app")
+    for later in ("numpy", "plotext", "l4tui.ui.data_pane", "l4tui.ui.model_pane"):
+        assert later not in loaded, f"{later} is imported before the first frame (app.py's LATER_PANES)"

@@ -1,12 +1,17 @@
 """The l4tui app: three panes (Code, Data & training, Model) switched with 1 2 3 or F1 F2 F3.
 
-Start-up imports textual and our own light modules only; torch, pandas and jedi are imported by
-workers after the first screen is drawn.
+Start-up imports textual, the Code pane and our own light modules only: the first frame shows the
+Code pane. The Data & training and Model panes (numpy, plotext, their many widgets) are imported by
+a thread once the first frame is drawn, then built, hidden (or at once, when 2 or 3 asks for one
+first); torch, pandas and jedi are imported by workers after the first frame too (docs/startup.md).
 """
 
+import asyncio
+import importlib
 import os
 import sys
 import threading
+from concurrent.futures import CancelledError
 from pathlib import Path
 
 from textual.app import App, ComposeResult
@@ -18,10 +23,8 @@ from l4tui.keymap import Keymap, config_path, drop_unknown_ids, read_keymap
 from l4tui.paths import runs_dir as default_runs_dir
 from l4tui.paths import workspace_root
 from l4tui.ui.code_pane import CodePane
-from l4tui.ui.data_pane import DataPane
 from l4tui.ui.help_screen import THIS_SCREEN, HelpScreen, help_sections
 from l4tui.ui.key_names import is_key
-from l4tui.ui.model_pane import ModelPane
 from l4tui.ui.priority import lower_this_thread, make_launcher
 
 UI_SWITCH_INTERVAL_S = 0.001
@@ -31,6 +34,33 @@ UI_SWITCH_INTERVAL_S = 0.001
 EXIT_GRACE_S = 0.5
 PANES = {"code": "#code-view", "data": "#runs-table", "model": "#model-list"}  # pane -> what gets focus
 PANE_TITLES = {"code": "Code", "data": "Data & training", "model": "Model"}
+# The panes built the first time they are shown: pane -> (module, class). Their modules pull in
+# numpy and plotext, and their widgets take a while to compose: neither is needed for the first frame.
+LATER_PANES = {"data": ("l4tui.ui.data_pane", "DataPane"), "model": ("l4tui.ui.model_pane", "ModelPane")}
+
+
+def pane_class(pane: str) -> type:
+    module, name = LATER_PANES[pane]
+    return getattr(importlib.import_module(module), name)
+
+
+def import_later_panes(app: "L4App") -> None:
+    """In a thread after the first frame: import the panes' modules, then have the UI thread build
+    the panes, hidden, one at a time, so that the first 2 or 3 only shows what is there. A switch
+    meanwhile waits for the import or build under way. The Code pane's long background work (jedi,
+    the index) starts after this: alongside it, the builds took half a second more."""
+    try:
+        for pane in LATER_PANES:
+            pane_class(pane)
+        app.call_from_thread(app.build_later_panes)
+    except (RuntimeError, CancelledError):  # the app closed meanwhile
+        return
+    except Exception:  # noqa: BLE001 - a pane that fails to import says so when shown (build_pane)
+        pass
+    try:
+        app.call_from_thread(lambda: app.query_one(CodePane).start_background())
+    except Exception:  # noqa: BLE001 - the app closed meanwhile
+        pass
 
 
 class Panes(TabbedContent):
@@ -79,6 +109,7 @@ class L4App(App):
         # Runs are started from this thread, made before the app lowers its own priority (on
         # mount): they train at the normal priority while the UI gives way to them (priority.py).
         self.launcher = make_launcher()
+        self._pane_builds: dict[str, asyncio.Future] = {}  # pane -> its build (build_pane)
 
     def on_mount(self) -> None:
         if not self.is_headless:  # tests drive the app in their own main thread: leave it be
@@ -106,17 +137,42 @@ class L4App(App):
         with Panes(initial="code", id="panes"):
             with TabPane(f"1 {PANE_TITLES['code']}", id="code"):
                 yield CodePane(self.workspace, open_at=self.open_at, python=self.python, id="code-pane")
-            with TabPane(f"2 {PANE_TITLES['data']}", id="data"):
-                yield DataPane(self.runs_dir, id="data-pane")
-            with TabPane(f"3 {PANE_TITLES['model']}", id="model"):
-                yield ModelPane(self.workspace, self.runs_dir, id="model-pane")
+            # Empty until first shown (build_pane).
+            yield TabPane(f"2 {PANE_TITLES['data']}", id="data")
+            yield TabPane(f"3 {PANE_TITLES['model']}", id="model")
         yield Footer(show_command_palette=False)  # Ctrl-K still opens it; the room goes to our keys
 
     def on_ready(self) -> None:
         # Slow work (files, pandas, jedi) starts only after the first frame is drawn.
-        self.query_one(CodePane).start()
-        self.query_one(DataPane).start()
+        self.query_one(CodePane).start(background=False)  # its jedi and index: import_later_panes
+        threading.Thread(target=import_later_panes, args=(self,), daemon=True, name="l4tui-import-panes").start()
         self.check_keymap()
+
+    async def build_later_panes(self) -> None:
+        for pane in LATER_PANES:
+            if not self.is_running:
+                return
+            await self.build_pane(pane)
+            await asyncio.sleep(0)  # keys typed meanwhile go first
+
+    async def build_pane(self, pane: str):
+        """The pane's widget, built (imported, mounted and started) the first time it is asked for."""
+        if pane not in LATER_PANES:
+            return self.query_one(f"#{pane}-pane")
+        if pane not in self._pane_builds:  # one build, however many keys and clicks ask for it meanwhile
+            self._pane_builds[pane] = asyncio.ensure_future(self._build(pane))
+        return await asyncio.shield(self._pane_builds[pane])
+
+    async def _build(self, pane: str):
+        cls = pane_class(pane)
+        if pane == "data":
+            widget = cls(self.runs_dir, id="data-pane")
+        else:
+            widget = cls(self.workspace, self.runs_dir, id="model-pane")
+        await self.query_one(f"#panes #{pane}", TabPane).mount(widget)
+        if pane == "data":
+            widget.start()
+        return widget
 
     def check_keymap(self) -> None:
         """Drop the keymap's entries that name no binding, and say what was wrong with it."""
@@ -129,7 +185,8 @@ class L4App(App):
             self.notify("\n".join(self.keymap.problems), title="config.toml", severity="warning", timeout=20,
                         markup=False)
 
-    def action_show_pane(self, pane: str) -> None:
+    async def action_show_pane(self, pane: str) -> None:
+        await self.build_pane(pane)
         self.query_one("#panes", TabbedContent).active = pane
         # Focus now, not when TabActivated arrives: the keys typed right behind 1 2 3 (replayed
         # by the Code pane after a file opened, say) must go to the pane they were typed for.
@@ -141,8 +198,19 @@ class L4App(App):
         pane = event.pane.id
         if event.tabbed_content.active != pane:
             return  # stale: another pane was shown since
+        if pane in LATER_PANES and not event.pane.children:  # a tab clicked with the mouse: not built yet
+            self.call_later(self._build_and_show, pane)
+            return
+        self._pane_shown(pane)
+
+    async def _build_and_show(self, pane: str) -> None:
+        await self.build_pane(pane)
+        if self.query_one("#panes", TabbedContent).active == pane:
+            self._pane_shown(pane)
+
+    def _pane_shown(self, pane: str) -> None:
         if pane == "model":
-            self.query_one(ModelPane).ensure_loaded()
+            self.query_one("#model-pane").ensure_loaded()
         self.screen.set_focus(self.query_one(PANES[pane]))
 
     def action_help(self) -> None:

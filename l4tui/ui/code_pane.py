@@ -13,6 +13,7 @@ from pathlib import Path
 
 from textual import events, on, work
 from textual.app import ComposeResult
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DirectoryTree, Static
@@ -90,6 +91,21 @@ class ProjectTree(DirectoryTree):
             if keep:
                 kept.append(path)
         return kept
+
+    def _add_to_load_queue(self, node):
+        """Textual's, except that waiting for the folder to load ends when the app closes: its
+        loader is cancelled then, and a wait for it (a folder expanded as the app quits, the
+        `models/` one at start-up, say) would keep the app from ever closing."""
+        super()._add_to_load_queue(node)
+        return AwaitComplete(self._loaded_or_closing())
+
+    async def _loaded_or_closing(self) -> None:
+        joined = asyncio.ensure_future(self._load_queue.join())
+        while not joined.done():
+            if not self.app.is_running or not self.is_attached:
+                joined.cancel()
+                return
+            await asyncio.wait([joined], timeout=0.1)
 
     def _populate_node(self, node, content) -> None:
         super()._populate_node(node, content)
@@ -224,14 +240,22 @@ class CodePane(Vertical):
                 return found
         return None
 
-    def start(self) -> None:
-        """Called once the first frame is on screen: open a file, warm jedi up, list and index."""
+    def start(self, background: bool = True) -> None:
+        """Called once the first frame is on screen: open a file; then (here, or when the app calls
+        `start_background`) warm jedi up, list and index."""
         first = self.open_at
         if first is None:
             default = self.first_file()
             first = Location(default, 1, 0) if default else None
         if first is not None:
             self.open_location(first, record=False)
+        if background:
+            self.start_background()
+
+    def start_background(self) -> None:
+        """The start-up work that keeps a CPU busy for seconds, in threads: jedi, the listing, the index."""
+        if self.warmed is not None:
+            return  # started already
         self.warmed = self.navigator.warm()  # parse torch in the background, before the first jump into it
         self.index = in_background(self._build_index, name="symbol-index")
         self.set_interval(DISK_CHECK_S, self._check_disk)
