@@ -331,9 +331,11 @@ def test_damaged_hand_placed_archive_is_named_and_kept(root):
                     archive_type="tgz", folder="demo")
     root.mkdir()
     (root / "demo.tgz").write_bytes(b"not a tar at all")
-    with pytest.raises(ArchiveError, match=re.escape(f"Delete or replace {root / 'demo.tgz'}")):
+    with pytest.raises(ArchiveError, match=re.escape(f"Delete or replace {root / 'demo.tgz'}")) as caught:
         get_dataset(entry, dest_root=root)
     assert (root / "demo.tgz").exists()
+    # One line, saying what it is not (tarfile lists each compression it tried on a line of its own).
+    assert "\n" not in str(caught.value) and "it is not a tar file" in str(caught.value)
 
 
 MALICIOUS_TARS = {

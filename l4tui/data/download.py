@@ -341,7 +341,7 @@ def _unpack(archive: Path, entry: Dataset, target: Path) -> None:
         except (tarfile.TarError, zipfile.BadZipFile, gzip.BadGzipFile, zlib.error, EOFError,
                 RuntimeError, NotImplementedError) as error:
             # RuntimeError / NotImplementedError: zipfile's "encrypted" and "unknown compression".
-            raise ArchiveError(f"{damaged} ({_reason(error)}).") from None
+            raise ArchiveError(f"{damaged} ({_one_line_reason(error)}).") from None
         except OSError as error:
             if error.errno is None:  # the bz2 layer reports bad data as an OSError without errno
                 raise ArchiveError(f"{damaged} ({_reason(error)}).") from None
@@ -352,6 +352,15 @@ def _unpack(archive: Path, entry: Dataset, target: Path) -> None:
         _move_into_place(scratch, target, archive)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)  # gone already when it became the target
+
+
+def _one_line_reason(error: BaseException) -> str:
+    """Why an archive could not be read, in one line: tarfile's "could not be opened" lists each
+    compression it tried on lines of their own (a message cut at its first line would end in the
+    middle of that list)."""
+    if isinstance(error, tarfile.ReadError) and "could not be opened successfully" in str(error):
+        return "it is not a tar file, gzipped or not"
+    return " ".join(_reason(error).split())
 
 
 def _check_pretrained(archive: Path, scratch: Path) -> None:
