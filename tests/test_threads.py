@@ -135,7 +135,7 @@ def test_the_launch_form_starts_at_auto():
     from l4tui.train.launch_form import fields_for, parse_field
 
     [spec] = [s for s in fields_for("tabular") if s.name == "threads"]
-    assert (spec.label, spec.default) == ("Threads", "0")
+    assert (spec.label, spec.default) == ("Threads (0: auto)", "0")
     assert parse_field(spec, "4") == (4, None)
     assert parse_field(spec, "-1")[1] == "must be from 0 (auto) to 1024"
 

@@ -205,7 +205,7 @@ OPTIONS = [
     Option("threads", "int", every_recipe(0),
            "torch's CPU threads for the run (0: auto, chosen per run from the model's size, the cores "
            "and the runs already running on the machine: docs/training.md)",
-           label="Threads", metavar="N", bounds=(Bound(lambda n: 0 <= n <= 1024, "must be from 0 (auto) to 1024"),)),
+           label="Threads (0: auto)", metavar="N", bounds=(Bound(lambda n: 0 <= n <= 1024, "must be from 0 (auto) to 1024"),)),
     Option("device", "text", every_recipe("auto"),
            "where to train: auto takes CUDA when there is one; cpu, cuda, cuda:1 ...",
            label="Device", choices=DEVICES, also=r"cuda:\d+", form_choice=True),
