@@ -8,6 +8,14 @@ from textual.widgets import Button, Static
 
 
 class ConfirmScreen(ModalScreen[bool]):
+    DEFAULT_CSS = """
+    ConfirmScreen { align: center middle; }
+    ConfirmScreen #confirm-box { width: 60; max-width: 100%; height: auto;
+                                 border: round $error; background: $surface; padding: 1 2; }
+    ConfirmScreen #confirm-buttons { height: auto; margin-top: 1; }
+    ConfirmScreen #confirm-buttons Button { margin-right: 2; }
+    """
+
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),

@@ -74,6 +74,10 @@ class DataPane(Vertical):
     DEFAULT_CSS = """
     DataPane #runs-problem { display: none; height: auto; padding: 0 1; color: $error; }
     DataPane #runs-problem.shown { display: block; }
+    DataPane #data-left { width: 44; max-width: 45%; border-right: solid $panel; }
+    DataPane #runs-title { height: 1; padding: 0 1; text-style: bold; }
+    DataPane #runs-table { height: 1fr; }
+    DataPane #run-view { width: 1fr; padding: 0 1; }
     """
 
     def compose(self) -> ComposeResult:

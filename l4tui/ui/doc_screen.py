@@ -27,6 +27,13 @@ def help_text(help: Help, where: str) -> Text:
 
 
 class DocScreen(EarlyKeys, ModalScreen):
+    DEFAULT_CSS = """
+    DocScreen { align: center middle; }
+    DocScreen #doc-box { width: 90; max-width: 100%; height: 90%;
+                         border: round $accent; background: $surface; padding: 0 1; }
+    DocScreen #doc-footer { color: $text-muted; margin-top: 1; }
+    """
+
     BINDINGS = [
         Binding("escape,q,K", "dismiss", "Close", id="doc.close"),
         Binding("j,down", "scroll(1)", "Down", show=False, id="doc.down"),

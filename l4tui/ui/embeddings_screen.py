@@ -26,6 +26,17 @@ SKIP_TOKENS = 9  # fastai's special tokens come first in a vocab; the map starts
 
 
 class EmbeddingsScreen(Screen):
+    DEFAULT_CSS = """
+    EmbeddingsScreen #emb-box { height: 1fr; padding: 0 1; }
+    EmbeddingsScreen #emb-title { text-style: bold; height: auto; }
+    EmbeddingsScreen #emb-query { height: 1; border: none; padding: 0 1; margin: 1 0; }
+    EmbeddingsScreen #emb-lower { height: 1fr; }
+    EmbeddingsScreen #emb-change { height: auto; color: $text-muted; }
+    EmbeddingsScreen #emb-checkpoints { width: 14; height: 1fr; }
+    EmbeddingsScreen #emb-neighbours { width: 62; max-width: 55%; height: 1fr; }
+    EmbeddingsScreen #emb-map { width: 1fr; height: 1fr; }
+    """
+
     AUTO_FOCUS = "#emb-query"
     BINDINGS = [
         Binding("ctrl+n", "next_table", "Next embedding", id="emb.next",

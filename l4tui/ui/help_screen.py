@@ -74,6 +74,17 @@ def help_sections(screen: Screen, here: str = THIS_SCREEN) -> list[tuple[str, li
 
 
 class HelpScreen(ModalScreen):
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen #help-box { width: 76; max-width: 100%; height: 90%;
+                           border: round $accent; background: $surface; padding: 0 1; }
+    HelpScreen #help-footer { color: $text-muted; margin-top: 1; }
+    HelpScreen .help-title { margin-top: 1; }
+    HelpScreen .help-line { height: auto; }
+    HelpScreen .help-keys { width: 18; }
+    HelpScreen .help-what { width: 1fr; }
+    """
+
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help.close")]
 
     def __init__(self, sections: list[tuple[str, list[HelpLine]]]) -> None:

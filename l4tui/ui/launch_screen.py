@@ -52,6 +52,24 @@ class FieldRow(Horizontal):
 class LaunchScreen(ModalScreen):
     """Dismissed with (run_dir, remembered form) once a run starts, or None when cancelled."""
 
+    DEFAULT_CSS = """
+    LaunchScreen { align: center middle; }
+    LaunchScreen #launch-box { width: 90; max-width: 100%; height: 90%;
+                               max-height: 34; border: round $accent; background: $surface; padding: 0 1; }
+    LaunchScreen #launch-title { text-style: bold; height: 1; }
+    LaunchScreen #launch-fields { height: 1fr; }
+    LaunchScreen #launch-data-info { height: auto; color: $text-muted; }
+    LaunchScreen #launch-command { height: auto; color: $text; }
+    LaunchScreen #launch-model-file { height: auto; color: $text-muted; }
+    LaunchScreen #launch-status { height: auto; color: $text-muted; }
+    LaunchScreen #launch-buttons { height: 1; margin-top: 1; }
+    LaunchScreen #launch-buttons Button { min-width: 12; height: 1; border: none; margin-right: 1; }
+    LaunchScreen .field-row { height: auto; min-height: 1; }
+    LaunchScreen .field-label { width: 15; }
+    LaunchScreen .field-input { width: 1fr; max-width: 40; }
+    LaunchScreen .field-error { width: 1fr; height: auto; padding-left: 1; color: $error; }
+    """
+
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="launch.cancel"),
         Binding("ctrl+s", "start", "Start", priority=True, id="launch.start", tooltip="Start the run (Enter in a field too)"),

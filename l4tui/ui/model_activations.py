@@ -20,6 +20,21 @@ from l4tui.ui.model_runner import ModelRunner
 
 
 class ActivationsTab(Vertical):
+    DEFAULT_CSS = """
+    ActivationsTab { height: 1fr; }
+    ActivationsTab #act-input { height: 1; border: none; padding: 0 1; margin-bottom: 1; }
+    ActivationsTab #act-form { height: auto; max-height: 5; }
+    ActivationsTab .act-row { height: 1; }
+    ActivationsTab .act-label { width: 18; padding: 0 1; }
+    ActivationsTab .act-field { width: 1fr; height: 1; border: none; padding: 0 1; }
+    ActivationsTab #act-status { height: auto; padding: 0 1; color: $text-muted; }
+    ActivationsTab #act-lower { height: 1fr; }
+    ActivationsTab #act-table { height: auto; max-height: 9; }
+    ActivationsTab #act-right { height: 1fr; padding: 0 1; }
+    ActivationsTab #act-output { height: auto; margin-bottom: 1; }
+    ActivationsTab #act-heatmap { height: auto; }
+    """
+
     def __init__(self, runner: ModelRunner) -> None:
         super().__init__()
         self.runner = runner  # the pane's: one pass on the model at a time

@@ -23,6 +23,12 @@ HISTOGRAM_LINES = 4
 
 
 class LayersTab(Vertical):
+    DEFAULT_CSS = """
+    LayersTab { height: 1fr; }
+    LayersTab #model-table { height: 1fr; }
+    LayersTab #model-totals { height: auto; padding: 0 1; background: $panel; }
+    """
+
     BINDINGS = [Binding("enter", "fold", "Fold", id="layers.fold", tooltip="Fold or unfold the layer's children")]
 
     def __init__(self) -> None:
@@ -106,6 +112,15 @@ class LayersTab(Vertical):
 
 class ParametersTab(Vertical):
     """The selected layer's tensors; `g` (a key of the whole pane) adds the gradient norms."""
+
+    DEFAULT_CSS = """
+    ParametersTab { height: 1fr; }
+    ParametersTab #params-head { height: auto; padding: 0 1; text-style: bold; }
+    ParametersTab #grads-head { height: auto; padding: 0 1; text-style: bold; }
+    ParametersTab #params-table { height: auto; max-height: 8; }
+    ParametersTab #params-hist { height: auto; padding: 0 1; }
+    ParametersTab #grads-table { height: 1fr; }
+    """
 
     def __init__(self, runner: ModelRunner) -> None:
         super().__init__()

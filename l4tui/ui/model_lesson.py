@@ -25,6 +25,14 @@ from l4tui.ui.model_runner import ModelRunner
 
 
 class TrainingTab(Vertical):
+    DEFAULT_CSS = """
+    TrainingTab { height: 1fr; }
+    TrainingTab #train-head { height: auto; padding: 0 1; }
+    TrainingTab #train-lower { height: 1fr; }
+    TrainingTab #train-table { width: 1fr; max-width: 55%; height: 1fr; }
+    TrainingTab #train-heat { width: 1fr; height: 1fr; padding: 0 1; }
+    """
+
     def __init__(self) -> None:
         super().__init__()
         self.history = None
@@ -91,6 +99,11 @@ class TrainingTab(Vertical):
 
 
 class InterpretTab(VerticalScroll):
+    DEFAULT_CSS = """
+    InterpretTab { height: 1fr; padding: 0 1; }
+    InterpretTab #interp-movie { height: 1; border: none; padding: 0 1; margin: 1 0; }
+    """
+
     @staticmethod
     def applies_to(subject, weights: str) -> bool:
         return subject.name == "collab"
@@ -174,6 +187,19 @@ class InterpretTab(VerticalScroll):
 
 
 class GenerateTab(Vertical):
+    DEFAULT_CSS = """
+    GenerateTab { height: 1fr; }
+    GenerateTab #gen-inputs { height: 1; margin-bottom: 1; }
+    GenerateTab #gen-inputs Input { height: 1; border: none; padding: 0 1; }
+    GenerateTab #gen-prompt { width: 1fr; }
+    GenerateTab #gen-temperature { width: 8; margin-left: 1; }
+    GenerateTab #gen-top-k { width: 8; margin-left: 1; }
+    GenerateTab #gen-words { width: 8; margin-left: 1; }
+    GenerateTab #gen-help { height: auto; color: $text-muted; padding: 0 1; }
+    GenerateTab #gen-text { height: auto; padding: 1 1; }
+    GenerateTab #gen-steps { height: 1fr; }
+    """
+
     def __init__(self, runner: ModelRunner) -> None:
         super().__init__()
         self.runner = runner  # the pane's: one pass on the model at a time

@@ -47,6 +47,17 @@ FRESH = "fresh"
 
 
 class ModelPane(Vertical):
+    DEFAULT_CSS = """
+    ModelPane #model-side { width: 20; height: 1fr; border-right: solid $panel; }
+    ModelPane #model-list { height: auto; max-height: 45%; }
+    ModelPane #weights-title { height: 1; padding: 0 1; color: $text-muted; background: $panel; }
+    ModelPane #weights-list { height: 1fr; }
+    ModelPane #model-main { width: 1fr; }
+    ModelPane #model-title { height: auto; padding: 0 1; text-style: bold; }
+    ModelPane #model-tabs { height: 1fr; }
+    ModelPane #model-tabs TabPane { padding: 0; }
+    """
+
     # The lists' and the boxes' Enter (_model_chosen, _weights_chosen, the tabs' Submitted handlers).
     HELP_KEYS = [("Enter", "In the lists: build the model, load the weights; in a box: run it")]
     BINDINGS = [

@@ -33,6 +33,14 @@ TOWARDS_SECOND = (46, 160, 67)  # green: towards the second
 
 
 class ResultsTab(VerticalScroll):
+    DEFAULT_CSS = """
+    ResultsTab #res-head { height: auto; padding: 0 1; }
+    ResultsTab #res-matrix { height: auto; padding: 0 1; margin: 1 0 0 0; }
+    ResultsTab #res-table { height: auto; max-height: 60vh; }
+    ResultsTab #res-review { height: 1; border: none; padding: 0 1; margin: 1 0 0 0; }
+    ResultsTab #res-words { height: auto; padding: 0 1; }
+    """
+
     HELP_KEYS = [("Enter", "In the review box: the words that pushed the typed review")]
     BINDINGS = [
         Binding("w", "words", "Words", id="results.words",

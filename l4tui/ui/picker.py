@@ -40,6 +40,17 @@ class QueryInput(InOrderInput):
 
 
 class PickerScreen(EarlyKeys, ModalScreen[PickItem | None]):
+    DEFAULT_CSS = """
+    PickerScreen { align: center middle; }
+    PickerScreen #picker-box { width: 100; max-width: 100%; height: 90%;
+                               border: round $accent; background: $surface; padding: 0 1; }
+    PickerScreen #picker-title { height: 1; text-style: bold; }
+    PickerScreen #picker-query { height: 1; border: none; padding: 0; }
+    PickerScreen #picker-list { height: 1fr; min-height: 3;
+                                border: none; text-wrap: nowrap; text-overflow: ellipsis; }
+    PickerScreen #picker-preview { height: 1fr; max-height: 14; border-top: solid $panel; }
+    """
+
     BINDINGS = [
         Binding("escape", "dismiss_none", "Close", id="picker.close"),
         Binding("down,ctrl+n,ctrl+j", "move(1)", "Next", show=False, id="picker.next"),

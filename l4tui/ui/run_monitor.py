@@ -35,6 +35,19 @@ LOG_TAIL_LINES = 8
 class RunMonitor(Vertical):
     """Watches one run (or compares several) in the Data & training pane."""
 
+    DEFAULT_CSS = """
+    RunMonitor #run-header { height: 1; text-style: bold; }
+    RunMonitor #run-progress { height: 1; }
+    RunMonitor #run-bar { width: 1fr; min-width: 6; }
+    RunMonitor #run-bar Bar { width: 1fr; }
+    RunMonitor #run-eta { width: auto; max-width: 60%; padding-left: 1; }
+    RunMonitor #charts { height: 1fr; min-height: 6; }
+    RunMonitor #charts > PlotextPlot { height: 1fr; }
+    RunMonitor #chart-row { height: 1fr; }
+    RunMonitor #chart-row > PlotextPlot { width: 1fr; height: 1fr; }
+    RunMonitor #run-metrics { height: auto; max-height: 12; }
+    """
+
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.run_dir: Path | None = None

@@ -28,6 +28,15 @@ VIEWS = ("predictions", "ratings", "errors")
 
 
 class SpreadsheetScreen(Screen):
+    DEFAULT_CSS = """
+    SpreadsheetScreen #sheet-box { height: 1fr; padding: 0 1; }
+    SpreadsheetScreen #sheet-title { height: auto; text-style: bold; }
+    SpreadsheetScreen #sheet-table { height: 1fr; }
+    SpreadsheetScreen #sheet-cell { height: 1; }
+    SpreadsheetScreen #sheet-loss { height: 1; }
+    SpreadsheetScreen #sheet-history { height: 2; }
+    """
+
     BINDINGS = [
         Binding("space", "step", "Step", id="sheet.step", tooltip="One step of gradient descent"),
         Binding("r", "run", "Run/stop", id="sheet.run", tooltip="Run gradient descent until stopped"),

@@ -19,6 +19,15 @@ ROWS = 8
 
 
 class TabularScreen(Screen):
+    DEFAULT_CSS = """
+    TabularScreen #tab-box { height: 1fr; padding: 0 1; }
+    TabularScreen #tab-title { text-style: bold; height: auto; }
+    TabularScreen #tab-columns { height: 14; }
+    TabularScreen #tab-before { height: 10; }
+    TabularScreen #tab-after { height: 10; }
+    TabularScreen .tab-caption { margin-top: 1; color: $text-muted; }
+    """
+
     AUTO_FOCUS = "#tab-columns"
     BINDINGS = [
         Binding("k", "switch_kind", "Cat/cont", id="tab.kind",

@@ -47,6 +47,20 @@ def token_grid(cells, width: int) -> Text:
 
 
 class TextScreen(Screen):
+    DEFAULT_CSS = """
+    TextScreen #text-box { height: 1fr; padding: 0 1; }
+    TextScreen #text-title { text-style: bold; }
+    TextScreen #text-input { height: 1; border: none; padding: 0 1; margin: 1 0 0 0; }
+    TextScreen #vocab-filter { height: 1; border: none; padding: 0 1; margin: 0; }
+    TextScreen #text-raw { color: $text-muted; margin-bottom: 1; }
+    TextScreen #text-rules { margin-top: 1; }
+    TextScreen #text-vocab { margin-top: 1; }
+    TextScreen #text-lower { height: 20; margin-top: 1; }
+    TextScreen #text-vocab-side { width: 40; }
+    TextScreen #vocab-table { height: 1fr; }
+    TextScreen #text-batch { width: 1fr; padding-left: 2; }
+    """
+
     AUTO_FOCUS = "#text-box"  # the page scrolls with the arrows; Tab reaches the vocab table
     BINDINGS = [
         Binding("e", "edit", "Edit text", id="text.edit", tooltip="Type a text of your own"),
