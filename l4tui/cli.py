@@ -1,14 +1,13 @@
 """The `l4tui` command. With no subcommand it opens the app; the subcommands work without it."""
 
 import argparse
+import gc
 import os
 import sys
 import time
 from pathlib import Path
 
 from l4tui import __version__
-from l4tui.train.options import RECIPES, add_train_options, config_from_args, int_list
-from l4tui.presets import PRESETS
 
 
 PYTHON_HELP = ("the Python environment names resolve in: a virtualenv or conda folder, or its python "
@@ -16,6 +15,10 @@ PYTHON_HELP = ("the Python environment names resolve in: a virtualenv or conda f
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # Here, not at the top: `l4tui` alone opens the app without them (its first frame waits for every import).
+    from l4tui.presets import PRESETS
+    from l4tui.train.options import RECIPES, add_train_options, int_list
+
     parser = argparse.ArgumentParser(
         prog="l4tui",
         description="Explore, train and understand the models of fast.ai's lesson 4 in the terminal. "
@@ -161,22 +164,39 @@ def opens_a_folder(argv: list[str]) -> bool:
     return len(argv) == 1 and not argv[0].startswith("-") and argv[0] not in COMMANDS and os.path.isdir(argv[0])
 
 
+def launch_app(**options) -> int:
+    """The app in this terminal, with `options` for L4App; its exit status.
+
+    The garbage collector is held off from here to the first frame (L4App.on_ready lets it go):
+    start-up makes a few hundred thousand objects that live as long as the app (modules,
+    classes, styles), and collecting while they are made frees nothing and cost ~15 ms of the
+    first frame (bench/startup.py). If the app ends before its first frame, it is let go here."""
+    gc.disable()
+    try:
+        from l4tui.ui.app import L4App, run_app
+
+        return run_app(L4App(**options))
+    finally:
+        gc.enable()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     python, rest = split_python(argv)
+    if not rest:  # `l4tui` alone: the app, without building the parser of every command first
+        from l4tui.paths import runs_dir
+
+        return launch_app(runs_dir=runs_dir(), python=python)
     if opens_a_folder(rest):
         from l4tui.paths import runs_dir, workspace_root
-        from l4tui.ui.app import L4App, run_app
 
-        return run_app(L4App(runs_dir=runs_dir(), workspace=workspace_root(Path(rest[0])), python=python))
+        return launch_app(runs_dir=runs_dir(), workspace=workspace_root(Path(rest[0])), python=python)
     if opens_a_file(rest):
         from l4tui.code.location import parse_place
         from l4tui.paths import runs_dir, workspace_root
-        from l4tui.ui.app import L4App, run_app
 
         place = parse_place(rest[0])  # the workspace is that file's project, wherever l4tui was started
-        return run_app(L4App(runs_dir=runs_dir(), workspace=workspace_root(place.path), open_at=place,
-                             python=python))
+        return launch_app(runs_dir=runs_dir(), workspace=workspace_root(place.path), open_at=place, python=python)
     args = build_parser().parse_args(argv)
     from l4tui.paths import runs_dir
 
@@ -184,9 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = Path(os.path.abspath(args.runs)) if args.runs else runs_dir()
     try:
         if args.command is None:
-            from l4tui.ui.app import L4App, run_app
-
-            return run_app(L4App(runs_dir=runs, python=args.python))
+            return launch_app(runs_dir=runs, python=args.python)
         if args.command == "train":
             return cmd_train(args, runs)
         if args.command == "runs":
@@ -218,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def cmd_train(args, runs: Path) -> int:
     from l4tui.train.launcher import start_run
+
+    from l4tui.train.options import config_from_args
 
     config = config_from_args(args.family, args)
     if "data" in config:

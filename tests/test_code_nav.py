@@ -213,3 +213,27 @@ def test_documents_are_kept_until_the_file_changes_and_big_ones_highlight_later(
     assert big in docs and small not in docs  # 8 + 3 lines is over the budget of 10: the oldest went
 
     assert split_lines("a\x0cb\r\nc\n") == ["a\x0cb", "c"]  # a form feed is no new line
+
+
+def test_looking_into_torch_does_not_import_it():
+    """jedi warms up on `import torch` and follows torch.sigmoid to its stub without importing
+    torch into the app (its import holds the GIL for 100+ ms: keys wait). In a fresh process,
+    since this one may have imported torch already."""
+    import subprocess
+    import sys
+
+    program = f"""
+import sys
+from pathlib import Path
+from l4tui.code.navigator import Navigator
+nav = Navigator(Path({str(REPO)!r}))
+nav.warm().result(timeout=120)
+source = Path({str(COLLAB)!r}).read_text()
+line = next(n for n, text in enumerate(source.splitlines(), 1) if "torch.sigmoid" in text)
+column = source.splitlines()[line - 1].index("torch.sigmoid") + 7
+definitions = nav.goto(source, Path({str(COLLAB)!r}), line, column).result(timeout=60)
+print(definitions[0].location.path.suffix, "torch" in sys.modules)
+nav.close()
+"""
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=300)
+    assert done.stdout.split() == [".pyi", "False"], done.stderr[-2000:]

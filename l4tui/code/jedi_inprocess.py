@@ -10,7 +10,13 @@ above it) of the user's project would be imported and run here. Looking must nev
 So, in this process only, the two functions jedi calls do the same without the swap: a module
 is found by handing the search path to `PathFinder` (what the swap achieves), and a compiled
 module is imported only from l4tui's own path. A compiled module of the user's project is then
-not introspected (it has no Python source to show anyway). jedi's subprocess, used for any
+not introspected (it has no Python source to show anyway).
+
+Nor is a compiled module inside a package this process has not imported yet: jedi asks for
+`torch._C` while warming up, and importing it runs all of `import torch` here, about a second of
+work with one stretch of 100+ ms that holds the GIL (loading libtorch), during which the app
+cannot take a key: a `3` pressed a second after start-up waited 434 ms. torch's stubs
+(`torch/_C/__init__.pyi`, `_VariableFunctions.pyi`) give jedi the same names and places. jedi's subprocess, used for any
 other environment, has its own unpatched copy; there the swap only affects that process.
 """
 
@@ -64,12 +70,21 @@ def get_module_info(inference_state, sys_path=None, full_name=None, **kwargs):
 
 
 def load_module(inference_state, dotted_name, sys_path):
-    """jedi's load_module, importing only from this process's own sys.path."""
+    """jedi's load_module, importing only from this process's own sys.path, and only where no
+    package above the module would be imported (and run) for it."""
     from jedi.inference.compiled import access
 
+    if not packages_imported(dotted_name):
+        return None
     try:
         __import__(dotted_name)
     except Exception:  # not importable here (the user's own, or broken): no introspection
         return None
     module = sys.modules.get(dotted_name)
     return None if module is None else access.create_access_path(inference_state, module)
+
+
+def packages_imported(dotted_name: str) -> bool:
+    """Whether every package above `dotted_name` is imported already (true of a top-level module)."""
+    parts = dotted_name.split(".")
+    return all(".".join(parts[:end]) in sys.modules for end in range(1, len(parts)))

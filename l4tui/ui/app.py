@@ -7,6 +7,7 @@ first); torch, pandas and jedi are imported by workers after the first frame too
 """
 
 import asyncio
+import gc
 import importlib
 import os
 import sys
@@ -23,7 +24,6 @@ from l4tui.keymap import Keymap, config_path, drop_unknown_ids, read_keymap
 from l4tui.paths import runs_dir as default_runs_dir
 from l4tui.paths import workspace_root
 from l4tui.ui.code_pane import CodePane
-from l4tui.ui.help_screen import THIS_SCREEN, HelpScreen, help_sections
 from l4tui.ui.key_names import is_key
 from l4tui.ui.priority import lower_this_thread, make_launcher
 
@@ -143,6 +143,9 @@ class L4App(App):
         yield Footer(show_command_palette=False)  # Ctrl-K still opens it; the room goes to our keys
 
     def on_ready(self) -> None:
+        if not gc.isenabled() and not self.is_headless:  # held off for the first frame (cli.launch_app)
+            gc.freeze()  # what start-up made lives as long as the app: later collections need not walk it
+            gc.enable()
         # Slow work (files, pandas, jedi) starts only after the first frame is drawn.
         self.query_one(CodePane).start(background=False)  # its jedi and index: import_later_panes
         threading.Thread(target=import_later_panes, args=(self,), daemon=True, name="l4tui-import-panes").start()
@@ -215,6 +218,8 @@ class L4App(App):
 
     def action_help(self) -> None:
         """The keys that work here and now (help_screen.py reads them from the live bindings)."""
+        from l4tui.ui.help_screen import THIS_SCREEN, HelpScreen, help_sections  # not before the first frame
+
         here = THIS_SCREEN
         if self.screen is self.screen_stack[0]:  # the panes, not a screen pushed over them
             here = f"This pane ({PANE_TITLES[self.query_one('#panes', TabbedContent).active]})"

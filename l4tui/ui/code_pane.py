@@ -37,7 +37,6 @@ from l4tui.code.workspace import ProjectFilter, display_path, lesson_file, list_
 from l4tui.modelfiles import bundled_models_dir
 from l4tui.textcut import clip
 from l4tui.ui.code_view import CodeView
-from l4tui.ui.doc_screen import DocScreen
 from l4tui.ui.key_order import InOrderInput, forward_key, has_focus_now, run_binding
 from l4tui.ui.messages import CodeRequest, CursorMoved, Jumped, Said
 from l4tui.ui.picker import PickerScreen, PickItem
@@ -731,6 +730,8 @@ class CodePane(Vertical):
             self.set_status(f"E149: Sorry, no help for {word}", error=True)
             return
         where = f"{self.short(help.location.path)}:{help.location.line}" if help.location else ""
+        from l4tui.ui.doc_screen import DocScreen  # on the first K, not before the first frame
+
         self.app.push_screen(DocScreen(help, where))
 
     # ---- finders ------------------------------------------------------------------------------

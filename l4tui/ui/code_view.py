@@ -11,10 +11,10 @@ tag stack, the jump list, the editor) it asks of the Code pane with a `Request` 
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.segment import Segment
 from rich.style import Style
-from rich.syntax import PygmentsSyntaxTheme
 from textual import events
 from textual.binding import Binding
 from textual.geometry import Region, Size
@@ -28,6 +28,9 @@ from l4tui.code.notebook import PROSE
 from l4tui.code.search import compile_pattern, matches_in_line, search
 from l4tui.ui.key_order import forward_key, has_focus_now, run_binding
 from l4tui.ui.messages import CodeRequest, CursorMoved, Jumped, Said
+
+if TYPE_CHECKING:
+    from rich.syntax import PygmentsSyntaxTheme
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -184,8 +187,12 @@ class CodeView(ScrollView, can_focus=True):
 
     # ---- drawing -------------------------------------------------------------------------
 
-    def _syntax_theme(self) -> PygmentsSyntaxTheme:
+    def _syntax_theme(self) -> "PygmentsSyntaxTheme":
         if self._theme is None:
+            # Imported on the first line drawn, not with this module: pygments (which rich.syntax
+            # imports) is not needed for the first frame (docs/startup.md).
+            from rich.syntax import PygmentsSyntaxTheme
+
             dark = getattr(self.app.current_theme, "dark", True)
             self._theme = PygmentsSyntaxTheme("monokai" if dark else "default")
         return self._theme

@@ -8,7 +8,6 @@ typing never waits for the ranking. Enter answers with the item, Escape with Non
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rich.syntax import Syntax
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -181,5 +180,7 @@ class PickerScreen(EarlyKeys, ModalScreen[PickItem | None]):
         snippet = self.preview_text = "\n".join(lines[first:first + height])
         lexer = "python" if location.path.suffix in (".py", ".pyi") else "text"
         dark = getattr(self.app.current_theme, "dark", True)
+        from rich.syntax import Syntax  # pygments: not before the first frame (docs/startup.md)
+
         preview.update(Syntax(snippet, lexer, theme="monokai" if dark else "default", line_numbers=True,
                               start_line=first + 1, highlight_lines={location.line}, word_wrap=False))
