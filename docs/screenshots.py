@@ -657,10 +657,40 @@ async def shoot_results(images: Path) -> None:
             app.save_screenshot("results-80x24.svg", str(images))
 
 
+async def shoot_serve(images: Path) -> None:
+    """`l4tui serve`, opened in a headless Chromium (tests/browser.py drives it): the page as a
+    browser shows it, saved as PNG (the page is drawn on a canvas: no SVG of it)."""
+    import socket
+    import subprocess
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from browser import Browser, chromium_path
+
+    if chromium_path() is None:
+        sys.exit("the serve screenshot needs Chromium (Debian: apt install chromium)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with tempfile.TemporaryDirectory() as runs:
+        server = subprocess.Popen([sys.executable, "-m", "l4tui", "serve", "--port", str(port)], cwd=REPO,
+                                  env={**os.environ, "L4TUI_RUNS": runs}, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            time.sleep(3)  # the server's start
+            async with Browser(size=(1100, 700)) as browser:
+                page = await browser.open(f"http://127.0.0.1:{port}/")
+                await page.wait_for_text("collab.py", timeout=120)
+                await asyncio.sleep(2)  # the fade-in of the page, the file's colours
+                await page.screenshot(images / "serve-browser.png")
+        finally:
+            os.killpg(server.pid, 15)
+            server.wait(timeout=15)
+
+
 GROUPS = {"code": shoot_code, "notebook": shoot_notebook, "project": shoot_project, "sheet": shoot_sheet,
           "text": shoot_text, "embeddings": shoot_embeddings, "tabular": shoot_tabular, "runs": shoot_runs,
           "model_pane": shoot_model_pane, "results": shoot_results, "trust": shoot_trust, "keys": shoot_keys,
-          "env": shoot_env, "pretrained": shoot_pretrained}
+          "env": shoot_env, "pretrained": shoot_pretrained, "serve": shoot_serve}
 
 
 async def shoot_some(names: list[str]) -> None:

@@ -132,10 +132,21 @@ def build_parser() -> argparse.ArgumentParser:
         place = commands.add_parser(name, help=text, description=text + " (LINE and COL count from 1).")
         place.add_argument("place", metavar="PATH:LINE:COL")
         place.add_argument("--python", metavar="PATH", default=argparse.SUPPRESS, help=PYTHON_HELP)
+    serve = commands.add_parser(
+        "serve", help="serve the app as a web page: each browser tab gets its own app (docs/serve.md)",
+        description="Serves the app with textual-serve: each browser tab that opens the page gets an l4tui of its "
+                    "own, in this folder, on the same runs folder. Binds to 127.0.0.1: reach it from another "
+                    "computer through an SSH tunnel (ssh -L 8000:127.0.0.1:8000 you@this-box).")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="the address to listen on (default 127.0.0.1, this machine only; 0.0.0.0: every "
+                            "interface, which lets anyone who reaches the port use the app)")
+    serve.add_argument("--port", type=int, default=8000, help="the port (default 8000)")
+    serve.add_argument("--url", metavar="URL",
+                       help="the address browsers use to reach the server, when not http://HOST:PORT (a proxy)")
     return parser
 
 
-COMMANDS = ("train", "runs", "summary", "predict", "data", "tokenize", "tags", "goto", "refs")
+COMMANDS = ("train", "runs", "summary", "predict", "data", "tokenize", "tags", "goto", "refs", "serve")
 
 
 def opens_a_file(argv: list[str]) -> bool:
@@ -223,6 +234,11 @@ def main(argv: list[str] | None = None) -> int:
             return tags_main(args.paths, args.output)
         if args.command in ("goto", "refs"):
             return cmd_goto(args)
+        if args.command == "serve":
+            from l4tui.serve import serve
+
+            return serve(args.host, args.port, runs=Path(args.runs).resolve() if args.runs else None,
+                         python=args.python, url=args.url)
     except (ValueError, FileNotFoundError) as error:
         # Bad input (a malformed ratings file, a bad option): one clear line, no traceback.
         print(f"l4tui: error: {error}", file=sys.stderr)
