@@ -78,3 +78,9 @@ def test_tokens_and_categories():
     workclass = NameList("category", ["#na#", " Private", " State-gov", " Self-emp-inc", " Self-emp-not-inc"])
     assert find_name("private", [workclass]).match.row == 1  # the leading space of the adult data
     assert [m.row for m in find_name("self", [workclass]).choices] == [3, 4]
+
+
+def test_the_choices_say_how_many_matched(lists):
+    found = find_name("mountain", lists, "movie", limit=3)
+    assert len(found.choices) == 3 and found.total > 3
+    assert found.choices_title() == f"{found.total} movies match 'mountain' (the best 3)"

@@ -72,6 +72,16 @@ class Found:
     match: Match | None = None
     choices: list[Match] = field(default_factory=list)
     message: str = ""
+    total: int = 0  # how many matched: more than the choices when they were cut to the limit
+
+    def choices_title(self) -> str:
+        """`41 movies match 'mountain' (the best 30)`: the picker's title."""
+        if not self.choices:
+            return ""
+        kind = self.choices[0].kind
+        total = max(self.total, len(self.choices))
+        what = f"{total} {PLURALS.get(kind, kind + 's') if total != 1 else kind} match {self.query!r}"
+        return what + (f" (the best {len(self.choices)})" if total > len(self.choices) else "")
 
     @property
     def ambiguous(self) -> bool:
@@ -138,7 +148,7 @@ def _exact(names: NameList, text: str) -> Found | None:
         if len(same) == 1:
             return Found(text, match=_match(names, same[0]))
         if same:
-            return Found(text, choices=[_match(names, r) for r in same])
+            return Found(text, choices=[_match(names, r) for r in same], total=len(same))
     return None
 
 
@@ -166,7 +176,7 @@ def _fuzzy(query: str, text: str, names: NameList, limit: int) -> Found:
     order += [r for r in ranked if r not in first]
     if not order:
         return Found(query, message=f"no {names.kind} matches {text!r} among the {len(rows):,} {names.plural}")
-    return Found(query, choices=[_match(names, r) for r in order[:limit]])
+    return Found(query, choices=[_match(names, r) for r in order[:limit]], total=len(order))
 
 
 def _all_words_fuzzy(words: list[str], rows: list[int], labels: list[str]) -> list[int]:

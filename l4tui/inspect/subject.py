@@ -329,8 +329,7 @@ def collab_rows(subject: Subject, value: str) -> tuple[int, int]:
     for part, (typed, kind) in enumerate(zip(parts, ("user", "movie"))):
         found = find_name(typed, names, kind)
         if found.ambiguous:
-            raise AmbiguousInput(f"{len(found.choices)} {found.choices[0].kind}s match {typed!r}: pick one",
-                                 found, part, parts)
+            raise AmbiguousInput(f"{found.choices_title()}: pick one", found, part, parts)
         if found.match is None:
             message = found.message
             if kind == "user" and typed.strip().isdigit():

@@ -20,12 +20,48 @@ from textual.widgets import DataTable, Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual_plotext import PlotextPlot
 
-from l4tui.inspect.lookup import CHOICES
 from l4tui.textcut import cut_title
 
 MAP_ROWS = 30  # rows on the 2-D map: enough to see groups, few enough to read the labels
 NEIGHBOURS = 15
 SKIP_TOKENS = 9  # fastai's special tokens come first in a vocab; the map starts after them
+
+
+class EmbeddingMap(PlotextPlot):
+    """The 2-D map, its labels placed for the size it is drawn at, so none overwrites another."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.title_text, self.points, self.labels = "", None, []
+
+    def show(self, title: str, points, labels: list[str]) -> None:
+        self.title_text, self.points, self.labels = title, points, labels
+        self.refresh()
+
+    def render(self):
+        from l4tui.inspect.embeddings import map_cells, place_labels
+
+        plt = self.plt
+        plt.clear_figure()
+        plt.title(self.title_text)
+        # No ticks (a PCA's axes have no unit): the canvas is the widget less its frame and title,
+        # so the cell of each point and label is known, and labels never overwrite each other.
+        plt.xticks([])
+        plt.yticks([])
+        points = self.points
+        width, height = self.size.width - 2, self.size.height - 3
+        if points is not None and width >= 2 and height >= 2:
+            low, high = points.min(axis=0), points.max(axis=0)
+            span = [float(h - l) if h > l else 1.0 for l, h in zip(low, high)]
+            plt.xlim(float(low[0]), float(low[0]) + span[0])
+            plt.ylim(float(low[1]), float(low[1]) + span[1])
+            plt.scatter(points[:, 0].tolist(), points[:, 1].tolist(), marker="dot")
+            cells = map_cells(points, width, height)
+            for (start, text), (_, row) in zip(place_labels(cells, self.labels, width, height), cells):
+                if text:
+                    plt.text(text, x=float(low[0]) + start / (width - 1) * span[0],
+                             y=float(low[1]) + span[1] - row / (height - 1) * span[1], alignment="left")
+        return super().render()
 
 
 class EmbeddingsScreen(Screen):
@@ -70,7 +106,7 @@ class EmbeddingsScreen(Screen):
             with Horizontal(id="emb-lower"):
                 yield OptionList(id="emb-checkpoints")
                 yield DataTable(id="emb-neighbours", cursor_type="row")
-                yield PlotextPlot(id="emb-map")
+                yield EmbeddingMap(id="emb-map")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -153,7 +189,8 @@ class EmbeddingsScreen(Screen):
     def title_width(self) -> int:
         """How much of a title the neighbours table has room for: what its other columns leave."""
         grid = self.query_one("#emb-neighbours", DataTable)
-        others = 4 + 8 + (6 if self.base_table() is not None else 0) + 2  # #, cosine, before, scroll bar
+        # "15" and "cosine" and "before" with a column of padding either side, the scroll bar
+        others = 4 + 8 + (8 if self.base_table() is not None else 0) + 2
         return max(8, (grid.size.width or 42) - others - 2)
 
     def show_neighbours(self, row: int | None) -> None:
@@ -176,10 +213,11 @@ class EmbeddingsScreen(Screen):
         if base is not None:
             moved = neighbour_change(base.weights, table.weights, row, NEIGHBOURS)
             before_rank = {other: rank for rank, other in enumerate(moved["before"], 1)}
-            left = ", ".join(cut_title(table.labels[i], 24) for i in moved["left"][:6])
+            shown = 6 if self.size.width >= 120 else 2  # at 80 columns the line stays within two
+            left = ", ".join(cut_title(table.labels[i], 24) for i in moved["left"][:shown])
             change.update(
                 f"since {self.checkpoints[self.base].label}: {len(moved['kept'])} of the {NEIGHBOURS} nearest stayed, "
-                f"{len(moved['joined'])} joined" + (f"; left: {left}" + (" ..." if len(moved["left"]) > 6 else "")
+                f"{len(moved['joined'])} joined" + (f"; left: {left}" + (" ..." if len(moved["left"]) > shown else "")
                                                     if moved["left"] else ""))
         elif len(self.checkpoints) < 2:
             change.update("one checkpoint: nothing to compare with")
@@ -194,42 +232,16 @@ class EmbeddingsScreen(Screen):
             grid.add_row(*cells)
 
     def draw_map(self) -> None:
-        import numpy as np
-
-        from l4tui.inspect.embeddings import map_cells, pca_2d, place_labels
+        from l4tui.inspect.embeddings import pca_2d
 
         table, rows = self.table, self.map_rows
-        chart = self.query_one(PlotextPlot)
-        plt = chart.plt
-        plt.clear_figure()
-        plt.title(f"first {len(rows)} {table.name}, PCA")
-        # No ticks (a PCA's axes have no unit): the canvas is the widget less its frame and title,
-        # so each label's cells are known and labels can be kept from overwriting each other.
-        plt.xticks([])
-        plt.yticks([])
-        width, height = max(2, chart.size.width - 2), max(2, chart.size.height - 3)
-        if len(rows) >= 2 and chart.size.width:
-            points = pca_2d(table.weights, rows)
-            low, high = points.min(axis=0), points.max(axis=0)
-            span = np.where(high > low, high - low, 1.0)
-            plt.xlim(float(low[0]), float(low[0] + span[0]))
-            plt.ylim(float(low[1]), float(low[1] + span[1]))
-            plt.scatter(points[:, 0].tolist(), points[:, 1].tolist(), marker="dot")
-            cells = map_cells(points, width, height)
-            for (start, text), (_, cell_row) in zip(place_labels(cells, [table.labels[r] for r in rows],
-                                                                 width, height), cells):
-                if text:
-                    plt.text(text, x=float(low[0] + start / (width - 1) * span[0]),
-                             y=float(high[1] - cell_row / (height - 1) * span[1]), alignment="left")
-        chart.refresh()
+        points = pca_2d(table.weights, rows) if len(rows) >= 2 else None
+        self.query_one(EmbeddingMap).show(f"first {len(rows)} {table.name}, PCA", points,
+                                          [table.labels[r] for r in rows])
 
     def on_resize(self) -> None:
-        if self.tables:
-            self.call_after_refresh(self._redraw)
-
-    def _redraw(self) -> None:
-        self.draw_map()
-        self.show_neighbours(self.row)
+        if self.tables:  # the titles' room in the table changed
+            self.call_after_refresh(self.show_neighbours, self.row)
 
     @on(Input.Submitted, "#emb-query")
     def _query(self, event: Input.Submitted) -> None:
@@ -257,9 +269,8 @@ class EmbeddingsScreen(Screen):
             if item is not None:
                 self.go_to(found.choices[items.index(item)])
 
-        more = "+" if len(found.choices) >= CHOICES else ""
-        self.app.push_screen(PickerScreen(f"{len(found.choices)}{more} match {found.query!r}: ↑↓ and Enter pick one, "
-                                          "Escape none", items, preview=False), chosen)
+        self.app.push_screen(PickerScreen(f"{found.choices_title()}: ↑↓ and Enter pick one, Escape none",
+                                          items, preview=False), chosen)
 
     def go_to(self, match) -> None:
         """Show the neighbours of a row found by the lookup, in its own table."""
