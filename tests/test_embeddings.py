@@ -90,7 +90,7 @@ def test_map_labels_never_overlap_and_every_point_still_shows():
         if not text:
             continue
         assert start >= 0 and start + len(text) <= width
-        assert text in (cut_title(labels[i], n) for n in (16, 10, 7))  # cut as titles are: the year kept if it fits
+        assert text in (cut_title(labels[i], n) for n in (24, 16, 10, 7))  # cut as titles are: the year kept if it fits
         for c in range(start, start + len(text)):
             assert (c, row) not in used, f"label {i} overwrites label {used[(c, row)]}"
             assert (c, row) not in cells, f"label {i} hides a point"

@@ -136,7 +136,7 @@ def map_cells(points: np.ndarray, width: int, height: int) -> list[tuple[int, in
 
 
 def place_labels(cells: list[tuple[int, int]], labels: list[str], width: int, height: int,
-                 lengths: tuple[int, ...] = (16, 10, 7)) -> list[tuple[int, str]]:
+                 lengths: tuple[int, ...] = (24, 16, 10, 7)) -> list[tuple[int, str]]:
     """Where each point's label goes on a character map: (first column, text), or (-1, "") for a
     point whose label has no room. Labels are placed in the points' order (the first are the most
     frequent), right of their point or else left of it, cut shorter (`cut_title`: the year stays)
