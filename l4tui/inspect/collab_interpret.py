@@ -22,6 +22,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from l4tui.textcut import cut_title
+
 NA_ROW = 0  # #na#: users and movies the model never saw
 
 _KEYS = {"u_weight": "u_weight.weight", "i_weight": "i_weight.weight",
@@ -149,7 +151,7 @@ def movie_biases(i_bias, items: list, titles: dict | None, ratings_table, n: int
 
 def movie_bias_line(bias: MovieBias) -> str:
     """One movie of the bias lists: its bias, title, mean rating and how many rated it."""
-    return f"  {bias.bias:+.3f} {bias.title[:32]:<32} mean {bias.mean_rating:.2f} ({bias.n_ratings})"
+    return f"  {bias.bias:+.3f} {cut_title(bias.title, 32):<32} mean {bias.mean_rating:.2f} ({bias.n_ratings})"
 
 
 # --- the factors: PCA ----------------------------------------------------------------------------
