@@ -269,7 +269,7 @@ class EmbeddingsScreen(Screen):
             if item is not None:
                 self.go_to(found.choices[items.index(item)])
 
-        self.app.push_screen(PickerScreen(f"{found.choices_title()}: ↑↓ and Enter pick one, Escape none",
+        self.app.push_screen(PickerScreen(f"{found.choices_title()} · ↑↓ Enter: pick · Esc: none",
                                           items, preview=False), chosen)
 
     def go_to(self, match) -> None:

@@ -175,7 +175,8 @@ class ActivationsTab(Vertical):
             box.value = pair_text(subject, error.parts, error.part, found.choices[items.index(item)])
             self.run_input()
 
-        self.app.push_screen(PickerScreen(f"{error}: ↑↓ and Enter, Escape none", items, preview=False), chosen)
+        self.app.push_screen(PickerScreen(f"{found.choices_title()} · ↑↓ Enter: pick · Esc: none", items,
+                                          preview=False), chosen)
 
     @on(DataTable.RowHighlighted, "#act-table")
     def _layer(self, event: DataTable.RowHighlighted) -> None:
