@@ -348,6 +348,20 @@ async def shoot_embeddings(images: Path, size=(120, 36)) -> None:
             await until(pilot, lambda: isinstance(app.screen, EmbeddingsScreen) and app.screen.tables)
             await pilot.pause(0.5)
             app.save_screenshot("embeddings.svg", str(images))
+        # At 80x24: the neighbours with their years and cosines, then the choices for "mountain".
+        app = L4App(runs_dir=Path(runs), workspace=REPO)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("2")
+            await until(pilot, lambda: app.query_one("#runs-table").row_count == 1)
+            await pilot.press("e")
+            await until(pilot, lambda: isinstance(app.screen, EmbeddingsScreen) and app.screen.tables)
+            await pilot.pause(0.5)
+            app.save_screenshot("embeddings-80x24.svg", str(images))
+            app.screen.query_one("#emb-query").value = "mountain"
+            await pilot.press("enter")
+            await until(pilot, lambda: not isinstance(app.screen, EmbeddingsScreen))
+            await pilot.pause(0.3)
+            app.save_screenshot("embeddings-choices.svg", str(images))
 
 
 async def shoot_tabular(images: Path, size=(120, 42)) -> None:

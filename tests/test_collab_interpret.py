@@ -76,7 +76,9 @@ def test_similar_movies_by_cosine_skipping_itself_and_na(ratings):
 def test_an_unknown_movie_gets_close_titles_suggested(ratings):
     titles = ratings.titles
     weights = np.ones((len(ITEMS) + 1, 2))
-    misspelt = titles[1].replace("Mountain", "Mountan")
+    # A letter left out: the fuzzy matcher still finds it (the characters typed, in order).
+    assert find_movie(titles[1].replace("Mountain", "Mountan"), ITEMS, titles) == 1
+    misspelt = titles[1].replace("Mountain", "Mountian")  # two letters swapped: a suggestion
     with pytest.raises(ValueError, match="did you mean") as error:
         similar_movies(weights, ITEMS, titles, misspelt)
     assert titles[1] in str(error.value)

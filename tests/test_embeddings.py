@@ -71,3 +71,31 @@ def test_a_checkpoint_file_gives_its_tables_and_its_ratings_titles(tmp_path, sma
     torch.save({"model": {"linear.weight": torch.zeros(2, 2)}}, path)
     with pytest.raises(ValueError, match="no embeddings found in best.pt"):
         load_embedding_tables(path)
+
+
+def test_map_labels_never_overlap_and_every_point_still_shows():
+    from l4tui.inspect.embeddings import map_cells, place_labels
+    from l4tui.textcut import cut_title
+
+    rng = np.random.default_rng(1)
+    points = rng.normal(size=(30, 2))
+    points[1] = points[0] + [1e-3, 0]  # two points on one cell: the second's label moves or goes
+    labels = [f"Movie number {i} of the sample ({1950 + i})" for i in range(30)]
+    width, height = 40, 12
+    cells = map_cells(points, width, height)
+    assert all(0 <= c < width and 0 <= r < height for c, r in cells)
+    placed = place_labels(cells, labels, width, height)
+    used: dict[tuple[int, int], int] = {}
+    for i, ((col, row), (start, text)) in enumerate(zip(cells, placed)):
+        if not text:
+            continue
+        assert start >= 0 and start + len(text) <= width
+        assert text in (cut_title(labels[i], n) for n in (24, 16, 10, 7))  # cut as titles are: the year kept if it fits
+        for c in range(start, start + len(text)):
+            assert (c, row) not in used, f"label {i} overwrites label {used[(c, row)]}"
+            assert (c, row) not in cells, f"label {i} hides a point"
+            used[(c, row)] = i
+        # a label's neighbours on its row keep a column of space from it
+        assert (start - 1, row) not in used and (start + len(text), row) not in used
+    assert sum(1 for _, text in placed if text) >= 10  # most points keep a label
+    assert placed[0][1] and placed[0][0] in (cells[0][0] + 1, cells[0][0] - len(placed[0][1]))

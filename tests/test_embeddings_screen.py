@@ -29,8 +29,9 @@ async def test_neighbours_and_map_of_a_runs_embeddings(runs_dir):
         assert await wait_until(pilot, lambda: grid.row_count > 0)
         # item 10 is row 1, (1, 0): row 2 (0.9, 0.2) is nearest, then row 3 (0.1, 1), then #na# (0, 0: cosine 0)
         assert [str(grid.get_row_at(i)[1]) for i in range(3)] == ["item 20", "item 30", "#na#"]
-        await pilot.press(*" nobody", "enter")
-        assert await wait_until(pilot, lambda: any("not among the movies" in n.message for n in app._notifications))
+        screen.query_one("#emb-query").value = ""
+        await pilot.press(*"nobody", "enter")
+        assert await wait_until(pilot, lambda: any("no movie matches 'nobody'" in n.message for n in app._notifications))
         await pilot.press("ctrl+n")
         assert screen.table.name == "users"
         await pilot.press("escape")
@@ -70,3 +71,73 @@ async def test_neighbours_that_training_brought_in_and_pushed_out(runs_dir):
         assert await wait_until(pilot, lambda: "since epoch 2" in str(screen.query_one("#emb-change").render()))
         rows = [[str(cell) for cell in grid.get_row_at(i)] for i in range(grid.row_count)]
         assert [(r[1], r[3]) for r in rows[:3]] == [("item 40", "#1"), ("item 30", "#3"), ("item 20", "#2")]
+
+
+def _sample_titles_run(runs_dir):
+    """A collab run on the bundled sample: its movies have titles, seven of them mountains."""
+    run_dir = write_fake_run(runs_dir, "20260101-000000-collab")
+    (run_dir / "checkpoints").mkdir()
+    torch.manual_seed(0)
+    items = [1, 15, 47, 111, 132, 160, 6, 67]  # 160: The Wild Mountain (1975); 1, 15 ...: other mountains
+    torch.save({"model": {"u_weight.weight": torch.randn(4, 3), "i_weight.weight": torch.randn(9, 3)},
+                "users": [7, 42, 196], "items": items, "config": {"data": "bundled-ml"}},
+               run_dir / "checkpoints" / "best.pt")
+    return run_dir
+
+
+async def test_an_ambiguous_name_offers_the_choices_and_user_42_works_in_movie_mode(runs_dir):
+    from l4tui.ui.picker import PickerScreen
+
+    run_dir = _sample_titles_run(runs_dir)
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = EmbeddingsScreen(run_dir)
+        await app.push_screen(screen)
+        grid = screen.query_one("#emb-neighbours")
+        assert await wait_until(pilot, lambda: screen.tables and grid.row_count > 0)
+        query = screen.query_one("#emb-query")
+        assert screen.table.name == "movies" and screen.focused is query
+        query.value = ""
+        await pilot.press(*"mountain", "enter")  # seven titles hold it: the choices, none picked
+        assert await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen))
+        picker = app.screen
+        labels = [item.label for item in picker.items]
+        assert len(labels) >= 6 and all("Mountain" in label for label in labels[:6])
+        await pilot.press("down", "enter")
+        assert await wait_until(pilot, lambda: app.screen is screen)
+        assert query.value == labels[1] and screen.row == screen.table.labels.index(labels[1])
+        # Escape in the list picks nothing: the neighbours shown stay
+        query.value = "mountain"
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen))
+        await pilot.press("escape")
+        assert await wait_until(pilot, lambda: app.screen is screen)
+        assert screen.row == screen.table.labels.index(labels[1])
+        # an exact title goes straight through, whatever its case; a user from the movies
+        query.value = "the wild mountain (1975)"
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: query.value == "The Wild Mountain (1975)")
+        query.value = "user 42"
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: screen.table.name == "users" and query.value == "user 42")
+        query.value = "m160"
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: screen.table.name == "movies" and screen.table.labels[screen.row]
+                                == "The Wild Mountain (1975)")
+
+
+async def test_at_80x24_the_neighbours_show_their_title_and_cosine(runs_dir):
+    run_dir = _sample_titles_run(runs_dir)
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = EmbeddingsScreen(run_dir)
+        await app.push_screen(screen)
+        grid = screen.query_one("#emb-neighbours")
+        assert await wait_until(pilot, lambda: screen.tables and grid.row_count > 0)
+        await pilot.pause()
+        labels = [str(column.label) for column in grid.columns.values()]
+        assert labels[:3] == ["#", "nearest", "cosine"]
+        used = sum(column.get_render_width(grid) for column in grid.columns.values())
+        assert used <= grid.scrollable_content_region.width, "the cosine column is cut off"
+        titles = [str(grid.get_row_at(i)[1]) for i in range(grid.row_count)]
+        assert all(title.endswith(")") and title[-5:-1].isdigit() for title in titles if title != "#na#"), titles

@@ -213,3 +213,16 @@ def test_prompts_and_settings_that_make_no_sense_are_refused():
     result = generate(model, list(vocab.itos), "the zorgblat movie", n_words=2, seed=0)
     assert result.unknown_words == ["zorgblat"] and "zorgblat" in result.text
     assert generate(model, vocab, "the", n_words=0).tokens == []
+
+
+def test_the_default_prompt_is_made_of_words_the_vocab_has():
+    from l4tui.data.tokenizer import tokenize
+    from l4tui.inspect.generate import default_prompt
+    from l4tui.inspect.subject import sample_vocab
+
+    vocab = sample_vocab()  # the bundled reviews: no "liked" among their words
+    assert "liked" not in vocab
+    prompt = default_prompt(vocab)
+    assert prompt == "I loved this movie because" and all(token in vocab for token in tokenize(prompt))
+    tiny = Vocab(list(SPECIAL_TOKENS) + ["good", "bad", "plot", "."])
+    assert default_prompt(tiny) == "good bad plot"

@@ -39,7 +39,10 @@ def test_stat_text_has_four_figures_and_a_dash_for_none():
 
 def test_movie_bias_line_cuts_long_titles_to_one_column():
     line = movie_bias_line(MovieBias("A" * 50, -0.1234, 3.456, 12))
-    assert line == "  -0.123 " + "A" * 32 + " mean 3.46 (12)"
+    assert line == "  -0.123 " + "A" * 31 + "… mean 3.46 (12)"
+    # the year survives the cut, as everywhere titles are shown
+    line = movie_bias_line(MovieBias("Dr. Strangelove or: How I Learned to Stop Worrying (1963)", 0.1, 4.0, 9))
+    assert line == "  +0.100 Dr. Strangelove or: How… (1963)  mean 4.00 (9)"
     assert movie_bias_line(MovieBias("Up", 0.5, math.nan, 0)) == "  +0.500 Up" + " " * 30 + " mean nan (0)"
 
 

@@ -88,3 +88,20 @@ async def test_a_trained_run_fills_the_sheet(runs_dir):
         with torch.no_grad():
             expected = model(x).item()
         assert abs(sheet.state.predictions()[0, 0] - expected) < 1e-5
+
+
+async def test_at_80x24_the_cell_explanation_and_the_loss_are_whole(runs_dir):
+    from rich.text import Text
+
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(80, 24)) as pilot:
+        sheet = await open_sheet(pilot, app)
+        await pilot.press("b", "y")  # biases and the sigmoid on: the longest sum
+        await pilot.pause()
+        explained = text(sheet, "#sheet-cell")
+        assert "rated" in explained and " = sigmoid(dot " in explained and explained.rstrip().endswith("+ 0")
+        for selector in ("#sheet-title", "#sheet-cell", "#sheet-loss"):
+            widget = sheet.query_one(selector, Static)
+            lines = Text(text(sheet, selector)).wrap(app.console, widget.content_region.width)
+            assert len(lines) <= widget.content_region.height, f"{selector} is cut: {text(sheet, selector)!r}"
+            assert widget.region.bottom <= sheet.query_one("#sheet-history").region.y

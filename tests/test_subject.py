@@ -49,7 +49,7 @@ def test_inputs_that_cannot_be_used_say_why():
         encode_input(collab, "999999, 50")
     with pytest.raises(InputError, match="separated by a comma"):
         encode_input(collab, "13")
-    with pytest.raises(InputError, match="no movie 'Zzyzx Returns'"):
+    with pytest.raises(InputError, match="no movie matches 'Zzyzx Returns'"):
         encode_input(collab, "13, Zzyzx Returns")
     tabular = fresh_subject(find_model("tabular"), SMALL)
     row = example_input_text(tabular)

@@ -22,6 +22,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from l4tui.textcut import cut_title
+
 NA_ROW = 0  # #na#: users and movies the model never saw
 
 _KEYS = {"u_weight": "u_weight.weight", "i_weight": "i_weight.weight",
@@ -149,7 +151,7 @@ def movie_biases(i_bias, items: list, titles: dict | None, ratings_table, n: int
 
 def movie_bias_line(bias: MovieBias) -> str:
     """One movie of the bias lists: its bias, title, mean rating and how many rated it."""
-    return f"  {bias.bias:+.3f} {bias.title[:32]:<32} mean {bias.mean_rating:.2f} ({bias.n_ratings})"
+    return f"  {bias.bias:+.3f} {cut_title(bias.title, 32):<32} mean {bias.mean_rating:.2f} ({bias.n_ratings})"
 
 
 # --- the factors: PCA ----------------------------------------------------------------------------
@@ -215,8 +217,9 @@ def factor_components(i_weight, items: list, titles: dict | None, ratings_table,
 # --- similar movies ------------------------------------------------------------------------------
 
 def find_movie(title_or_id, items: list, titles: dict | None) -> int:
-    """The embedding row of a movie given by id (an int) or title: exact, then ignoring case, then
-    the one title containing it. Unknown: ValueError naming the closest titles."""
+    """The embedding row of a movie given by id (an int) or title, found by `l4tui.inspect.lookup`
+    (exact, any case, the one title holding every word typed, fuzzy). Several fit or none does:
+    ValueError naming the choices or the closest titles."""
     titles = titles or {}
     row_of = {_as_key(item): row for row, item in enumerate(items, start=1)}
     if isinstance(title_or_id, (int, np.integer)) and not isinstance(title_or_id, bool):
@@ -228,20 +231,18 @@ def find_movie(title_or_id, items: list, titles: dict | None) -> int:
     if not query:
         raise ValueError("which movie? give a title or a movie id")
     known = {_title(titles, item): row for item, row in row_of.items()}
-    if query in known:
-        return known[query]
+    # The same lookup as the embeddings screen and the Activations tab: exact, any case, a unique
+    # part, `movie 50`, then the file finder's fuzzy matcher. Several fit: the choices, in order.
+    from l4tui.inspect.lookup import NameList, find_name
+
+    labels = ["#na#"] + [_title(titles, item) for item in items]
+    found = find_name(query, [NameList("movie", labels, [""] + [str(_as_key(i)) for i in items], frozenset({0}))])
+    if found.match is not None:
+        return found.match.row
+    if found.ambiguous:
+        shown = "; ".join(m.label for m in found.choices[:5]) + ("; ..." if len(found.choices) > 5 else "")
+        raise ValueError(f"{len(found.choices)} movies match {query!r}: {shown}. Give the full title")
     lowered = query.lower()
-    same = [title for title in known if title.lower() == lowered]
-    if len(same) == 1:
-        return known[same[0]]
-    containing = sorted(title for title in known if lowered in title.lower())
-    if len(containing) == 1:
-        return known[containing[0]]
-    if containing:
-        shown = "; ".join(containing[:5]) + ("; ..." if len(containing) > 5 else "")
-        raise ValueError(f"{len(containing)} movies match {query!r}: {shown}. Give the full title")
-    if query.isdigit() and int(query) in row_of:
-        return row_of[int(query)]
     close = difflib.get_close_matches(query, list(known), n=3, cutoff=0.5)
     if not close:  # titles are long: compare with the start of each, as long as the query
         starts = {title[:len(query)].lower(): title for title in known}

@@ -4,6 +4,7 @@
     neighbours(table.weights, row, k=10)                # [(row, cosine similarity)], best first
     pca_2d(table.weights, rows)                         # (len(rows), 2): the first two components
     neighbour_change(old.weights, new.weights, row)     # who joined and who left the top k
+    place_labels(cells, labels, width, height)          # labels on a character map that never overlap
 
 An embedding is a matrix with a row per token, user, movie or category. Rows that end up close
 (by the cosine of their angle) are things the model learned to treat alike: that is the
@@ -15,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from l4tui.textcut import cut_title
+
 
 @dataclass
 class EmbeddingTable:
@@ -22,6 +25,19 @@ class EmbeddingTable:
     key: str  # the state dict key of the matrix
     weights: np.ndarray  # (rows, factors)
     labels: list[str]  # one per row
+    ids: list[str] | None = None  # per row, the user's or movie's id as the data has it ("" for #na#)
+
+    @property
+    def kind(self) -> str:
+        """What a row is, in the singular: movie, user, token or category."""
+        return {"tokens": "token", "users": "user", "movies": "movie"}.get(self.name, "category")
+
+    def names(self):
+        """The rows as `l4tui.inspect.lookup` searches them; #na# and xxpad are never meant."""
+        from l4tui.inspect.lookup import NameList
+
+        skip = frozenset(i for i, label in enumerate(self.labels[:2]) if label in ("#na#", "xxpad"))
+        return NameList(self.kind, self.labels, self.ids, skip)
 
     def row_of(self, label: str) -> int | None:
         """The row of a label: exact first, then ignoring case."""
@@ -50,11 +66,12 @@ def embedding_tables(checkpoint: dict, titles: dict | None = None) -> list[Embed
         if vocab and key.endswith("encoder.weight") and len(vocab) == len(weights):
             tables.append(EmbeddingTable("tokens", key, weights, list(vocab)))
         elif key == "u_weight.weight" and checkpoint.get("users"):
-            tables.append(EmbeddingTable("users", key, weights, ["#na#"] + [f"user {u}" for u in checkpoint["users"]]))
+            users = [str(u) for u in checkpoint["users"]]
+            tables.append(EmbeddingTable("users", key, weights, ["#na#"] + [f"user {u}" for u in users], [""] + users))
         elif key == "i_weight.weight" and checkpoint.get("items"):
             titles = titles or {}
             labels = ["#na#"] + [titles.get(int(item), f"item {item}") for item in checkpoint["items"]]
-            tables.append(EmbeddingTable("movies", key, weights, labels))
+            tables.append(EmbeddingTable("movies", key, weights, labels, [""] + [str(i) for i in checkpoint["items"]]))
         elif key.startswith("embeds.") and checkpoint.get("processor"):
             index = int(key.split(".")[1])
             processor = checkpoint["processor"]
@@ -104,6 +121,49 @@ def neighbour_change(old: np.ndarray, new: np.ndarray, row: int, k: int = 10) ->
     after = [i for i, _ in neighbours(new, row, k)]
     return {"before": before, "after": after, "joined": [i for i in after if i not in before],
             "left": [i for i in before if i not in after], "kept": [i for i in after if i in before]}
+
+
+def map_cells(points: np.ndarray, width: int, height: int) -> list[tuple[int, int]]:
+    """(column, row) of each point on a `width` x `height` character map spanning the points,
+    row 0 at the top. The map's x and y limits are the points' own minimum and maximum."""
+    cells = []
+    low, high = points.min(axis=0), points.max(axis=0)
+    span = np.where(high > low, high - low, 1.0)
+    for x, y in points:
+        cells.append((int(round((x - low[0]) / span[0] * (width - 1))),
+                      int(round((high[1] - y) / span[1] * (height - 1)))))
+    return cells
+
+
+def place_labels(cells: list[tuple[int, int]], labels: list[str], width: int, height: int,
+                 lengths: tuple[int, ...] = (24, 16, 10, 7)) -> list[tuple[int, str]]:
+    """Where each point's label goes on a character map: (first column, text), or (-1, "") for a
+    point whose label has no room. Labels are placed in the points' order (the first are the most
+    frequent), right of their point or else left of it, cut shorter (`cut_title`: the year stays)
+    when the full one collides. A label never covers another label, the column on either side of
+    one, or any point: every point still shows."""
+    points = {(col, row) for col, row in cells}
+    taken: set[tuple[int, int]] = set()  # cells under a placed label, with a column either side
+    placed = []
+    for (col, row), label in zip(cells, labels):
+        spot = (-1, "")
+        for length in (max(lengths[0], 1),) + lengths[1:]:
+            text = cut_title(label, length)
+            for start in (col + 1, col - len(text)):
+                span = range(start, start + len(text))
+                if start < 0 or start + len(text) > width or not 0 <= row < height:
+                    continue
+                if any((c, row) in points or (c, row) in taken for c in span):
+                    continue
+                spot = (start, text)
+                break
+            if spot[1]:
+                break
+        if spot[1]:
+            start, text = spot
+            taken.update((c, row) for c in range(start - 1, start + len(text) + 1))
+        placed.append(spot)
+    return placed
 
 
 # ---- a run's checkpoint, read for the Embeddings screen ------------------------------------

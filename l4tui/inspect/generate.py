@@ -36,6 +36,10 @@ from l4tui.data.tokenizer import PAD, UNK, detokenize, tokenize
 from l4tui.data.vocab import FAKE, Vocab
 
 N_CANDIDATES = 10
+# Prompts to start from, the lesson's first: the Generate tab takes the first whose words are all
+# in the model's vocab (a word the vocab lacks reaches the model as xxunk).
+PROMPTS = ("I liked this movie because", "I loved this movie because", "This movie was", "The film is",
+           "It was")
 
 
 @dataclass
@@ -64,6 +68,16 @@ class Generation:
 
 
 # --- the model, fed a token at a time ---------------------------------------------------------------
+
+def default_prompt(vocab) -> str:
+    """A prompt whose every word is in `vocab`: one of PROMPTS, else the vocab's own likeliest words."""
+    vocab = _vocab(vocab)
+    for prompt in PROMPTS:
+        if all(token in vocab for token in tokenize(prompt)):
+            return prompt
+    words = [token for token in vocab.itos if token.isalpha() and not token.startswith("xx")][:3]
+    return " ".join(words) or PROMPTS[0]
+
 
 def _vocab(vocab) -> Vocab:
     return vocab if isinstance(vocab, Vocab) else Vocab(list(vocab))

@@ -294,35 +294,63 @@ def unknown_categories(subject: Subject, values: dict) -> list[str]:
             if str(values.get(name, "")).strip() and str(values[name]).strip() not in processor.categories[name]]
 
 
+class AmbiguousInput(InputError):
+    """Part of the input names several users or movies: the user picks one of `found.choices`.
+    `part` is 0 for the user, 1 for the movie; `parts` the two texts as typed."""
+
+    def __init__(self, message: str, found, part: int, parts: tuple[str, str]):
+        super().__init__(message)
+        self.found, self.part, self.parts = found, part, parts
+
+
+def collab_names(subject: Subject):
+    """The users and the movies of a collab model, as `l4tui.inspect.lookup` searches them (row i + 1
+    of an embedding is users[i] / items[i]; row 0 is #na#)."""
+    from l4tui.inspect.lookup import NameList
+
+    users = [str(u) for u in subject.users]
+    items = [str(i) for i in subject.items]
+    titles = [subject.titles.get(item) or f"movie {item}" for item in subject.items]
+    return (NameList("user", ["#na#"] + [f"user {u}" for u in users], [""] + users, frozenset({0})),
+            NameList("movie", ["#na#"] + titles, [""] + items, frozenset({0})))
+
+
 def collab_rows(subject: Subject, value: str) -> tuple[int, int]:
-    """Embedding rows of "USER, MOVIE": a user id, then a movie id or (part of) its title."""
-    import difflib
+    """Embedding rows of "USER, MOVIE": a user id, then a movie id or (part of) its title, found by
+    the same lookup as the embeddings screen's. Several fit: AmbiguousInput, with the choices."""
+    from l4tui.inspect.lookup import find_name
 
     text = str(value).strip()
     if "," not in text:
         raise InputError("type a user id and a movie, separated by a comma: 196, Star Wars (1977)")
-    user_text, movie_text = (part.strip() for part in text.split(",", 1))
-    try:
-        user = int(user_text)
-    except ValueError:
-        raise InputError(f"the user is a number (an id of the ratings), not {user_text!r}") from None
-    if user not in subject.users:
-        raise InputError(f"user {user} is not among the {len(subject.users):,} users this model learned: a new "
-                         "user has no embedding yet (the cold-start problem)")
-    item = None
-    if movie_text.isdigit() and int(movie_text) in subject.items:
-        item = int(movie_text)
-    else:
-        by_title = {subject.titles.get(i, ""): i for i in subject.items}
-        lowered = movie_text.lower()
-        matches = [title for title in by_title if title and lowered in title.lower()]
-        if matches:
-            item = by_title[min(matches, key=len)]
-        else:
-            close = difflib.get_close_matches(movie_text, [t for t in by_title if t], n=3)
-            hint = f"; did you mean {' or '.join(close)}?" if close else ""
-            raise InputError(f"no movie {movie_text!r} among the {len(subject.items):,} this model learned{hint}")
-    return subject.users.index(user) + 1, subject.items.index(item) + 1
+    parts = tuple(part.strip() for part in text.split(",", 1))
+    names = collab_names(subject)
+    rows = []
+    for part, (typed, kind) in enumerate(zip(parts, ("user", "movie"))):
+        found = find_name(typed, names, kind)
+        if found.ambiguous:
+            raise AmbiguousInput(f"{found.choices_title()}: pick one", found, part, parts)
+        if found.match is None:
+            message = found.message
+            if kind == "user" and typed.strip().isdigit():
+                message += " (a new user has no embedding yet: the cold-start problem)"
+            raise InputError(message)
+        if found.match.kind != kind:
+            raise InputError(f"{typed!r} is a {found.match.kind}: type the user first, then the movie "
+                             "(196, Star Wars (1977))")
+        rows.append(found.match.row)
+    return rows[0], rows[1]
+
+
+def pair_text(subject: Subject, parts: tuple[str, str], part: int, match) -> str:
+    """The input with one part replaced by the choice picked: its title when no other movie has
+    it, else `movie ID`, so that the next Enter goes straight through."""
+    chosen = match.id if match.kind == "user" else match.label
+    if match.kind == "movie" and list(subject.titles.values()).count(match.label) != 1:
+        chosen = f"movie {match.id}"
+    new = list(parts)
+    new[part] = chosen
+    return f"{new[0]}, {new[1]}"
 
 
 def describe_pair(subject: Subject, user_row: int, item_row: int) -> str:

@@ -20,9 +20,48 @@ from textual.widgets import DataTable, Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual_plotext import PlotextPlot
 
+from l4tui.textcut import cut_title
+
 MAP_ROWS = 30  # rows on the 2-D map: enough to see groups, few enough to read the labels
 NEIGHBOURS = 15
 SKIP_TOKENS = 9  # fastai's special tokens come first in a vocab; the map starts after them
+
+
+class EmbeddingMap(PlotextPlot):
+    """The 2-D map, its labels placed for the size it is drawn at, so none overwrites another."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.title_text, self.points, self.labels = "", None, []
+
+    def show(self, title: str, points, labels: list[str]) -> None:
+        self.title_text, self.points, self.labels = title, points, labels
+        self.refresh()
+
+    def render(self):
+        from l4tui.inspect.embeddings import map_cells, place_labels
+
+        plt = self.plt
+        plt.clear_figure()
+        plt.title(self.title_text)
+        # No ticks (a PCA's axes have no unit): the canvas is the widget less its frame and title,
+        # so the cell of each point and label is known, and labels never overwrite each other.
+        plt.xticks([])
+        plt.yticks([])
+        points = self.points
+        width, height = self.size.width - 2, self.size.height - 3
+        if points is not None and width >= 2 and height >= 2:
+            low, high = points.min(axis=0), points.max(axis=0)
+            span = [float(h - l) if h > l else 1.0 for l, h in zip(low, high)]
+            plt.xlim(float(low[0]), float(low[0]) + span[0])
+            plt.ylim(float(low[1]), float(low[1]) + span[1])
+            plt.scatter(points[:, 0].tolist(), points[:, 1].tolist(), marker="dot")
+            cells = map_cells(points, width, height)
+            for (start, text), (_, row) in zip(place_labels(cells, self.labels, width, height), cells):
+                if text:
+                    plt.text(text, x=float(low[0]) + start / (width - 1) * span[0],
+                             y=float(low[1]) + span[1] - row / (height - 1) * span[1], alignment="left")
+        return super().render()
 
 
 class EmbeddingsScreen(Screen):
@@ -56,20 +95,21 @@ class EmbeddingsScreen(Screen):
         self.base: int | None = None  # the checkpoint compared with, if any
         self.tables = []
         self.current = 0
+        self.row: int | None = None  # the row whose neighbours are shown
+        self.map_rows: list[int] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(id="emb-box"):
             yield Static(f"loading the embeddings of {self.run_dir.name} ...", id="emb-title", markup=False)
-            yield Input(placeholder="a token, movie, user or category; Enter finds its neighbours", id="emb-query")
+            yield Input(placeholder="part of a title, a token, user 42, movie 50 ...; Enter finds its neighbours", id="emb-query")
             yield Static("", id="emb-change", markup=False)
             with Horizontal(id="emb-lower"):
                 yield OptionList(id="emb-checkpoints")
                 yield DataTable(id="emb-neighbours", cursor_type="row")
-                yield PlotextPlot(id="emb-map")
+                yield EmbeddingMap(id="emb-map")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#emb-neighbours", DataTable).add_columns("#", "nearest", "cosine", "before")
         self.load()
 
     @work(exclusive=True, group="emb-load")
@@ -111,9 +151,9 @@ class EmbeddingsScreen(Screen):
         self.current = min(self.current, len(tables) - 1)
         if first_time:
             self.show_table()
-        else:  # keep the label being looked at
+        else:  # keep the row being looked at
             self.show_title()
-            self.show_neighbours(self.query_one("#emb-query", Input).value)
+            self.show_neighbours(self.row)
 
     def base_table(self):
         """The same embedding in the checkpoint compared with, or None."""
@@ -134,38 +174,50 @@ class EmbeddingsScreen(Screen):
             f"Embeddings of {self.run_dir.name} ({self.checkpoints[self.shown].label}{base}): {table.name}, "
             f"{rows:,} rows x {factors} factors · {self.current + 1} of {len(self.tables)} (Ctrl-N next)")
 
-    def show_table(self) -> None:
+    def show_table(self, row: int | None = None) -> None:
         table = self.table
         rows = len(table.weights)
         self.show_title()
         first = SKIP_TOKENS if table.name == "tokens" and rows > SKIP_TOKENS + 2 else (1 if rows > 2 else 0)
-        self.draw_map(list(range(first, min(rows, first + MAP_ROWS))))
-        default = table.labels[first] if rows > first else table.labels[0]
-        query = self.query_one("#emb-query", Input)
-        query.value = default
-        self.show_neighbours(default)
+        self.map_rows = list(range(first, min(rows, first + MAP_ROWS)))
+        self.draw_map()
+        if row is None:
+            row = first if rows > first else 0
+        self.query_one("#emb-query", Input).value = table.labels[row]
+        self.show_neighbours(row)
 
-    def show_neighbours(self, label: str) -> None:
+    def title_width(self) -> int:
+        """How much of a title the neighbours table has room for: what its other columns leave."""
+        grid = self.query_one("#emb-neighbours", DataTable)
+        # "15" and "cosine" and "before" with a column of padding either side, the scroll bar
+        others = 4 + 8 + (8 if self.base_table() is not None else 0) + 2
+        return max(8, (grid.size.width or 42) - others - 2)
+
+    def show_neighbours(self, row: int | None) -> None:
         from l4tui.inspect.embeddings import neighbour_change, neighbours
 
         table = self.table
         grid = self.query_one("#emb-neighbours", DataTable)
         change = self.query_one("#emb-change", Static)
-        grid.clear()
-        row = table.row_of(label.strip())
-        if row is None:
-            change.update("")
-            self.notify(f"{label!r} is not among the {table.name}", severity="warning")
-            return
+        self.row = row
         base = self.base_table()
+        columns = ["#", "nearest", "cosine"] + (["before"] if base is not None else [])
+        grid.clear(columns=[str(c.label) for c in grid.columns.values()] != columns)
+        if not grid.columns:
+            grid.add_columns(*columns)
+        if row is None or not 0 <= row < len(table.labels):
+            change.update("")
+            return
         before_rank = {}
+        width = self.title_width()
         if base is not None:
             moved = neighbour_change(base.weights, table.weights, row, NEIGHBOURS)
             before_rank = {other: rank for rank, other in enumerate(moved["before"], 1)}
-            left = ", ".join(table.labels[i].replace("\n", "\\n")[:24] for i in moved["left"][:6])
+            shown = 6 if self.size.width >= 120 else 2  # at 80 columns the line stays within two
+            left = ", ".join(cut_title(table.labels[i], 24) for i in moved["left"][:shown])
             change.update(
                 f"since {self.checkpoints[self.base].label}: {len(moved['kept'])} of the {NEIGHBOURS} nearest stayed, "
-                f"{len(moved['joined'])} joined" + (f"; left: {left}" + (" ..." if len(moved["left"]) > 6 else "")
+                f"{len(moved['joined'])} joined" + (f"; left: {left}" + (" ..." if len(moved["left"]) > shown else "")
                                                     if moved["left"] else ""))
         elif len(self.checkpoints) < 2:
             change.update("one checkpoint: nothing to compare with")
@@ -174,28 +226,60 @@ class EmbeddingsScreen(Screen):
         else:
             change.update("Tab to the checkpoints, c on one to compare the others with it")
         for rank, (other, similarity) in enumerate(neighbours(table.weights, row, NEIGHBOURS), 1):
-            before = "" if base is None else (f"#{before_rank[other]}" if other in before_rank else "new")
-            grid.add_row(str(rank), table.labels[other].replace("\n", "\\n")[:40], f"{similarity:.3f}", before)
+            cells = [str(rank), cut_title(table.labels[other], width), f"{similarity:.3f}"]
+            if base is not None:
+                cells.append(f"#{before_rank[other]}" if other in before_rank else "new")
+            grid.add_row(*cells)
 
-    def draw_map(self, rows: list[int]) -> None:
+    def draw_map(self) -> None:
         from l4tui.inspect.embeddings import pca_2d
 
-        table = self.table
-        chart = self.query_one(PlotextPlot)
-        plt = chart.plt
-        plt.clear_figure()
-        plt.title(f"the first {len(rows)} {table.name} on their 2 main directions (PCA)")
-        if len(rows) >= 2:
-            points = pca_2d(table.weights, rows)
-            plt.scatter(points[:, 0].tolist(), points[:, 1].tolist(), marker="dot")
-            for (x, y), row in zip(points, rows):
-                plt.text(table.labels[row].replace("\n", "\\n")[:14], x=float(x), y=float(y))
-        chart.refresh()
+        table, rows = self.table, self.map_rows
+        points = pca_2d(table.weights, rows) if len(rows) >= 2 else None
+        self.query_one(EmbeddingMap).show(f"first {len(rows)} {table.name}, PCA", points,
+                                          [table.labels[r] for r in rows])
+
+    def on_resize(self) -> None:
+        if self.tables:  # the titles' room in the table changed
+            self.call_after_refresh(self.show_neighbours, self.row)
 
     @on(Input.Submitted, "#emb-query")
     def _query(self, event: Input.Submitted) -> None:
-        if self.tables:
-            self.show_neighbours(event.value)
+        from l4tui.inspect.lookup import find_name
+
+        if not self.tables:
+            return
+        # The table shown is looked in first; `user 42`, `movie 50` ... reach the others.
+        order = [self.current] + [i for i in range(len(self.tables)) if i != self.current]
+        found = find_name(event.value, [self.tables[i].names() for i in order])
+        if found.match is not None:
+            self.go_to(found.match)
+        elif found.ambiguous:
+            self.offer_choices(found)
+        else:
+            self.notify(found.message, severity="warning")
+
+    def offer_choices(self, found) -> None:
+        from l4tui.ui.picker import PickItem, PickerScreen
+
+        items = [PickItem(cut_title(m.label, 70), None, f"{m.kind} {m.id}" if m.id else m.kind)
+                 for m in found.choices]
+
+        def chosen(item) -> None:
+            if item is not None:
+                self.go_to(found.choices[items.index(item)])
+
+        self.app.push_screen(PickerScreen(f"{found.choices_title()} · ↑↓ Enter: pick · Esc: none",
+                                          items, preview=False), chosen)
+
+    def go_to(self, match) -> None:
+        """Show the neighbours of a row found by the lookup, in its own table."""
+        if self.table.kind != match.kind:
+            self.current = next(i for i, t in enumerate(self.tables) if t.kind == match.kind)
+            self.show_table(match.row)
+            return
+        self.query_one("#emb-query", Input).value = match.label
+        self.show_neighbours(match.row)
 
     @on(OptionList.OptionSelected, "#emb-checkpoints")
     @on(OptionList.OptionHighlighted, "#emb-checkpoints")

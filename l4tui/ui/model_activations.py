@@ -73,7 +73,7 @@ class ActivationsTab(Vertical):
             box.placeholder = "a sentence; Enter runs it through the model"
             box.value = start
         elif kind == "pair":
-            box.placeholder = "a user id, a movie (id or title): 196, Star Wars"
+            box.placeholder = "a user, a movie (id or part of its title): 196, star wars"
             box.value = start
         elif kind == "row":
             self.form_names = list(start)
@@ -106,7 +106,7 @@ class ActivationsTab(Vertical):
     async def run_input(self) -> None:
         from l4tui.inspect.activations import capture_activations
         from l4tui.inspect.outputs import explain_output
-        from l4tui.inspect.subject import InputError, encode_input, unknown_categories
+        from l4tui.inspect.subject import AmbiguousInput, InputError, encode_input, unknown_categories
 
         subject = self.subject
         if subject is None:
@@ -115,6 +115,10 @@ class ActivationsTab(Vertical):
         typed = self.typed()
         try:
             inputs = encode_input(subject, typed)
+        except AmbiguousInput as error:  # "42, mountain": the user picks which mountain
+            status.update(f"{error} (↑↓ Enter; Escape: none)")
+            self.offer_choices(error)
+            return
         except InputError as error:
             status.update(f"can't use this input: {error}")
             return
@@ -153,6 +157,26 @@ class ActivationsTab(Vertical):
                           f"{s.std:.3g}" if s and s.std is not None else "-",
                           f"{s.near_zero_share:.0%}" if s else "-", key=str(index))
         self.show_heatmap(len(self.capture.activations) - 1)
+
+    def offer_choices(self, error) -> None:
+        """The users or movies a part of the input could mean, in the finder's list: the one
+        picked replaces that part, and the input runs."""
+        from l4tui.inspect.subject import pair_text
+        from l4tui.textcut import cut_title
+        from l4tui.ui.picker import PickItem, PickerScreen
+
+        subject, found = self.subject, error.found
+        items = [PickItem(cut_title(m.label, 70), None, f"{m.kind} {m.id}" if m.id else "") for m in found.choices]
+
+        def chosen(item) -> None:
+            if item is None or self.subject is not subject or not self.is_attached:
+                return
+            box = self.query_one("#act-input", Input)
+            box.value = pair_text(subject, error.parts, error.part, found.choices[items.index(item)])
+            self.run_input()
+
+        self.app.push_screen(PickerScreen(f"{found.choices_title()} · ↑↓ Enter: pick · Esc: none", items,
+                                          preview=False), chosen)
 
     @on(DataTable.RowHighlighted, "#act-table")
     def _layer(self, event: DataTable.RowHighlighted) -> None:

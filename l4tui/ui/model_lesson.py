@@ -204,6 +204,7 @@ class GenerateTab(Vertical):
         super().__init__()
         self.runner = runner  # the pane's: one pass on the model at a time
         self.subject = None
+        self.default_prompt = "I liked this movie because"  # the lesson's, until a model's vocab says otherwise
 
     @staticmethod
     def applies_to(subject, weights: str) -> bool:
@@ -211,7 +212,7 @@ class GenerateTab(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="gen-inputs"):
-            yield Input(value="I liked this movie because", id="gen-prompt")
+            yield Input(value=self.default_prompt, id="gen-prompt")
             yield Input(value="0.75", id="gen-temperature", placeholder="temperature")
             yield Input(value="", id="gen-top-k", placeholder="top-k")
             yield Input(value="20", id="gen-words", placeholder="words")
@@ -224,7 +225,12 @@ class GenerateTab(Vertical):
         self.query_one("#gen-steps", DataTable).add_columns("#", "picked", "p", "the model's top candidates")
 
     def show(self, subject, weights: str) -> None:
+        from l4tui.inspect.generate import default_prompt
+
         self.subject = subject
+        prompt = self.query_one("#gen-prompt", Input)
+        if prompt.value == self.default_prompt:  # not one the user typed: one the model can read
+            prompt.value = self.default_prompt = default_prompt(subject.vocab)
         self.query_one("#gen-text", Static).update(
             "fresh weights: random words (pick a trained run's checkpoint)" if subject.weights == "fresh" else "")
 

@@ -32,8 +32,8 @@ class SpreadsheetScreen(Screen):
     SpreadsheetScreen #sheet-box { height: 1fr; padding: 0 1; }
     SpreadsheetScreen #sheet-title { height: auto; text-style: bold; }
     SpreadsheetScreen #sheet-table { height: 1fr; }
-    SpreadsheetScreen #sheet-cell { height: 1; }
-    SpreadsheetScreen #sheet-loss { height: 1; }
+    SpreadsheetScreen #sheet-cell { height: auto; min-height: 2; }
+    SpreadsheetScreen #sheet-loss { height: auto; }
     SpreadsheetScreen #sheet-history { height: 2; }
     """
 
@@ -182,10 +182,11 @@ class SpreadsheetScreen(Screen):
         if j >= 0:
             line = f"movie {sheet.items[j]}: {sheet.titles[j]}"
             if i >= 0:
+                # Two lines, so that the sum is whole at 80 columns: who and what, then the numbers.
                 rating = sheet.ratings[i, j]
                 rated = f"rated {rating:g}" if not np.isnan(rating) else "not rated (the sheet predicts it)"
-                line = (f"user {sheet.users[i]} · {line} · {rated} · prediction {state.predictions()[i, j]:.3f}"
-                        f" = {self._formula_numbers(i, j)}")
+                line = (f"user {sheet.users[i]} · {line} · {rated}\n"
+                        f"prediction {state.predictions()[i, j]:.3f} = {self._formula_numbers(i, j)}")
         elif i >= 0:
             line = f"user {sheet.users[i]}: {int(sheet.known[i].sum())} of these movies rated"
         self.query_one("#sheet-cell", Static).update(line)
