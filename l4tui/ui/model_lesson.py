@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Input, Static
 
 from l4tui.inspect.cell_plots import shrink
 from l4tui.runs.checkpoints import run_dir_of_checkpoint
+from l4tui.textcut import cut_title
 from l4tui.ui.heat import heat_text
 from l4tui.ui.model_runner import ModelRunner
 
@@ -157,8 +158,8 @@ class InterpretTab(VerticalScroll):
         lines = ["Principal components of the factors of the most rated movies: the titles at each end"]
         for c in components:
             lines.append(f"  {c.number}. {c.variance_share:.0%} of the variance")
-            lines.append("     + " + " · ".join(title[:28] for title, _ in c.highest))
-            lines.append("     − " + " · ".join(title[:28] for title, _ in c.lowest))
+            lines.append("     + " + " · ".join(cut_title(title, 28) for title, _ in c.highest))
+            lines.append("     − " + " · ".join(cut_title(title, 28) for title, _ in c.lowest))
         self.query_one("#interp-components", Static).update("\n".join(lines))
         self.show_similar(self.query_one("#interp-movie", Input).value)
 
