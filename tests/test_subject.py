@@ -89,3 +89,10 @@ def test_class_probabilities_are_a_softmax_in_order():
     ranked = class_probabilities(torch.tensor([[0.0, 2.0]]), ["<50k", ">=50k"])
     assert [name for name, _ in ranked] == [">=50k", "<50k"]
     assert ranked[0][1] == pytest.approx(1 / (1 + torch.exp(torch.tensor(-2.0)).item()))
+
+
+def test_the_language_models_first_input_is_all_words_of_its_vocab():
+    """The Activations tab starts from this text: an xxunk in it would show the model nothing."""
+    subject = fresh_subject(find_model("lm"), SMALL)
+    typed = example_input_text(subject)
+    assert all(token in subject.vocab for token in tokenize(typed)), typed

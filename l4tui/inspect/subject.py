@@ -213,7 +213,11 @@ def example_input_text(subject: Subject) -> str | dict:
     """An input to start from, of the kind the model takes."""
     kind = input_kind(subject)
     if kind == "text":
-        return "my favourite actor is Tom" if subject.name == "lm" else "I loved this movie, the acting was great"
+        if subject.name == "lm" and subject.vocab is not None:
+            from l4tui.inspect.generate import default_prompt
+
+            return default_prompt(subject.vocab)  # every word in its vocab: no xxunk to start from
+        return "I loved this movie, the acting was great"
     if kind == "row":
         names = subject.processor.cat_names + subject.processor.cont_names
         try:
