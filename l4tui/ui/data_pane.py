@@ -122,7 +122,9 @@ class DataPane(Vertical):
     # ---- the runs list ------------------------------------------------------------------
 
     @work(exclusive=True, group="runs")
-    async def refresh_runs(self, pick_watch: bool = False) -> None:
+    async def refresh_runs(self, pick_watch: bool = False, select: str | None = None) -> None:
+        """Read the runs folder into the list; `select`: highlight that run and give the list
+        the focus (a run just launched: the user acts on it next)."""
         self._listed_at = time.monotonic()
 
         def look() -> tuple[list[RunInfo], str | None]:
@@ -159,6 +161,9 @@ class DataPane(Vertical):
                         if value != old:
                             table.update_cell(run.id, column, value, update_width=len(str(value)) != len(str(old)))
         self._shown = {run.id: self._row(run) for run in runs}
+        if select in keys:
+            table.move_cursor(row=keys.index(select), animate=False)
+            self.focus_list()
         if pick_watch and runs and self.watched is None:
             running = [run for run in runs if run.state == "running"]
             self.watch_run((running or runs)[0].run_dir)
@@ -175,6 +180,15 @@ class DataPane(Vertical):
         family = "lr_find" if run.mode == "lr_find" else run.family
         return (mark, run.state, family, best_text(run.best), format_seconds(run.duration),
                 started_text(run.started, run.id))
+
+    def focus_list(self) -> None:
+        """The keyboard focus on the runs list (after a form or a screen it opened closes)."""
+        if self.is_attached and self.app.screen is self.screen:
+            self.screen.set_focus(self.query_one("#runs-table", DataTable))
+
+    def _back_to_list(self, _result=None) -> None:
+        """A modal this pane opened closed: the list takes the focus once the pane's screen is back."""
+        self.call_after_refresh(self.focus_list)
 
     def _cursor_run(self) -> RunInfo | None:
         table = self.query_one("#runs-table", DataTable)
@@ -196,16 +210,16 @@ class DataPane(Vertical):
 
         run = self._cursor_run()
         if run is not None and run.family == "collab":
-            self.app.push_screen(SpreadsheetScreen(run.config.get("data"), run.run_dir))
+            self.app.push_screen(SpreadsheetScreen(run.config.get("data"), run.run_dir), self._back_to_list)
         else:
-            self.app.push_screen(SpreadsheetScreen())
+            self.app.push_screen(SpreadsheetScreen(), self._back_to_list)
 
     def action_text_steps(self) -> None:
         from l4tui.ui.text_screen import TextScreen
 
         run = self._cursor_run()
         text_run = run is not None and run.family in ("lm", "classifier") and run.config.get("data")
-        self.app.push_screen(TextScreen(run.config["data"] if text_run else None))
+        self.app.push_screen(TextScreen(run.config["data"] if text_run else None), self._back_to_list)
 
     def action_tabular_steps(self) -> None:
         from l4tui.ui.tabular_screen import TabularScreen
@@ -214,9 +228,9 @@ class DataPane(Vertical):
         if run is not None and run.family == "tabular" and run.config.get("data"):
             config = run.config  # the run's data read as the run read it: a user's CSV needs its columns
             self.app.push_screen(TabularScreen(config["data"], config.get("y_name"), config.get("cat_names"),
-                                               config.get("cont_names")))
+                                               config.get("cont_names")), self._back_to_list)
         else:
-            self.app.push_screen(TabularScreen())
+            self.app.push_screen(TabularScreen(), self._back_to_list)
 
     def action_embeddings(self) -> None:
         from l4tui.ui.embeddings_screen import EmbeddingsScreen
@@ -225,7 +239,7 @@ class DataPane(Vertical):
         if run is None:
             self.app.notify("Select a run in the list first: its checkpoint has the embeddings", severity="warning")
             return
-        self.app.push_screen(EmbeddingsScreen(run.run_dir))
+        self.app.push_screen(EmbeddingsScreen(run.run_dir), self._back_to_list)
 
     def action_new_run(self) -> None:
         from l4tui.ui.launch_screen import LaunchScreen
@@ -234,12 +248,13 @@ class DataPane(Vertical):
 
     def _launched(self, result) -> None:
         if not result:
+            self._back_to_list()
             return
         run_dir, config = result
         self.launch_config = config
         self.app.notify(f"Started {run_dir.name}")
         self.watch_run(run_dir)
-        self.refresh_runs()
+        self.refresh_runs(select=run_dir.name)  # highlighted, watched and focused: r, s, space act on it
 
     @work(exclusive=True, group="launch")
     async def start_training(self, family: str = "collab", config: dict | None = None) -> None:
@@ -279,6 +294,7 @@ class DataPane(Vertical):
                 question = f"{str(error).split('; resume from')[0]}. Resume from {offer} instead?"
 
                 def answered(yes: bool | None) -> None:
+                    self._back_to_list()
                     if yes and self.watched == run_dir:
                         self.action_resume(offer)
 
@@ -355,6 +371,7 @@ class DataPane(Vertical):
         question = f"Delete run {run.id} ({run.state}) and its checkpoints?"
 
         def answered(yes: bool | None) -> None:
+            self._back_to_list()
             if yes:
                 shutil.rmtree(run.run_dir, ignore_errors=True)
                 if self.watched == run.run_dir:
