@@ -351,17 +351,17 @@ def cmd_runs(args, runs: Path) -> int:
             return 0
         print(f"run {run_dir.name} is not running", file=sys.stderr)
         return 1
-    from l4tui.runs.progress import format_seconds, key_metric
+    from l4tui.runs.progress import best_and_last, format_seconds
 
     infos = list_runs(runs)
     if not infos:
         print(f"no runs in {runs}")
         return 0
+    # The same state, time and figures as the app's runs list (l4tui.runs.store, progress.py).
     print(f"{'RUN':<34} {'STATE':<9} {'EPOCH':>5} {'TIME':>8}  METRIC")
     for info in infos:
         epoch = "" if info.epoch is None else f"{info.epoch + 1}/{info.epochs or '?'}"
-        name, value = key_metric(info.metrics)
-        metric_text = f"{name}={value:.4g}" if name else ""
+        metric_text = best_and_last(info.best, info.last)
         if info.state in ("failed", "invalid") and info.error:
             metric_text = info.error
         print(f"{info.id:<34} {info.state:<9} {epoch:>5} {format_seconds(info.duration):>8}  {metric_text}")

@@ -85,3 +85,76 @@ async def test_after_each_modal_of_the_pane_the_list_has_the_focus(runs_dir):
         await pilot.press("y")
         assert await wait_until(pilot, lambda: table(app).row_count == 2)
         assert await wait_until(pilot, lambda: app.focused is table(app))
+
+
+def live_fake_run(runs_dir, name):
+    """A run that is running: a process whose command line names the run, and its first batches."""
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", name])
+    run_dir = write_fake_run(runs_dir, name, state=None, pid=sleeper.pid, epochs=5, steps=50)
+    writer = EventWriter(run_dir)
+    for i in range(3):  # a pace for the ETA: batches up to now
+        writer.write("batch", epoch=0, iter=50 + i * 10, total_iters=10280, loss=1.0, items_per_s=6543.0)
+        time.sleep(0.05)
+    writer.close()
+    return run_dir, sleeper
+
+
+def row_state(app, name) -> str:
+    return str(table(app).get_cell(name, "state"))
+
+
+async def test_list_and_header_say_stopped_within_a_second_of_the_end(runs_dir):
+    run_dir, sleeper = live_fake_run(runs_dir, "20260101-000000-collab-live")
+    try:
+        app = L4App(runs_dir=runs_dir, workspace=REPO)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("2")
+            header = lambda: str(app.query_one("#run-header").render())
+            assert await wait_until(pilot, lambda: table(app).row_count == 1 and header().startswith("running"))
+            assert row_state(app, run_dir.name) == "running"
+            eta = str(app.query_one("#run-eta").render())
+            assert "ep " in eta and "70/10280" in eta and "ETA " in eta
+            shown = app.query_one("#run-eta").region  # whole on screen at 80x24, not cut at its edge
+            assert shown.width >= len(eta) and shown.right <= app.query_one(RunMonitor).content_region.right
+            # As the run does on SIGTERM: its end event, then its process ends.
+            writer = EventWriter(run_dir)
+            writer.write("end", state="stopped")
+            writer.close()
+            t0 = time.monotonic()
+            sleeper.kill()
+            sleeper.wait()
+            assert await wait_until(pilot, lambda: header().startswith("stopped")
+                                    and row_state(app, run_dir.name) == "stopped", timeout=3)
+            took = time.monotonic() - t0
+            assert took < 1.5, took  # within a second (and the pilot's own pace)
+            # A run started from the shell shows up fast, without the app being busy when idle.
+            t0 = time.monotonic()
+            write_fake_run(runs_dir, "20260101-000001-collab-news", steps=30)
+            assert await wait_until(pilot, lambda: table(app).row_count == 2, timeout=4)
+            assert time.monotonic() - t0 < 2
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+async def test_the_runs_list_shows_best_and_last_and_the_started_column_whole_when_wide(runs_dir):
+    run_dir = write_fake_run(runs_dir, "20260101-000000-collab-aaaa", steps=30, state="stopped")
+    writer = EventWriter(run_dir)  # a worse last epoch than the best
+    writer.write("epoch", epoch=3, epochs=4, iter=40, total_iters=40, train_loss=0.5, valid_loss=2.0,
+                 valid_rmse=1.5)
+    writer.close()
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.press("2")
+        assert await wait_until(pilot, lambda: table(app).row_count == 1)
+        t = table(app)
+        assert [str(c.label) for c in t.columns.values()] == [" ", "state", "family", "best", "last", "time",
+                                                            "started"]
+        assert str(t.get_cell(run_dir.name, "last")) == "1.5"
+        assert str(t.get_cell(run_dir.name, "best")).startswith("rmse ")
+        # Every column whole: the table's columns fit inside the list.
+        assert sum(c.get_render_width(t) for c in t.columns.values()) <= t.scrollable_content_region.width
+        await pilot.resize_terminal(80, 24)
+        assert await wait_until(pilot, lambda: [str(c.label) for c in t.columns.values()]
+                                == [" ", "state", "family", "best"])
+        assert sum(c.get_render_width(t) for c in t.columns.values()) <= t.scrollable_content_region.width
