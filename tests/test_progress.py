@@ -82,6 +82,11 @@ def test_the_progress_line_keeps_epoch_step_and_eta_whole_and_moves_the_rest_bel
     narrow, below = fit_parts(parts, 40, 12)
     assert narrow.endswith(" · 6.5k/s") and below == "1 thread"  # the narrower formats where the full don't fit
     assert fit_parts([("ep 1/5", "ep 1/5"), ("a long note", "a note")], 8, 5) == ("ep 1/5", "a no…")
+    # After a resume the ETA is not known yet: its narrower format keeps it on the line ...
+    parts = [("ep 288/400", "ep 288/400"), ("147518/205600", "148k/206k"), ("ETA --:--", "ETA ?")]
+    assert fit_parts(parts, 37, 38, keep=3) == ("ep 288/400 · 147518/205600 · ETA ?", "")
+    # ... and where that is not enough, the key parts all take theirs.
+    assert fit_parts(parts, 32, 38, keep=3) == ("ep 288/400 · 148k/206k · ETA ?", "")
 
 
 def test_a_resume_says_which_steps_it_trains_again_instead_of_jumping_back():

@@ -255,6 +255,23 @@ def format_count(value: float) -> str:
     return f"{value:.0f}"
 
 
+def short_count(value: int) -> str:
+    """A count in three significant digits where it is long: 757, 9999, 12.3k, 206k, 1.03M."""
+    if value < 10_000:
+        return str(value)
+    for unit, size in (("M", 1e6), ("k", 1e3)):
+        if value >= size:
+            scaled = value / size
+            return f"{scaled:.3g}{unit}" if scaled < 99.95 else f"{scaled:.0f}{unit}"
+    return str(value)
+
+
+def key_parts(parts: list, state: str) -> int:
+    """How many of progress_parts' first parts must show whole beside the bar: epoch, step,
+    and the ETA while running."""
+    return min(3 if state == "running" else 2, len(parts))
+
+
 NOT_METRICS = ("t", "epoch", "epochs", "iter", "total_iters", "stage")
 METRIC_ORDER = ("valid_loss", "valid_rmse", "accuracy", "perplexity", "train_loss")
 
@@ -342,18 +359,18 @@ def progress_parts(progress: Progress, state: str) -> list[tuple[str, str]]:
     epoch = f"ep {min(latest + 1, progress.epochs or 1)}/{progress.epochs or '?'}"
     parts = [(epoch, epoch)]
     if progress.total_iters:
-        step = f"{progress.iteration}/{progress.total_iters}"
-        parts.append((step, step))
+        parts.append((f"{progress.iteration}/{progress.total_iters}",
+                      f"{short_count(progress.iteration)}/{short_count(progress.total_iters)}"))
     if state == "running":
-        eta = f"ETA {format_seconds(progress.eta_seconds())}"
-        parts.append((eta, eta))
+        seconds = progress.eta_seconds()
+        parts.append((f"ETA {format_seconds(seconds)}", f"ETA {format_seconds(seconds) if seconds is not None else '?'}"))
         if progress.items_per_s:
             pace = format_count(progress.items_per_s)
             parts.append((f"{pace} items/s", f"{pace}/s"))
     redo = progress.redoing()
     if redo:
         at, steps = redo
-        parts.append((f"resumed at step {at}: {steps} steps again", f"{steps} steps again"))
+        parts.append((f"resumed at step {at}: {steps} steps again", f"redo {steps} steps"))
     if progress.threads:
         parts.append((progress.threads, progress.threads.split(" (")[0]))
     return parts
@@ -362,29 +379,34 @@ def progress_parts(progress: Progress, state: str) -> list[tuple[str, str]]:
 SEPARATOR = " · "
 
 
-def fit_parts(parts: list[tuple[str, str]], width: int, second_width: int | None = None) -> tuple[str, str]:
-    """The parts on one line of `width` (each full where it fits, else narrow), in order; those
-    that do not fit go on a second line (of `second_width`), where text is cut with … ."""
-    first, rest = [], []
-    used = 0
-    for full, narrow in parts:
-        gap = len(SEPARATOR) if first else 0
-        if not rest and used + gap + len(full) <= width:
-            first.append(full)
-            used += gap + len(full)
-        elif not rest and used + gap + len(narrow) <= width:
-            first.append(narrow)
-            used += gap + len(narrow)
-        else:
-            rest.append((full, narrow))
+def fit_parts(parts: list[tuple[str, str]], width: int, second_width: int | None = None,
+              keep: int = 0) -> tuple[str, str]:
+    """The parts on one line of `width`, in order, each full where it fits, else narrow; those
+    that do not fit go on a second line (of `second_width`: each full where it fits, else
+    narrow, and text cut with … at its end). When the first `keep` parts do not all fit so, they are tried narrow
+    from the start. Numbers are never cut: a part is on a line whole, or not on it."""
+    first, rest = _greedy(parts, width)
+    if len(first) < keep:
+        first, rest = _greedy([(narrow, narrow) for _, narrow in parts[:keep]] + parts[keep:], width)
     second_width = width if second_width is None else second_width
     second, used = [], 0
     for full, narrow in rest:
         gap = len(SEPARATOR) if second else 0
-        text = full if used + gap + len(full) <= second_width else narrow
-        second.append(text)
-        used += gap + len(text)
+        second.append(full if used + gap + len(full) <= second_width else narrow)
+        used += gap + len(second[-1])
     line = SEPARATOR.join(second)
     if len(line) > second_width:
         line = line[:max(0, second_width - 1)] + "…"
     return SEPARATOR.join(first), line
+
+
+def _greedy(parts: list[tuple[str, str]], width: int) -> tuple[list[str], list[tuple[str, str]]]:
+    first, used = [], 0
+    for index, (full, narrow) in enumerate(parts):
+        gap = len(SEPARATOR) if first else 0
+        text = full if used + gap + len(full) <= width else narrow
+        if used + gap + len(text) > width:
+            return first, parts[index:]
+        first.append(text)
+        used += gap + len(text)
+    return first, []

@@ -187,8 +187,8 @@ class DataPane(Vertical):
         if select in keys:
             table.move_cursor(row=keys.index(select), animate=False)
             self.focus_list()
-        if pick_watch and runs and self.watched is None:
-            running = [run for run in runs if run.state == "running"]
+        running = [run for run in runs if run.state in ("running", "starting")]
+        if self.watched is None and runs and (pick_watch or running):  # a run started elsewhere, when none is watched
             self.watch_run((running or runs)[0].run_dir)
 
     def _show_problem(self, problem: str | None) -> None:

@@ -17,8 +17,8 @@ from textual.message import Message
 from textual.widgets import ProgressBar, Static
 
 from l4tui.runs.events import EventReader, gc_paused
-from l4tui.runs.progress import (Progress, common_metrics, fit_parts, format_seconds, key_metric, preparing_text,
-                                 progress_parts)
+from l4tui.runs.progress import (SEPARATOR, Progress, common_metrics, fit_parts, key_metric, key_parts,
+                                 preparing_text, progress_parts)
 from l4tui.runs.store import read_run_file, run_state
 from l4tui.runs.untrusted import tail_lines
 from l4tui.ui.run_charts import (SMOOTHINGS, WINDOWS, ChartOptions, CompareChart, LossChart, LrFindChart,
@@ -294,7 +294,13 @@ class RunMonitor(Vertical):
         epoch, step and ETA first, whole; the pace, a resume's redone steps, the threads after
         (progress.py: progress_parts, fit_parts)."""
         width = self.size.width or 80
-        line, more = fit_parts(progress_parts(self.progress, state), width - BAR_MIN - 1, width)
+        parts = progress_parts(self.progress, state)
+        keep = key_parts(parts, state)
+        line, more = fit_parts(parts, width - BAR_MIN - 1, width, keep)
+        bar = bool(line) and line.count(SEPARATOR) + 1 >= keep
+        if not bar:  # the epoch, step and ETA come before the bar: it makes way for them
+            line, more = fit_parts(parts, width - 1, width, keep)
+        self.query_one("#run-bar").display = bar
         return " " + line, more
 
     def _metrics_text(self, state: str) -> str:
