@@ -114,3 +114,12 @@ def test_the_runs_list_columns_fit_whole_in_the_order_of_importance():
     assert columns_that_fit(rows, everything) == list(rows[0])
     assert columns_that_fit(rows, 37) == ["mark", "state", "family", "best"]  # 80 columns: the figure shows
     assert columns_that_fit(rows, 10) == ["mark", "state"]
+
+
+def test_the_figures_wrap_between_parts_never_inside_one():
+    from l4tui.runs.progress import wrap_parts
+
+    parts = ["train 0.1606", "valid 0.4493", "valid_rmse 0.6703", "(best 0.6593)", "mean baseline 1.1522"]
+    assert wrap_parts(parts, 38) == ["train 0.1606  valid 0.4493", "valid_rmse 0.6703  (best 0.6593)",
+                                     "mean baseline 1.1522"]
+    assert wrap_parts(["a much too long part"], 8) == ["a much …"]

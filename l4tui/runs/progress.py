@@ -400,6 +400,20 @@ def fit_parts(parts: list[tuple[str, str]], width: int, second_width: int | None
     return SEPARATOR.join(first), line
 
 
+def wrap_parts(parts: list[str], width: int, gap: str = "  ") -> list[str]:
+    """The parts on lines of `width`, `gap` between them, each part whole on one line (a
+    figure stays beside its name); a part longer than a line is cut with … at its end."""
+    lines: list[str] = []
+    for part in parts:
+        if len(part) > width:
+            part = part[:max(0, width - 1)] + "…"
+        if lines and len(lines[-1]) + len(gap) + len(part) <= width:
+            lines[-1] += gap + part
+        else:
+            lines.append(part)
+    return lines
+
+
 def _greedy(parts: list[tuple[str, str]], width: int) -> tuple[list[str], list[tuple[str, str]]]:
     first, used = [], 0
     for index, (full, narrow) in enumerate(parts):

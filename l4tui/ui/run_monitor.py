@@ -18,7 +18,7 @@ from textual.widgets import ProgressBar, Static
 
 from l4tui.runs.events import EventReader, gc_paused
 from l4tui.runs.progress import (SEPARATOR, Progress, common_metrics, fit_parts, key_metric, key_parts,
-                                 preparing_text, progress_parts)
+                                 preparing_text, progress_parts, wrap_parts)
 from l4tui.runs.store import read_run_file, run_state
 from l4tui.runs.untrusted import tail_lines
 from l4tui.ui.run_charts import (SMOOTHINGS, WINDOWS, ChartOptions, CompareChart, LossChart, LrFindChart,
@@ -323,15 +323,18 @@ class RunMonitor(Vertical):
                 return preparing + " ..."  # tokenizing a big corpus, before the first batch
             return "waiting for the first epoch ..." if state in ("running", "starting") else ""
         last = progress.epoch_rows[-1]
-        text = f"train {last.get('train_loss', float('nan')):.4f}  valid {last.get('valid_loss', float('nan')):.4f}"
+        parts = [f"train {last.get('train_loss', float('nan')):.4f}", f"valid {last.get('valid_loss', float('nan')):.4f}"]
         name, value = key_metric(last)
         if name and name != "valid_loss":
             best_name, best = progress.best()
-            text += f"  {name} {value:.4f}"
+            parts.append(f"{name} {value:.4f}")
             if best_name == name and f"{best:.4f}" != f"{value:.4f}":
-                text += f" (best {best:.4f})"
+                parts.append(f"(best {best:.4f})")
+        if name == "perplexity" and isinstance(last.get("accuracy"), (int, float)):
+            parts.append(f"accuracy {last['accuracy']:.4f}")  # the LM: the lesson reports both
         if progress.baseline_rmse:
-            text += f"  mean baseline {progress.baseline_rmse:.4f}"
+            parts.append(f"mean baseline {progress.baseline_rmse:.4f}")
+        text = "\n".join(wrap_parts(parts, self.size.width or 80))  # a figure never split from its name
         if progress.pretrained:
             text += f"\n{progress.pretrained}"
         stats = progress.device_stats
