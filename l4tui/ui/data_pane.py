@@ -6,6 +6,7 @@ launcher as the CLI and train in their own processes, so they outlive the app.
 
 import asyncio
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -71,12 +72,14 @@ class DataPane(Vertical):
         super().__init__(**kwargs)
         self.runs_dir = Path(runs_dir)
         self.index = RunsIndex(self.runs_dir)
+        self._index_lock = threading.Lock()  # one reader of the index at a time: a cancelled look's thread runs on
         self.runs: dict[str, RunInfo] = {}
         self.marked: list[str] = []
         self._row_keys: list[str] = []
         self._shown: dict[str, dict] = {}  # each row's cells as the table shows them
         self._columns: list[str] = []  # the columns shown, in the order of importance
         self._timed_at = 0.0  # when the running times were last updated in the list
+        self._select: str | None = None  # a run to highlight and focus once the list shows it
         self._listed_at = 0.0  # when the runs folder was last looked at
         self._listing = False  # a look at the runs folder is under way (a first look at long logs takes a while)
         self.launch_config: dict = {}  # the last form's values, to start from next time
@@ -124,9 +127,13 @@ class DataPane(Vertical):
         so it shows a new run and a run's new state within a second. Without a change the
         running times move on every RUNS_POLL_S, or as seldom as the monitor's charts when it
         stretches them to keep the app within its CPU budget (run_monitor.py)."""
-        if self._listing:
+        if self._listing or not self._index_lock.acquire(blocking=False):
             return  # the look under way would be cancelled by a new one, and never finish on a slow machine
-        if self.index.changed() or time.monotonic() - self._listed_at >= max(RUNS_POLL_S, self.monitor.redraw_s) - 0.1:
+        try:
+            changed = self.index.changed()
+        finally:
+            self._index_lock.release()
+        if changed or time.monotonic() - self._listed_at >= max(RUNS_POLL_S, self.monitor.redraw_s) - 0.1:
             self.refresh_runs()
 
     @property
@@ -142,12 +149,15 @@ class DataPane(Vertical):
     @work(exclusive=True, group="runs")
     async def refresh_runs(self, pick_watch: bool = False, select: str | None = None) -> None:
         """Read the runs folder into the list; `select`: highlight that run and give the list
-        the focus (a run just launched: the user acts on it next)."""
+        the focus (a run just launched: the user acts on it next). It holds until a look
+        shows that run: a later look that cancels this one selects it then."""
         self._listed_at = time.monotonic()
+        select = self._select = select or self._select
 
         def look() -> tuple[list[RunInfo], str | None]:
-            runs = self.index.refresh()
-            return runs, self.index.problem or runs_dir_problem(self.runs_dir, writing=True)
+            with self._index_lock:
+                runs = self.index.refresh()
+                return runs, self.index.problem or runs_dir_problem(self.runs_dir, writing=True)
 
         self._listing = True
         try:
@@ -185,6 +195,7 @@ class DataPane(Vertical):
         if watched is not None and watched.state != self.monitor.shown_state:
             self.monitor.poll()  # the list saw the watched run's new state first: the header follows now
         if select in keys:
+            self._select = None
             table.move_cursor(row=keys.index(select), animate=False)
             self.focus_list()
         running = [run for run in runs if run.state in ("running", "starting")]
