@@ -158,3 +158,19 @@ async def test_the_runs_list_shows_best_and_last_and_the_started_column_whole_wh
         assert await wait_until(pilot, lambda: [str(c.label) for c in t.columns.values()]
                                 == [" ", "state", "family", "best"])
         assert sum(c.get_render_width(t) for c in t.columns.values()) <= t.scrollable_content_region.width
+
+
+async def test_the_launch_form_at_80x24_shows_every_label_whole_and_needs_no_scrolling(runs_dir):
+    from textual.widgets import Label
+
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2", "n")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, LaunchScreen)
+                                and app.screen.query("#field-device"))
+        await pilot.pause(0.3)
+        form = app.screen
+        for label in form.query(".field-label").results(Label):
+            assert label.region.height == 1 and label.region.width >= len(str(label.render())), str(label.render())
+        fields = form.query_one("#launch-fields")
+        assert fields.max_scroll_y == 0  # every field of collab's form on screen at once
