@@ -271,6 +271,7 @@ def cmd_train(args, runs: Path) -> int:
         from l4tui.train.transfer import config_name
 
         config["pretrained"] = config_name(config["pretrained"], runs)  # wt103 stays wt103
+    check_batch_size(args.family, config)
     run_dir = start_run(args.family, config, runs, mode="lr_find" if args.lr_find else "train",
                         processes=args.gpus)
     print(f"started run {run_dir.name} in {run_dir}")
@@ -278,6 +279,22 @@ def cmd_train(args, runs: Path) -> int:
         print(f"follow it with: l4tui runs follow {run_dir.name}")
         return 0
     return follow_run(run_dir)
+
+
+def check_batch_size(family: str, config: dict) -> None:
+    """The launch form's batch-size check (options.batch_size_problem), before the run starts:
+    a ValueError, one line, when the batch is larger than the data's training items."""
+    from l4tui.train.launch_form import count_training_items
+    from l4tui.train.options import BY_NAME, batch_size_problem
+
+    option = BY_NAME["bs"]
+    bs = config.get("bs", option.defaults.get(family))
+    data = config.get("data", BY_NAME["data"].defaults.get(family))
+    settings = {k: v for k, v in config.items() if k not in ("data", "bs")}
+    items = count_training_items(family, data, settings)
+    problem = batch_size_problem(bs, items)
+    if problem:
+        raise ValueError(f"{option.cli_flag} {bs}: {problem}; give {option.cli_flag} {items} or less")
 
 
 def follow_run(run_dir: Path, poll_s: float = 0.2) -> int:
@@ -387,17 +404,17 @@ def cmd_runs(args, runs: Path) -> int:
             return 0
         print(f"run {run_dir.name} is not running", file=sys.stderr)
         return 1
-    from l4tui.runs.progress import format_seconds, key_metric
+    from l4tui.runs.progress import best_and_last, format_seconds
 
     infos = list_runs(runs)
     if not infos:
         print(f"no runs in {runs}")
         return 0
+    # The same state, time and figures as the app's runs list (l4tui.runs.store, progress.py).
     print(f"{'RUN':<34} {'STATE':<9} {'EPOCH':>5} {'TIME':>8}  METRIC")
     for info in infos:
         epoch = "" if info.epoch is None else f"{info.epoch + 1}/{info.epochs or '?'}"
-        name, value = key_metric(info.metrics)
-        metric_text = f"{name}={value:.4g}" if name else ""
+        metric_text = best_and_last(info.best, info.last)
         if info.state in ("failed", "invalid") and info.error:
             metric_text = info.error
         print(f"{info.id:<34} {info.state:<9} {epoch:>5} {format_seconds(info.duration):>8}  {metric_text}")

@@ -153,3 +153,18 @@ def test_goto_and_refs_count_lines_in_a_notebooks_joined_view(tmp_path):
     result = l4tui("goto", "bad.ipynb:1:1", cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "bad.ipynb: JSON, but not a notebook: the top level is a list" in result.stderr
+
+
+def test_train_refuses_a_batch_larger_than_the_data_with_the_forms_check(runs_dir):
+    from conftest import l4tui
+    from l4tui.train import launch_form
+    from l4tui.train.options import batch_size_problem
+
+    done = l4tui("train", "collab", "--bs", "100000", "--detach")
+    items = launch_form.count_training_items("collab", "bundled-ml")
+    assert done.returncode == 2 and not runs_dir.exists()
+    assert done.stderr.strip().splitlines() == [
+        f"l4tui: error: --bs 100000: {batch_size_problem(100000, items)}; give --bs {items} or less"]
+    # The launch form says the same beside its field: one check for both.
+    spec = next(spec for spec in launch_form.fields_for("collab") if spec.name == "bs")
+    assert launch_form.parse_field(spec, "100000", items) == (None, batch_size_problem(100000, items))

@@ -64,3 +64,62 @@ def test_common_metrics_are_the_figures_every_run_has_in_the_usual_order():
     assert common_metrics([a]) == ["valid_loss", "accuracy", "train_loss", "zeta"]
     assert common_metrics([]) == []
     assert common_metrics([a, progress()]) == []  # a run with no epoch yet: nothing in common
+
+
+def test_the_progress_line_keeps_epoch_step_and_eta_whole_and_moves_the_rest_below():
+    from l4tui.runs.progress import Progress, fit_parts, progress_parts
+
+    progress = Progress()
+    progress.update([{"t": 0.0, "type": "start", "epochs": 5, "threads": 1, "threads_why": "auto: small model"},
+                     {"t": 1.0, "type": "batch", "epoch": 0, "iter": 10, "total_iters": 10280, "items_per_s": 6543.0},
+                     {"t": 2.0, "type": "batch", "epoch": 0, "iter": 757, "total_iters": 10280, "items_per_s": 6543.0}])
+    parts = progress_parts(progress, "running")
+    line, more = fit_parts(parts, 31, 38)  # the monitor at 80x24: 38 wide, the bar's 6 and a space
+    assert line.startswith("ep 1/5 · 757/10280 · ETA ") and len(line) <= 31
+    assert more.startswith("6.5k items/s · 1 thread")  # what did not fit, on the line below
+    wide, below = fit_parts(parts, 120)
+    assert wide.endswith("1 thread (auto: small model)") and below == ""
+    narrow, below = fit_parts(parts, 40, 12)
+    assert narrow.endswith(" · 6.5k/s") and below == "1 thread"  # the narrower formats where the full don't fit
+    assert fit_parts([("ep 1/5", "ep 1/5"), ("a long note", "a note")], 8, 5) == ("ep 1/5", "a no…")
+    # After a resume the ETA is not known yet: its narrower format keeps it on the line ...
+    parts = [("ep 288/400", "ep 288/400"), ("147518/205600", "148k/206k"), ("ETA --:--", "ETA ?")]
+    assert fit_parts(parts, 37, 38, keep=3) == ("ep 288/400 · 147518/205600 · ETA ?", "")
+    # ... and where that is not enough, the key parts all take theirs.
+    assert fit_parts(parts, 32, 38, keep=3) == ("ep 288/400 · 148k/206k · ETA ?", "")
+
+
+def test_a_resume_says_which_steps_it_trains_again_instead_of_jumping_back():
+    from l4tui.runs.progress import Progress, progress_parts
+
+    progress = Progress()
+    progress.update([{"t": 0.0, "type": "start", "epochs": 2},
+                     {"t": 1.0, "type": "batch", "epoch": 0, "iter": 100, "total_iters": 200},
+                     {"t": 1.5, "type": "epoch", "epoch": 0, "epochs": 2, "iter": 100, "total_iters": 200, "valid_loss": 1.0},
+                     {"t": 2.0, "type": "batch", "epoch": 1, "iter": 170, "total_iters": 200},
+                     {"t": 3.0, "type": "end", "state": "stopped"},
+                     {"t": 9.0, "type": "resume", "stage": 0, "epoch": 0, "from_epoch": 1}])
+    assert progress.iteration == 100 and progress.redoing() == (100, 70)
+    assert "resumed at step 100: 70 steps again" in [full for full, _ in progress_parts(progress, "running")]
+    progress.update([{"t": 10.0, "type": "batch", "epoch": 1, "iter": 171, "total_iters": 200}])
+    assert progress.redoing() is None  # past where it got: nothing redone any more
+
+
+def test_the_runs_list_columns_fit_whole_in_the_order_of_importance():
+    from l4tui.runs.progress import column_width, columns_that_fit
+
+    rows = [{"mark": "", "state": "finished", "family": "collab", "best": "rmse 0.942", "last": "0.961",
+             "time": "0:32", "started": "12-05 14:33"}]
+    everything = sum(column_width(key, rows) for key in rows[0])
+    assert columns_that_fit(rows, everything) == list(rows[0])
+    assert columns_that_fit(rows, 37) == ["mark", "state", "family", "best"]  # 80 columns: the figure shows
+    assert columns_that_fit(rows, 10) == ["mark", "state"]
+
+
+def test_the_figures_wrap_between_parts_never_inside_one():
+    from l4tui.runs.progress import wrap_parts
+
+    parts = ["train 0.1606", "valid 0.4493", "valid_rmse 0.6703", "(best 0.6593)", "mean baseline 1.1522"]
+    assert wrap_parts(parts, 38) == ["train 0.1606  valid 0.4493", "valid_rmse 0.6703  (best 0.6593)",
+                                     "mean baseline 1.1522"]
+    assert wrap_parts(["a much too long part"], 8) == ["a much …"]

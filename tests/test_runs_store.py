@@ -220,3 +220,82 @@ def test_a_died_runs_duration_ends_at_its_last_event(tmp_path):
     assert info.state == "died" and 99 <= info.duration <= 102  # not still counting
     time.sleep(1.1)
     assert abs(read_run(run_dir).duration - info.duration) < 0.01
+
+
+def write_events(run_dir, events):
+    """Events with the timestamps given (EventWriter stamps the time of writing)."""
+    with open(run_dir / "events.jsonl", "a") as f:
+        for event in events:
+            f.write(json.dumps(event) + "\n")
+
+
+def test_time_counts_the_active_spans_only_not_the_time_stopped(tmp_path):
+    t0 = time.time() - 1000
+    run_dir = make_run(tmp_path, "s-run", pid=dead_pid(), started=t0)
+    write_events(run_dir, [{"t": t0 + 1, "type": "start", "epochs": 3},
+                           {"t": t0 + 100, "type": "end", "state": "stopped"},  # 100 s trained
+                           {"t": t0 + 900, "type": "resume", "stage": 0, "epoch": 0, "from_epoch": 1},  # 800 s stopped
+                           {"t": t0 + 950, "type": "end", "state": "finished"}])  # 50 s more
+    info = read_run(run_dir)
+    assert info.state == "finished" and info.duration == pytest.approx(150, abs=0.01)
+
+
+def test_a_died_span_before_a_resume_counts_to_its_last_event(tmp_path):
+    t0 = time.time() - 1000
+    run_dir = make_run(tmp_path, "k-run", pid=dead_pid(), started=t0)
+    write_events(run_dir, [{"t": t0 + 1, "type": "start", "epochs": 3},
+                           {"t": t0 + 60, "type": "epoch", "epoch": 0, "valid_loss": 1.0},  # killed after this
+                           {"t": t0 + 500, "type": "resume", "stage": 0, "epoch": 0, "from_epoch": 1},
+                           {"t": t0 + 520, "type": "end", "state": "stopped"}])
+    assert read_run(run_dir).duration == pytest.approx(80, abs=0.01)
+
+
+def test_best_and_last_are_both_kept_and_the_lm_sums_up_as_perplexity(tmp_path):
+    from l4tui.runs.progress import best_and_last, last_text
+
+    run_dir = make_run(tmp_path, "b-run", pid=dead_pid(), events=[
+        ("epoch", {"epoch": 0, "valid_loss": 0.9, "valid_rmse": 0.9419}),
+        ("epoch", {"epoch": 1, "valid_loss": 1.0, "valid_rmse": 0.9612}),
+        ("end", {"state": "stopped"})])
+    info = read_run(run_dir)
+    assert info.best == ("valid_rmse", 0.9419) and info.last == ("valid_rmse", 0.9612)
+    assert last_text(info.best, info.last) == "0.961"
+    assert best_and_last(info.best, info.last) == "best rmse 0.942, last 0.961"
+    assert best_and_last(info.best, info.best) == "rmse 0.942"  # the same: said once
+    lm = make_run(tmp_path, "lm-run", pid=dead_pid(), events=[
+        ("epoch", {"epoch": 0, "valid_loss": 3.0, "accuracy": 0.3, "perplexity": 20.1}),
+        ("end", {"state": "finished", "metrics": {"accuracy": 0.3, "perplexity": 20.1}})])
+    assert read_run(lm).best == ("perplexity", 20.1) and read_run(lm).last == ("perplexity", 20.1)
+
+
+def test_the_index_glance_sees_a_new_run_new_events_and_a_process_gone(tmp_path):
+    from l4tui.runs.store import RunsIndex
+
+    index = RunsIndex(tmp_path)
+    index.refresh()
+    assert not index.changed()
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "g-run"])
+    try:
+        run_dir = make_run(tmp_path, "g-run", pid=sleeper.pid, events=[("start", {"epochs": 2})])
+        assert index.changed()  # a new folder
+        assert index.refresh()[0].state == "running" and not index.changed()
+        writer = EventWriter(run_dir)
+        writer.write("batch", epoch=0, iter=1, total_iters=10, loss=1.0)
+        writer.close()
+        assert index.changed()  # its log grew
+        index.refresh()
+        assert not index.changed()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert index.changed()  # its process is gone
+    assert index.refresh()[0].state == "died" and not index.changed()
+
+
+def test_the_list_the_monitor_and_the_cli_share_one_state_rule():
+    from l4tui.runs.store import run_state
+
+    assert run_state("events.jsonl line 3: bad", "finished", 0, "x", 0.0) == "invalid"
+    assert run_state(None, "stopped", 0, "x", 0.0) == "stopped"
+    assert run_state(None, None, 0, "x", time.time()) == "starting"
+    assert run_state(None, None, dead_pid(), "x", 1.0) == "died"

@@ -103,6 +103,13 @@ class EventReader:
             return f"{EVENTS_FILE}: none of its {self.skipped_lines} lines is a JSON event"
         return self._problem
 
+    def has_new(self) -> bool:
+        """Has the log grown since the last read? One stat, no read: a cheap look, often."""
+        try:
+            return os.stat(self.path).st_size != self._offset
+        except OSError:
+            return False
+
     def read_new(self) -> list[dict]:
         try:
             chunk = read_regular(self.path, self._offset)

@@ -28,6 +28,8 @@ class Progress:
     pretrained: str | None = None  # a language model's transfer, in one line (pretrained_line)
     threads: str | None = None  # the CPU threads the run chose, and why (threads_line)
     first_batch: tuple[int, float] | None = None  # (iter, t) of the first batch event seen
+    reached: int = 0  # the furthest step the run got to, before any resume rewound it
+    resumed_at: int | None = None  # the step the latest resume went on from
     preparing: dict | None = None  # the latest `prepare` event before the start (tokenizing ...)
     # Where each epoch's points begin in the lists above, so a resume can rewind them (events.py).
     _epoch_starts: dict[int, tuple[int, int, int]] = field(default_factory=dict, repr=False)
@@ -51,6 +53,7 @@ class Progress:
                     self._epoch_starts[epoch] = (len(self.train_points), len(self.raw_points),
                                                  len(self.schedule_points))
                 self.iteration = event.get("iter", self.iteration)
+                self.reached = max(self.reached, self.iteration)
                 self.total_iters = event.get("total_iters", self.total_iters)
                 self.epoch = event.get("epoch", self.epoch)
                 if self.first_batch is None and t is not None:
@@ -68,6 +71,7 @@ class Progress:
                     self.device_stats = {k: v for k, v in event.items() if k.startswith("gpu_")}
             elif kind == "epoch":
                 self.iteration = event.get("iter", self.iteration)
+                self.reached = max(self.reached, self.iteration)
                 self.total_iters = event.get("total_iters", self.total_iters)
                 self.epochs = event.get("epochs", self.epochs)
                 self.epoch_rows.append(event)
@@ -97,6 +101,15 @@ class Progress:
         if self.epoch_rows:
             kept.append(self.epoch_rows[-1].get("iter", 0))
         self.iteration = max(kept, default=0)
+        self.resumed_at = self.iteration
+
+    def redoing(self) -> tuple[int, int] | None:
+        """(the step a resume went on from, the steps it trains again) while the run is short of
+        where it got before the resume: the checkpoint is at an epoch's end, so the steps of the
+        epoch under way when it stopped are trained again. None otherwise."""
+        if self.resumed_at is None or self.iteration >= self.reached or self.end:
+            return None
+        return self.resumed_at, self.reached - self.resumed_at
 
     def best(self) -> tuple[str, float] | tuple[None, None]:
         """The key metric's best epoch so far (the lowest RMSE, the highest accuracy ...)."""
@@ -169,11 +182,14 @@ def format_metrics(metrics: dict) -> str:
     return " ".join(parts)
 
 
-KEY_METRICS = ("suggested_lr", "valid_rmse", "accuracy", "perplexity", "valid_loss")
+# The first of these a run logs is its key figure. The language model logs both perplexity and
+# (next-token) accuracy: its key figure is perplexity, as docs/runs.md says and the lesson reports.
+KEY_METRICS = ("suggested_lr", "valid_rmse", "perplexity", "accuracy", "valid_loss")
 
 
 def key_metric(metrics: dict) -> tuple[str, float] | tuple[None, None]:
-    """The figure that sums a run up: RMSE for collab, accuracy, perplexity, the lr_find suggestion."""
+    """The figure that sums a run up: RMSE for collab, accuracy for tabular and the classifier,
+    perplexity for the language model, the lr_find suggestion."""
     for name in KEY_METRICS:
         value = metrics.get(name)
         if isinstance(value, (int, float)):
@@ -213,12 +229,47 @@ def best_text(best: tuple[str, float] | None) -> str:
     return f"{METRIC_SHORT.get(name, name)} {value:.3g}"
 
 
+def last_text(best: tuple[str, float] | None, last: tuple[str, float] | None) -> str:
+    """A run's latest key figure where it differs from its best (as shown: 3 digits), else "":
+    the runs list's `last` column, beside `best`."""
+    if last is None or best_text(last) == best_text(best):
+        return ""
+    name, value = last
+    return f"{value:.3g}" if best is not None and best[0] == name else best_text(last)
+
+
+def best_and_last(best: tuple[str, float] | None, last: tuple[str, float] | None) -> str:
+    """Both in words, for `l4tui runs`: `rmse 0.912` when they agree, `best rmse 0.912, last 0.951`
+    when they differ; the same rule, and the same digits, as the runs list's two columns."""
+    later = last_text(best, last)
+    if not later:
+        return best_text(best or last)
+    return f"best {best_text(best)}, last {later}" if best else f"last {later}"
+
+
 def format_count(value: float) -> str:
     """A rate or count in at most five characters or so: 950, 12.3k, 4.1M."""
     for unit, size in (("M", 1e6), ("k", 1e3)):
         if value >= size:
             return f"{value / size:.1f}{unit}"
     return f"{value:.0f}"
+
+
+def short_count(value: int) -> str:
+    """A count in three significant digits where it is long: 757, 9999, 12.3k, 206k, 1.03M."""
+    if value < 10_000:
+        return str(value)
+    for unit, size in (("M", 1e6), ("k", 1e3)):
+        if value >= size:
+            scaled = value / size
+            return f"{scaled:.3g}{unit}" if scaled < 99.95 else f"{scaled:.0f}{unit}"
+    return str(value)
+
+
+def key_parts(parts: list, state: str) -> int:
+    """How many of progress_parts' first parts must show whole beside the bar: epoch, step,
+    and the ETA while running."""
+    return min(3 if state == "running" else 2, len(parts))
 
 
 NOT_METRICS = ("t", "epoch", "epochs", "iter", "total_iters", "stage")
@@ -260,3 +311,116 @@ def pretrained_line(start: dict) -> str | None:
     if isinstance(share, (int, float)):
         line += f" · {share:.1%} of training tokens"
     return line
+
+
+# ---- the runs list's columns ----------------------------------------------------------------
+
+# The runs list's columns in the order of importance: at a narrow width the last ones are left
+# out (the watched run's monitor shows them: its header has the time, its id the start).
+RUN_COLUMNS = (("mark", " "), ("state", "state"), ("family", "family"), ("best", "best"),
+               ("last", "last"), ("time", "time"), ("started", "started"))
+CELL_PADDING = 2  # a DataTable cell's padding, both sides together
+
+
+def run_cells(info, marked: bool = False, mark: str = "●") -> dict[str, str]:
+    """One run's cells in the runs list (a RunInfo of l4tui.runs.store), by column key."""
+    return {"mark": mark if marked else "", "state": info.state,
+            "family": "lr_find" if info.mode == "lr_find" else info.family,
+            "best": best_text(info.best), "last": last_text(info.best, info.last),
+            "time": format_seconds(info.duration), "started": started_text(info.started, info.id)}
+
+
+def column_width(key: str, rows: list[dict[str, str]]) -> int:
+    """The width a column takes: its widest cell or its title, and the cells' padding."""
+    title = dict(RUN_COLUMNS)[key]
+    return max([len(title), *(len(row.get(key, "")) for row in rows)]) + CELL_PADDING
+
+
+def columns_that_fit(rows: list[dict[str, str]], width: int) -> list[str]:
+    """The columns, in the order of importance, whose whole cells fit in `width` together
+    (nothing in a column that shows is ever cut); the mark and the state always show."""
+    shown, used = [], 0
+    for key, _ in RUN_COLUMNS:
+        need = column_width(key, rows)
+        if key in ("mark", "state") or used + need <= width:
+            shown.append(key)
+            used += need
+        else:
+            break  # the order of importance holds: no less important column shows in its place
+    return shown
+
+
+# ---- the monitor's progress line ------------------------------------------------------------
+
+def progress_parts(progress: Progress, state: str) -> list[tuple[str, str]]:
+    """The progress line's parts in the order of importance, each as (full, narrow) text:
+    epoch, step, ETA, pace, a resume's redone steps, the threads."""
+    latest = max([progress.epoch, *(row.get("epoch", 0) for row in progress.epoch_rows)])
+    epoch = f"ep {min(latest + 1, progress.epochs or 1)}/{progress.epochs or '?'}"
+    parts = [(epoch, epoch)]
+    if progress.total_iters:
+        parts.append((f"{progress.iteration}/{progress.total_iters}",
+                      f"{short_count(progress.iteration)}/{short_count(progress.total_iters)}"))
+    if state == "running":
+        seconds = progress.eta_seconds()
+        parts.append((f"ETA {format_seconds(seconds)}", f"ETA {format_seconds(seconds) if seconds is not None else '?'}"))
+        if progress.items_per_s:
+            pace = format_count(progress.items_per_s)
+            parts.append((f"{pace} items/s", f"{pace}/s"))
+    redo = progress.redoing()
+    if redo:
+        at, steps = redo
+        parts.append((f"resumed at step {at}: {steps} steps again", f"redo {steps} steps"))
+    if progress.threads:
+        parts.append((progress.threads, progress.threads.split(" (")[0]))
+    return parts
+
+
+SEPARATOR = " · "
+
+
+def fit_parts(parts: list[tuple[str, str]], width: int, second_width: int | None = None,
+              keep: int = 0) -> tuple[str, str]:
+    """The parts on one line of `width`, in order, each full where it fits, else narrow; those
+    that do not fit go on a second line (of `second_width`: each full where it fits, else
+    narrow, and text cut with … at its end). When the first `keep` parts do not all fit so, they are tried narrow
+    from the start. Numbers are never cut: a part is on a line whole, or not on it."""
+    first, rest = _greedy(parts, width)
+    if len(first) < keep:
+        first, rest = _greedy([(narrow, narrow) for _, narrow in parts[:keep]] + parts[keep:], width)
+    second_width = width if second_width is None else second_width
+    second, used = [], 0
+    for full, narrow in rest:
+        gap = len(SEPARATOR) if second else 0
+        second.append(full if used + gap + len(full) <= second_width else narrow)
+        used += gap + len(second[-1])
+    line = SEPARATOR.join(second)
+    if len(line) > second_width:
+        line = line[:max(0, second_width - 1)] + "…"
+    return SEPARATOR.join(first), line
+
+
+def wrap_parts(parts: list[str], width: int, gap: str = "  ") -> list[str]:
+    """The parts on lines of `width`, `gap` between them, each part whole on one line (a
+    figure stays beside its name); a part longer than a line is cut with … at its end."""
+    lines: list[str] = []
+    for part in parts:
+        if len(part) > width:
+            part = part[:max(0, width - 1)] + "…"
+        if lines and len(lines[-1]) + len(gap) + len(part) <= width:
+            lines[-1] += gap + part
+        else:
+            lines.append(part)
+    return lines
+
+
+def _greedy(parts: list[tuple[str, str]], width: int) -> tuple[list[str], list[tuple[str, str]]]:
+    first, used = [], 0
+    for index, (full, narrow) in enumerate(parts):
+        gap = len(SEPARATOR) if first else 0
+        text = full if used + gap + len(full) <= width else narrow
+        if used + gap + len(text) > width:
+            return first, parts[index:]
+        first.append(text)
+        used += gap + len(text)
+    return first, []

@@ -140,19 +140,31 @@ class RunInfo:
     last_t: float | None = None  # when the run last wrote an event
     epoch_figures: list[dict] = field(default_factory=list, repr=False)  # each epoch event, for rewinds
     run_file_ok: bool = True  # False: invalid because of run.json (which may be written again)
+    active_s: float = 0.0  # seconds of the active spans that ended (start or resume to end)
+    span_from: float | None = None  # when the active span under way began (None: none is)
+
+    @property
+    def last(self) -> tuple[str, float] | None:
+        """The key metric's latest value (the last epoch's, or the end's), when it has one."""
+        name, value = key_metric(self.metrics)
+        return None if name is None else (name, value)
 
     @property
     def duration(self) -> float:
-        """Seconds from start to end; a running run's so far; a died run's to its last event."""
+        """Seconds spent training: the sum of the run's active spans, each from its start (or a
+        resume) to its end; the span under way counts to now while running, to the last event
+        once died. Time spent stopped, between an end and a resume, is not counted."""
         if not self.started:
             return 0.0
-        if self.ended is not None:
-            end = self.ended
-        elif self.state == "died":
-            end = self.last_t or self.started
-        else:
-            end = time.time()
-        return max(0.0, end - self.started)
+        total = self.active_s
+        begun = self.span_from if self.span_from is not None else (None if self.ended is not None else self.started)
+        if begun is not None:
+            if self.state == "died" or self.state == "invalid":
+                end = self.last_t or begun
+            else:
+                end = time.time()
+            total += max(0.0, end - begun)
+        return total
 
 
 def read_run_file(run_dir: Path) -> dict:
@@ -183,6 +195,18 @@ def live_state(pid: int, run_id: str, started: float) -> str:
     return "running" if process_alive(pid, run_id) else "died"
 
 
+def run_state(problem: str | None, end_state: str | None, pid: int, run_id: str, started: float) -> str:
+    """A run's state, the one rule the runs list, the monitor's header and `l4tui runs` all
+    follow: invalid when its run.json or log is not sound (`problem`), else its end event's
+    state (`end_state`: the last end, None when a resume came after it or there is none),
+    else what its process says."""
+    if problem:
+        return "invalid"
+    if end_state is not None:
+        return end_state
+    return live_state(pid, run_id, started)
+
+
 def read_run_meta(run_dir: Path) -> RunInfo:
     """What run.json says (state "unknown" until the events are read; "invalid" when run.json is
     missing or not sound)."""
@@ -206,9 +230,9 @@ def settle(info: RunInfo, reader: EventReader) -> None:
     """The run's state once its events are in: invalid when its log is not sound, else from
     its end event, else from its process."""
     if reader.problem:
-        info.state, info.error = "invalid", reader.problem
-    elif info.ended is None:
-        info.state = live_state(info.pid, info.id, info.started)
+        info.error = reader.problem
+    info.state = run_state(reader.problem, info.state if info.ended is not None else None,
+                           info.pid, info.id, info.started)
 
 
 def read_run(run_dir: Path) -> RunInfo:
@@ -225,6 +249,7 @@ def apply_events(info: RunInfo, events: list[dict]) -> None:
     """Fold (sound) events into a RunInfo: the latest epoch's metrics, and the end state if there is one."""
     for event in events:
         kind = event.get("type")
+        before = info.last_t  # the run's last event before this one
         if "t" in event:
             info.last_t = event["t"]
         if kind == "start":
@@ -237,11 +262,18 @@ def apply_events(info: RunInfo, events: list[dict]) -> None:
             info.error = clip(event["error"]) if event.get("error") else None  # the table's one line
             info.metrics = event.get("metrics") or info.metrics
             info.ended = event.get("t", 0.0)
+            begun = info.span_from if info.span_from is not None else info.started
+            info.active_s += max(0.0, info.ended - begun) if begun else 0.0
+            info.span_from = None
             name, value = key_metric(info.metrics)
             if name == "suggested_lr":  # an lr_find run: its one figure is the suggestion
                 info.best = (name, value)
         elif kind == "resume":  # the run was started again after its end: it has no end now
+            if info.ended is None and before is not None:  # it had died: its span ended at its last event
+                begun = info.span_from if info.span_from is not None else info.started
+                info.active_s += max(0.0, before - begun) if begun else 0.0
             info.state, info.error, info.ended = "unknown", None, None
+            info.span_from = event.get("t")  # a new active span: the time stopped is not counted
             point = resume_point(event)
             if point is not None:  # the epochs from there train again: what they logged is undone
                 info.epoch_figures = [row for row in info.epoch_figures if row.get("epoch", -1) < point]
@@ -284,10 +316,38 @@ class RunsIndex:
         self._runs: dict[str, RunInfo] = {}
         self._readers: dict[str, EventReader] = {}
         self.problem: str | None = None
+        self._folder_mtime: int | None = None  # the runs folder's, when last refreshed
+
+    def changed(self) -> bool:
+        """Would a refresh change anything? A cheap look, made every half second or so: one stat
+        of the runs folder (a run made or deleted changes its mtime), one of each live run's
+        events file, and whether each running run's process still lives. Nothing is read."""
+        try:
+            mtime = os.stat(self.runs_dir).st_mtime_ns
+        except OSError:
+            mtime = None
+        if mtime != self._folder_mtime:
+            return True
+        for name, info in self._runs.items():
+            if info.ended is not None or not info.run_file_ok:
+                continue  # ended runs change only by a resume, which appends to their log
+            reader = self._readers.get(name)
+            if reader is not None and reader.has_new():
+                return True
+            if info.state != run_state(None, None, info.pid, info.id, info.started):
+                return True  # its process ended (killed, crashed) or it is past starting
+        for name, reader in self._readers.items():
+            if self._runs[name].ended is not None and reader.has_new():
+                return True  # resumed
+        return False
 
     def refresh(self) -> list[RunInfo]:
         """Every run, newest first, with the events written since the last call folded in."""
         self.problem = runs_dir_problem(self.runs_dir)
+        try:
+            self._folder_mtime = os.stat(self.runs_dir).st_mtime_ns  # before listing: a run made meanwhile is seen next time
+        except OSError:
+            self._folder_mtime = None
         names = {d.name for d in run_folders(self.runs_dir)}
         for gone in set(self._runs) - names:  # deleted
             del self._runs[gone]

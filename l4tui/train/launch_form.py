@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from l4tui.runs.checkpoints import FOLDER, LAST
-from l4tui.train.options import OPTIONS, Option, form_options
+from l4tui.train.options import OPTIONS, Option, batch_size_problem, form_options
 
 RECIPES_SHOWN: list[tuple[str, str]] = [
     ("collab", "Collab filtering (EmbeddingDotBias)"),
@@ -105,8 +105,8 @@ def parse_field(spec: FieldSpec, text: str, data_items: int | None = None) -> tu
     broken = next((bound for bound in spec.bounds if not bound.test(value)), None)
     if broken:
         return None, broken.message
-    if spec.name == "bs" and data_items is not None and value > data_items:
-        return None, f"larger than the data ({data_items:,} training items)"
+    if spec.name == "bs" and (problem := batch_size_problem(value, data_items)):
+        return None, problem
     return value, None
 
 
@@ -331,16 +331,17 @@ def datasets_for(family: str) -> list[tuple[str, str]]:
     return choices
 
 
-def count_training_items(family: str, data: str) -> int | None:
+def count_training_items(family: str, data: str, settings: dict | None = None) -> int | None:
     """How many training items `data` gives the recipe, for the batch size check, as the
-    recipe's own loader splits it (recipes.training_items) at the recipe's defaults; None when
-    the data can't be read or fails the recipe's check (Start then says why).
+    recipe's own loader splits it (recipes.training_items) at the recipe's defaults (or with
+    `settings`, a run's other options: the LM's rows depend on bptt); None when the data can't
+    be read or fails the recipe's check (Start then says why).
 
     It reads the whole dataset (tokenizing none of it): the form calls it in a thread."""
     from l4tui.train.recipes import training_items
 
     try:
-        return training_items(family, _config_class(family).from_dict({"data": data, "bs": 1}))
+        return training_items(family, _config_class(family).from_dict({**(settings or {}), "data": data, "bs": 1}))
     except Exception:  # noqa: BLE001 - a hint only: Start reports the data's problem through the same check
         return None
 

@@ -275,6 +275,16 @@ def problems(recipe: str, config) -> list[str]:
     return found
 
 
+def batch_size_problem(bs, data_items: int | None) -> str | None:
+    """The batch size checked against the data: a batch larger than the training items it is
+    drawn from is refused (`data_items`: how many the recipe's loader gives, as
+    recipes.training_items counts them; None: not known, nothing to check). The one check of
+    it: the launch form shows it beside its field, `l4tui train` refuses the run with it."""
+    if data_items is not None and _is_number(bs) and bs > data_items:
+        return f"larger than the data ({data_items:,} training items)"
+    return None
+
+
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 

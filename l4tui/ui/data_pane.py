@@ -6,6 +6,7 @@ launcher as the CLI and train in their own processes, so they outlive the app.
 
 import asyncio
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -15,14 +16,22 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 
-from l4tui.runs.progress import best_text, format_seconds, started_text
+from l4tui.runs.progress import RUN_COLUMNS, column_width, columns_that_fit, run_cells
 from l4tui.runs.store import RunInfo, RunsIndex, runs_dir_problem, stop_run
 from l4tui.ui.confirm import ConfirmScreen
 from l4tui.ui.priority import in_launcher
 from l4tui.ui.run_monitor import RunMonitor
 
-RUNS_POLL_S = 2.0  # how often the runs folder is looked at (each run's log is tailed, not re-read)
+RUNS_POLL_S = 2.0  # how often the list's running times move on (each run's log is tailed, not re-read)
+LOOK_S = 0.5  # how often the runs folder is glanced at (a few stats): new runs and new states show this fast
 MARK = "●"
+
+
+def row_time(row: dict[str, str]) -> str:
+    return f"trained {row['time']}" if row.get("time") else ""
+LEFT_SHARE = 0.45  # the runs list takes up to this share of the pane's width, and what its columns need
+LEFT_MIN = 40  # ... and at least this many columns (half of an 80-column terminal)
+LEFT_CHROME = 3  # its right border and the table's scrollbar
 
 
 class DataPane(Vertical):
@@ -63,10 +72,14 @@ class DataPane(Vertical):
         super().__init__(**kwargs)
         self.runs_dir = Path(runs_dir)
         self.index = RunsIndex(self.runs_dir)
+        self._index_lock = threading.Lock()  # one reader of the index at a time: a cancelled look's thread runs on
         self.runs: dict[str, RunInfo] = {}
         self.marked: list[str] = []
         self._row_keys: list[str] = []
-        self._shown: dict[str, tuple] = {}  # each row's cells as the table shows them
+        self._shown: dict[str, dict] = {}  # each row's cells as the table shows them
+        self._columns: list[str] = []  # the columns shown, in the order of importance
+        self._timed_at = 0.0  # when the running times were last updated in the list
+        self._select: str | None = None  # a run to highlight and focus once the list shows it
         self._listed_at = 0.0  # when the runs folder was last looked at
         self._listing = False  # a look at the runs folder is under way (a first look at long logs takes a while)
         self.launch_config: dict = {}  # the last form's values, to start from next time
@@ -74,7 +87,7 @@ class DataPane(Vertical):
     DEFAULT_CSS = """
     DataPane #runs-problem { display: none; height: auto; padding: 0 1; color: $error; }
     DataPane #runs-problem.shown { display: block; }
-    DataPane #data-left { width: 44; max-width: 45%; border-right: solid $panel; }
+    DataPane #data-left { width: 44; border-right: solid $panel; }
     DataPane #runs-title { height: 1; padding: 0 1; text-style: bold; }
     DataPane #runs-table { height: 1fr; }
     DataPane #run-view { width: 1fr; padding: 0 1; }
@@ -90,25 +103,37 @@ class DataPane(Vertical):
             yield RunMonitor(id="run-view")
 
     def on_mount(self) -> None:
-        table = self.query_one("#runs-table", DataTable)
-        table.add_column(" ", key="mark", width=1)
-        table.add_column("state", key="state")
-        table.add_column("family", key="family")
-        table.add_column("best", key="best")  # before the times: at 80 columns it must still show
-        table.add_column("time", key="time")
-        table.add_column("started", key="started")
+        self._show_columns([], {})
+
+    def on_resize(self) -> None:
+        if self._columns_for(self._shown) != self._columns:
+            self._show_columns([self.runs[key] for key in self._row_keys if key in self.runs], self._shown)
+
+    def on_run_monitor_state_changed(self, event: RunMonitor.StateChanged) -> None:
+        """The watched run's state changed in the monitor: the list reads the folder now, so the
+        two say the same thing (both follow l4tui.runs.store.run_state)."""
+        shown = self._shown.get(event.run_dir.name, {}).get("state")
+        if shown is not None and shown != event.state and not self._listing:
+            self.refresh_runs()
 
     def start(self) -> None:
         """Called once the first frame is on screen: read the runs folder, then keep watching it."""
         self.refresh_runs(pick_watch=True)
-        self.set_interval(RUNS_POLL_S, self._refresh_runs_when_due)
+        self.set_interval(LOOK_S, self._refresh_runs_when_due)
 
     def _refresh_runs_when_due(self) -> None:
-        """The runs list follows the folder every RUNS_POLL_S, or as seldom as the monitor's charts
-        when it stretches them to keep the app within its CPU budget (run_monitor.py)."""
-        if self._listing:
+        """Every LOOK_S a glance at the runs folder (RunsIndex.changed: a few stats, nothing
+        read): a new run, a run's new events or a process gone make the list read it at once,
+        so it shows a new run and a run's new state within a second. Without a change the
+        running times move on every RUNS_POLL_S, or as seldom as the monitor's charts when it
+        stretches them to keep the app within its CPU budget (run_monitor.py)."""
+        if self._listing or not self._index_lock.acquire(blocking=False):
             return  # the look under way would be cancelled by a new one, and never finish on a slow machine
-        if time.monotonic() - self._listed_at >= max(RUNS_POLL_S, self.monitor.redraw_s) - 0.1:
+        try:
+            changed = self.index.changed()
+        finally:
+            self._index_lock.release()
+        if changed or time.monotonic() - self._listed_at >= max(RUNS_POLL_S, self.monitor.redraw_s) - 0.1:
             self.refresh_runs()
 
     @property
@@ -122,12 +147,17 @@ class DataPane(Vertical):
     # ---- the runs list ------------------------------------------------------------------
 
     @work(exclusive=True, group="runs")
-    async def refresh_runs(self, pick_watch: bool = False) -> None:
+    async def refresh_runs(self, pick_watch: bool = False, select: str | None = None) -> None:
+        """Read the runs folder into the list; `select`: highlight that run and give the list
+        the focus (a run just launched: the user acts on it next). It holds until a look
+        shows that run: a later look that cancels this one selects it then."""
         self._listed_at = time.monotonic()
+        select = self._select = select or self._select
 
         def look() -> tuple[list[RunInfo], str | None]:
-            runs = self.index.refresh()
-            return runs, self.index.problem or runs_dir_problem(self.runs_dir, writing=True)
+            with self._index_lock:
+                runs = self.index.refresh()
+                return runs, self.index.problem or runs_dir_problem(self.runs_dir, writing=True)
 
         self._listing = True
         try:
@@ -141,26 +171,35 @@ class DataPane(Vertical):
         self.marked = [run_id for run_id in self.marked if run_id in self.runs]
         table = self.query_one("#runs-table", DataTable)
         keys = [run.id for run in runs]
-        if keys != self._row_keys:
-            cursor_key = self._row_keys[table.cursor_row] if 0 <= table.cursor_row < len(self._row_keys) else None
-            table.clear()
-            for run in runs:
-                table.add_row(*self._row(run), key=run.id)
-            self._row_keys = keys
-            keep = cursor_key if cursor_key in keys else (self.watched.name if self.watched else None)
-            if keep in keys:
-                table.move_cursor(row=keys.index(keep), animate=False)
+        timed = time.monotonic() - self._timed_at >= max(RUNS_POLL_S, self.monitor.redraw_s) - 0.1
+        if timed:
+            self._timed_at = time.monotonic()
+        rows = {run.id: self._row(run) for run in runs}
+        if not timed:  # the running times move on every RUNS_POLL_S only: each update costs a layout
+            for run_id, row in rows.items():
+                if run_id in self._shown and row["state"] == self._shown[run_id]["state"]:
+                    row["time"] = self._shown[run_id]["time"]
+        if keys != self._row_keys or self._columns_for(rows) != self._columns:
+            self._show_columns(runs, rows)
         else:  # only the cells that changed: each update costs the table a new layout
             for run in runs:
-                row = self._row(run)
-                before = self._shown.get(run.id) or (None,) * len(row)
-                if before != row:
-                    for column, value, old in zip(table.columns, row, before):
-                        if value != old:
-                            table.update_cell(run.id, column, value, update_width=len(str(value)) != len(str(old)))
-        self._shown = {run.id: self._row(run) for run in runs}
-        if pick_watch and runs and self.watched is None:
-            running = [run for run in runs if run.state == "running"]
+                row, before = rows[run.id], self._shown.get(run.id, {})
+                for column in self._columns:
+                    if row[column] != before.get(column):
+                        table.update_cell(run.id, column, row[column],
+                                          update_width=len(row[column]) != len(before.get(column) or ""))
+        self._shown = rows
+        watched = self.runs.get(self.watched.name) if self.watched else None
+        if watched is not None:
+            self.monitor.show_time(row_time(rows[watched.id]))
+        if watched is not None and watched.state != self.monitor.shown_state:
+            self.monitor.poll()  # the list saw the watched run's new state first: the header follows now
+        if select in keys:
+            self._select = None
+            table.move_cursor(row=keys.index(select), animate=False)
+            self.focus_list()
+        running = [run for run in runs if run.state in ("running", "starting")]
+        if self.watched is None and runs and (pick_watch or running):  # a run started elsewhere, when none is watched
             self.watch_run((running or runs)[0].run_dir)
 
     def _show_problem(self, problem: str | None) -> None:
@@ -170,11 +209,47 @@ class DataPane(Vertical):
             line.update(problem or "")
             line.set_class(bool(problem), "shown")
 
-    def _row(self, run: RunInfo) -> tuple[str, ...]:
-        mark = MARK if run.id in self.marked else ""
-        family = "lr_find" if run.mode == "lr_find" else run.family
-        return (mark, run.state, family, best_text(run.best), format_seconds(run.duration),
-                started_text(run.started, run.id))
+    def _row(self, run: RunInfo) -> dict[str, str]:
+        return run_cells(run, run.id in self.marked, MARK)
+
+    def _columns_for(self, rows: dict[str, dict]) -> list[str]:
+        """The columns that fit the list, whole, in the order of importance (progress.py):
+        the list widens for them up to LEFT_SHARE of the pane; what does not fit then is left
+        out of the list (the monitor shows it for the watched run)."""
+        wanted = sum(column_width(key, list(rows.values())) for key, _ in RUN_COLUMNS) + LEFT_CHROME
+        width = min(wanted, max(LEFT_MIN, int(self.size.width * LEFT_SHARE))) if self.size.width else 44
+        left = self.query_one("#data-left")
+        if left.styles.width is None or left.styles.width.value != width:
+            left.styles.width = width
+        return columns_that_fit(list(rows.values()), width - LEFT_CHROME)
+
+    def _show_columns(self, runs: list[RunInfo], rows: dict[str, dict]) -> None:
+        """The table made anew: the columns that fit (in the table's order), then the rows,
+        the cursor kept on its run (else on the watched one)."""
+        table = self.query_one("#runs-table", DataTable)
+        cursor_key = self._row_keys[table.cursor_row] if 0 <= table.cursor_row < len(self._row_keys) else None
+        columns = self._columns_for(rows)
+        table.clear(columns=True)
+        for key, title in RUN_COLUMNS:
+            if key in columns:
+                table.add_column(title, key=key, width=1 if key == "mark" else None)
+        for run in runs:
+            table.add_row(*(rows[run.id][key] for key, _ in RUN_COLUMNS if key in columns), key=run.id)
+        self._columns = columns
+        keys = [run.id for run in runs]
+        self._row_keys = keys
+        keep = cursor_key if cursor_key in keys else (self.watched.name if self.watched else None)
+        if keep in keys:
+            table.move_cursor(row=keys.index(keep), animate=False)
+
+    def focus_list(self) -> None:
+        """The keyboard focus on the runs list (after a form or a screen it opened closes)."""
+        if self.is_attached and self.app.screen is self.screen:
+            self.screen.set_focus(self.query_one("#runs-table", DataTable))
+
+    def _back_to_list(self, _result=None) -> None:
+        """A modal this pane opened closed: the list takes the focus once the pane's screen is back."""
+        self.call_after_refresh(self.focus_list)
 
     def _cursor_run(self) -> RunInfo | None:
         table = self.query_one("#runs-table", DataTable)
@@ -188,6 +263,7 @@ class DataPane(Vertical):
 
     def watch_run(self, run_dir: Path) -> None:
         self.monitor.watch(run_dir)
+        self.monitor.show_time(row_time(self._shown.get(Path(run_dir).name, {})))
 
     # ---- starting runs ------------------------------------------------------------------
 
@@ -196,16 +272,16 @@ class DataPane(Vertical):
 
         run = self._cursor_run()
         if run is not None and run.family == "collab":
-            self.app.push_screen(SpreadsheetScreen(run.config.get("data"), run.run_dir))
+            self.app.push_screen(SpreadsheetScreen(run.config.get("data"), run.run_dir), self._back_to_list)
         else:
-            self.app.push_screen(SpreadsheetScreen())
+            self.app.push_screen(SpreadsheetScreen(), self._back_to_list)
 
     def action_text_steps(self) -> None:
         from l4tui.ui.text_screen import TextScreen
 
         run = self._cursor_run()
         text_run = run is not None and run.family in ("lm", "classifier") and run.config.get("data")
-        self.app.push_screen(TextScreen(run.config["data"] if text_run else None))
+        self.app.push_screen(TextScreen(run.config["data"] if text_run else None), self._back_to_list)
 
     def action_tabular_steps(self) -> None:
         from l4tui.ui.tabular_screen import TabularScreen
@@ -214,9 +290,9 @@ class DataPane(Vertical):
         if run is not None and run.family == "tabular" and run.config.get("data"):
             config = run.config  # the run's data read as the run read it: a user's CSV needs its columns
             self.app.push_screen(TabularScreen(config["data"], config.get("y_name"), config.get("cat_names"),
-                                               config.get("cont_names")))
+                                               config.get("cont_names")), self._back_to_list)
         else:
-            self.app.push_screen(TabularScreen())
+            self.app.push_screen(TabularScreen(), self._back_to_list)
 
     def action_embeddings(self) -> None:
         from l4tui.ui.embeddings_screen import EmbeddingsScreen
@@ -225,7 +301,7 @@ class DataPane(Vertical):
         if run is None:
             self.app.notify("Select a run in the list first: its checkpoint has the embeddings", severity="warning")
             return
-        self.app.push_screen(EmbeddingsScreen(run.run_dir))
+        self.app.push_screen(EmbeddingsScreen(run.run_dir), self._back_to_list)
 
     def action_new_run(self) -> None:
         from l4tui.ui.launch_screen import LaunchScreen
@@ -234,12 +310,13 @@ class DataPane(Vertical):
 
     def _launched(self, result) -> None:
         if not result:
+            self._back_to_list()
             return
         run_dir, config = result
         self.launch_config = config
         self.app.notify(f"Started {run_dir.name}")
         self.watch_run(run_dir)
-        self.refresh_runs()
+        self.refresh_runs(select=run_dir.name)  # highlighted, watched and focused: r, s, space act on it
 
     @work(exclusive=True, group="launch")
     async def start_training(self, family: str = "collab", config: dict | None = None) -> None:
@@ -279,6 +356,7 @@ class DataPane(Vertical):
                 question = f"{str(error).split('; resume from')[0]}. Resume from {offer} instead?"
 
                 def answered(yes: bool | None) -> None:
+                    self._back_to_list()
                     if yes and self.watched == run_dir:
                         self.action_resume(offer)
 
@@ -301,7 +379,7 @@ class DataPane(Vertical):
         else:
             self.marked.append(run.id)
         self.query_one("#runs-table", DataTable).update_cell(run.id, "mark", MARK if run.id in self.marked else "")
-        self._shown[run.id] = self._row(run)
+        self._shown.setdefault(run.id, self._row(run))["mark"] = MARK if run.id in self.marked else ""
 
     def action_compare(self) -> None:
         if self.monitor.comparing:
@@ -355,6 +433,7 @@ class DataPane(Vertical):
         question = f"Delete run {run.id} ({run.state}) and its checkpoints?"
 
         def answered(yes: bool | None) -> None:
+            self._back_to_list()
             if yes:
                 shutil.rmtree(run.run_dir, ignore_errors=True)
                 if self.watched == run.run_dir:

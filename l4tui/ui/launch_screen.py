@@ -65,8 +65,8 @@ class LaunchScreen(ModalScreen):
     LaunchScreen #launch-buttons { height: 1; margin-top: 1; }
     LaunchScreen #launch-buttons Button { min-width: 12; height: 1; border: none; margin-right: 1; }
     LaunchScreen .field-row { height: auto; min-height: 1; }
-    LaunchScreen .field-label { width: 15; }
-    LaunchScreen .field-input { width: 1fr; max-width: 40; }
+    LaunchScreen .field-label { width: 19; }
+    LaunchScreen .field-input { width: 2fr; max-width: 40; }
     LaunchScreen .field-error { width: 1fr; height: auto; padding-left: 1; color: $error; }
     """
 

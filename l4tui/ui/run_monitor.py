@@ -13,12 +13,13 @@ from pathlib import Path
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import ProgressBar, Static
 
 from l4tui.runs.events import EventReader, gc_paused
-from l4tui.runs.progress import (Progress, common_metrics, format_count, format_seconds, key_metric,
-                                 preparing_text)
-from l4tui.runs.store import live_state, read_run_file
+from l4tui.runs.progress import (SEPARATOR, Progress, common_metrics, fit_parts, key_metric, key_parts,
+                                 preparing_text, progress_parts, wrap_parts)
+from l4tui.runs.store import read_run_file, run_state
 from l4tui.runs.untrusted import tail_lines
 from l4tui.ui.run_charts import (SMOOTHINGS, WINDOWS, ChartOptions, CompareChart, LossChart, LrFindChart,
                                  MetricChart, RunChart, ScheduleChart)
@@ -30,17 +31,26 @@ CPU_BUDGET = 0.01  # the share of the machine's CPU the app may use while it wat
 CHARTS = ("loss", "metric", "schedule")  # what `v` cycles through when only one chart fits
 ROOMY_HEIGHT = 30  # from this many rows the monitor shows the loss chart and the other two below it
 LOG_TAIL_LINES = 8
+BAR_MIN = 6  # the progress bar's narrowest: the line beside it takes the rest
 
 
 class RunMonitor(Vertical):
     """Watches one run (or compares several) in the Data & training pane."""
 
+    class StateChanged(Message):
+        """The watched run's state, as the header shows it, changed (its pane's list follows)."""
+
+        def __init__(self, run_dir: Path, state: str) -> None:
+            super().__init__()
+            self.run_dir, self.state = run_dir, state
+
     DEFAULT_CSS = """
-    RunMonitor #run-header { height: 1; text-style: bold; }
+    RunMonitor #run-header { height: 1; text-style: bold; text-wrap: nowrap; text-overflow: ellipsis; }
     RunMonitor #run-progress { height: 1; }
     RunMonitor #run-bar { width: 1fr; min-width: 6; }
     RunMonitor #run-bar Bar { width: 1fr; }
-    RunMonitor #run-eta { width: auto; max-width: 60%; padding-left: 1; }
+    RunMonitor #run-eta { width: auto; }
+    RunMonitor #run-more { height: 1; display: none; color: $text-muted; text-wrap: nowrap; }
     RunMonitor #charts { height: 1fr; min-height: 6; }
     RunMonitor #charts > PlotextPlot { height: 1fr; }
     RunMonitor #chart-row { height: 1fr; }
@@ -67,6 +77,8 @@ class RunMonitor(Vertical):
         self._loading = False
         self._drawn_at = 0.0
         self._texts: dict[str, str] = {}  # what each text line shows now
+        self.shown_state = ""  # the watched run's state as the header shows it
+        self.run_time = ""  # its training time, from the runs list (show_time)
         self.redraw_s = CHART_REDRAW_S  # stretched to keep the app within CPU_BUDGET
         self._cpu_samples: list[tuple[float, float]] = []  # (time, the app's CPU seconds) of recent polls
 
@@ -75,6 +87,7 @@ class RunMonitor(Vertical):
         with Horizontal(id="run-progress"):
             yield ProgressBar(total=1.0, show_eta=False, show_percentage=False, id="run-bar")
             yield Static("", id="run-eta", markup=False)
+        yield Static("", id="run-more", markup=False)
         with Vertical(id="charts"):
             yield LossChart(id="loss-chart")
             yield LrFindChart(id="lr-find-chart")
@@ -89,6 +102,8 @@ class RunMonitor(Vertical):
         self._layout_charts()
 
     def on_resize(self) -> None:
+        if self.run_dir is not None and not self.comparing and not self._loading:
+            self._show_text()  # the progress lines fit the new width
         roomy = self.size.height >= ROOMY_HEIGHT
         if roomy != self._roomy:
             self._roomy = roomy
@@ -128,6 +143,7 @@ class RunMonitor(Vertical):
         """Watch this run from its first event."""
         self.comparing = []
         self.run_dir = Path(run_dir)
+        self.shown_state, self.run_time = "", ""
         self._reader = EventReader(self.run_dir)
         self._meta = {}
         self.progress = Progress()
@@ -145,7 +161,10 @@ class RunMonitor(Vertical):
         self._layout_charts()
         self._redraw()
         self._set_text("#run-header", "No run watched: choose one, or press n to start one.")
+        self.shown_state, self.run_time = "", ""
         self._set_text("#run-eta", "")
+        self._set_text("#run-more", "")
+        self.query_one("#run-more").display = False
         self._set_text("#run-metrics", "")
 
     @work(exclusive=True, group="monitor-load")
@@ -215,18 +234,15 @@ class RunMonitor(Vertical):
         return self._meta_problem or (self._reader.problem if self._reader is not None else None)
 
     def state(self) -> str:
+        """The watched run's state by the runs list's rule (l4tui.runs.store.run_state)."""
         if self.run_dir is None:
             return ""
-        if self._problem():
-            return "invalid"
-        if self.progress.end:
-            return str(self.progress.end.get("state"))
-        if not self._meta.get("pid") or not self._alive():
+        end_state = str(self.progress.end.get("state", "finished")) if self.progress.end else None
+        if end_state is None and not self._problem() and (not self._meta.get("pid") or not self._alive()):
             self._read_meta()  # the launcher writes the pid just after starting; resume writes a new one
         meta = self._meta
-        if not meta:
-            return "invalid"
-        return live_state(int(meta.get("pid") or 0), self.run_dir.name, float(meta.get("started") or 0))
+        return run_state(self._problem() or (None if meta else "no run.json"), end_state,
+                         int(meta.get("pid") or 0), self.run_dir.name, float(meta.get("started") or 0))
 
     def _alive(self) -> bool:
         from l4tui.runs.store import process_alive
@@ -242,12 +258,26 @@ class RunMonitor(Vertical):
         family = self._meta.get("family", "")
         mode = " lr_find" if self._meta.get("mode") == "lr_find" else ""
         flags = "  [paused]" if self.paused else ""
-        self._set_text("#run-header", f"{state}  {family}{mode}  {self.run_dir.name}{flags}")
+        spent = f"  {self.run_time}" if self.run_time else ""
+        self._set_text("#run-header", f"{state}  {family}{mode}{spent}  {self.run_dir.name}{flags}")
         bar = self.query_one("#run-bar", ProgressBar)
         if bar.progress != progress.fraction:
             bar.update(progress=progress.fraction)
-        self._set_text("#run-eta", self._progress_text(state))
+        line, more = self._progress_lines(state)
+        self._set_text("#run-eta", line)
+        self._set_text("#run-more", more)
+        self.query_one("#run-more").display = bool(more)
         self._set_text("#run-metrics", self._metrics_text(state))
+        if state != self.shown_state:
+            self.shown_state = state
+            self.post_message(self.StateChanged(self.run_dir, state))
+
+    def show_time(self, text: str) -> None:
+        """The watched run's training time, as the runs list counts it (RunInfo.duration)."""
+        if text != self.run_time:
+            self.run_time = text
+            if self.run_dir is not None and not self.comparing:
+                self._show_text()
 
     def _set_text(self, selector: str, text: str) -> None:
         """Update a line only when it changed. The lines' sizes follow their text (width or height
@@ -259,19 +289,19 @@ class RunMonitor(Vertical):
             resized = old is None or len(old) != len(text) or old.count("\n") != text.count("\n")
             self.query_one(selector, Static).update(text, layout=resized)
 
-    def _progress_text(self, state: str) -> str:
-        progress = self.progress
-        latest = max([progress.epoch, *(row.get("epoch", 0) for row in progress.epoch_rows)])
-        parts = [f"ep {min(latest + 1, progress.epochs or 1)}/{progress.epochs or '?'}"]
-        if progress.total_iters:
-            parts.append(f"{progress.iteration}/{progress.total_iters}")
-        if state == "running":
-            parts.append(f"ETA {format_seconds(progress.eta_seconds())}")
-            if progress.items_per_s:
-                parts.append(f"{format_count(progress.items_per_s)}/s")
-        if progress.threads:
-            parts.append(progress.threads)
-        return " " + " · ".join(parts)
+    def _progress_lines(self, state: str) -> tuple[str, str]:
+        """The progress line beside the bar, and the line below it for what does not fit there:
+        epoch, step and ETA first, whole; the pace, a resume's redone steps, the threads after
+        (progress.py: progress_parts, fit_parts)."""
+        width = self.size.width or 80
+        parts = progress_parts(self.progress, state)
+        keep = key_parts(parts, state)
+        line, more = fit_parts(parts, width - BAR_MIN - 1, width, keep)
+        bar = bool(line) and line.count(SEPARATOR) + 1 >= keep
+        if not bar:  # the epoch, step and ETA come before the bar: it makes way for them
+            line, more = fit_parts(parts, width - 1, width, keep)
+        self.query_one("#run-bar").display = bar
+        return " " + line, more
 
     def _metrics_text(self, state: str) -> str:
         progress = self.progress
@@ -293,15 +323,18 @@ class RunMonitor(Vertical):
                 return preparing + " ..."  # tokenizing a big corpus, before the first batch
             return "waiting for the first epoch ..." if state in ("running", "starting") else ""
         last = progress.epoch_rows[-1]
-        text = f"train {last.get('train_loss', float('nan')):.4f}  valid {last.get('valid_loss', float('nan')):.4f}"
+        parts = [f"train {last.get('train_loss', float('nan')):.4f}", f"valid {last.get('valid_loss', float('nan')):.4f}"]
         name, value = key_metric(last)
         if name and name != "valid_loss":
             best_name, best = progress.best()
-            text += f"  {name} {value:.4f}"
-            if best_name == name:
-                text += f" (best {best:.4f})"
+            parts.append(f"{name} {value:.4f}")
+            if best_name == name and f"{best:.4f}" != f"{value:.4f}":
+                parts.append(f"(best {best:.4f})")
+        if name == "perplexity" and isinstance(last.get("accuracy"), (int, float)):
+            parts.append(f"accuracy {last['accuracy']:.4f}")  # the LM: the lesson reports both
         if progress.baseline_rmse:
-            text += f"  mean baseline {progress.baseline_rmse:.4f}"
+            parts.append(f"mean baseline {progress.baseline_rmse:.4f}")
+        text = "\n".join(wrap_parts(parts, self.size.width or 80))  # a figure never split from its name
         if progress.pretrained:
             text += f"\n{progress.pretrained}"
         stats = progress.device_stats
@@ -366,6 +399,8 @@ class RunMonitor(Vertical):
         self._redraw()
         self._set_text("#run-header", f"comparing {len(run_dirs)} runs  (m: metric, esc: back)")
         self._set_text("#run-eta", "")
+        self._set_text("#run-more", "")
+        self.query_one("#run-more").display = False
         self.query_one("#run-bar", ProgressBar).update(progress=0)
         self._set_text("#run-metrics", self._compare_text())
 
