@@ -99,12 +99,16 @@ ready_file, go_file, stop_file, result_file, runs_dir = map(Path, sys.argv[1:6])
 
 class Watching(L4App):
     def on_ready(self):
+        super().on_ready()  # the app's own start-up: the Data & training pane is built after it
         self._run_dir = None
         self.set_interval(0.25, self._check)
         ready_file.write_text(str(time.time()))
 
     def _check(self):
-        pane = self.query_one(DataPane)
+        panes = self.query(DataPane)
+        if not panes:  # not built yet (a thread imports it after the first frame)
+            return
+        pane = panes.first()
         if self._run_dir is None and go_file.exists():
             self._run_dir = Path(go_file.read_text().strip())
             pane.watch_run(self._run_dir)  # what picking the run's row (Enter) does
