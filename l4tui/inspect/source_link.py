@@ -268,9 +268,8 @@ def link_attribute(model, attribute: SourceAttribute, path: Path) -> Link:
 
 
 def _short(value) -> str:
-    from l4tui.textcut import clip
-
-    return clip(repr(value), 80)
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 80 else text[:79] + "…"
 
 
 # ---- one tensor, summarised ---------------------------------------------------------------------
