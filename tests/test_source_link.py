@@ -50,6 +50,10 @@ def test_collab_u_weight_is_the_user_embedding_matrix():
     # the same attribute read in forward, and one that is no tensor
     _, used, _ = linked("collab", "self.i_bias(items)")
     assert names(used) == ["i_bias.weight"]
+    # `embedding.weight` in `for embedding in (self.u_weight, self.i_weight, ...)`: each of them
+    loop, each, _ = linked("collab", "(embedding.weight", on="weight")
+    assert loop.text == "embedding.weight" and loop.alternatives[0] == ("u_weight",)
+    assert names(each) == ["u_weight.weight", "i_weight.weight", "u_bias.weight", "i_bias.weight"]
     _, plain, _ = linked("collab", "self.y_range = ")
     assert plain.tensors == [] and "plain attribute" in plain.note and "(0.0, 5.5)" in plain.note
 

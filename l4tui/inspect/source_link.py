@@ -39,10 +39,14 @@ class SourceAttribute:
     class_name: str
     steps: tuple
     line: int  # 1-based, where the attribute is written
+    # `embedding.weight` in `for embedding in (self.u_weight, self.i_weight):` is `steps` after
+    # each of these (("u_weight",), ("i_weight",)); `root` is then the loop's name
+    alternatives: tuple = ()
+    root: str = "self"
 
     @property
     def text(self) -> str:
-        out = "self"
+        out = self.root
         for step in self.steps:
             out += f".{step}" if isinstance(step, str) else ("[i]" if step is None else f"[{step}]")
         return out
@@ -88,11 +92,11 @@ def attribute_at(source: str, line: int, col: int) -> SourceAttribute | None:
     byte_col = _byte_col(lines[line - 1], col)
     found = None
 
-    def visit(node, class_name, self_name):
+    def visit(node, class_name, self_name, function):
         nonlocal found
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.ClassDef):
-                visit(child, child.name, None)
+                visit(child, child.name, None, None)
                 continue
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 if isinstance(node, ast.ClassDef):  # a method: its first argument is the instance
@@ -100,7 +104,7 @@ def attribute_at(source: str, line: int, col: int) -> SourceAttribute | None:
                     inner = args[0].arg if args and not _is_static(child) else None
                 else:  # a function nested in a method still sees the method's `self`
                     inner = self_name
-                visit(child, class_name, inner)
+                visit(child, class_name, inner, child)
                 continue
             if (isinstance(child, ast.Attribute) and class_name and self_name
                     and child.end_lineno == line and child.end_col_offset is not None
@@ -108,10 +112,25 @@ def attribute_at(source: str, line: int, col: int) -> SourceAttribute | None:
                 chain = _steps(child)
                 if chain and chain[0] == self_name:
                     found = SourceAttribute(class_name, chain[1], line)
-            visit(child, class_name, self_name)
+                elif chain and function is not None:
+                    alternatives = _loop_over_self(function, chain[0], self_name)
+                    if alternatives:
+                        found = SourceAttribute(class_name, chain[1], line, alternatives, chain[0])
+            visit(child, class_name, self_name, function)
 
-    visit(tree, None, None)
+    visit(tree, None, None, None)
     return found
+
+
+def _loop_over_self(function, name: str, self_name: str) -> tuple:
+    """The self chains `name` takes in `for name in (self.a, self.b):` in `function`; () if none."""
+    for node in ast.walk(function):
+        if (isinstance(node, ast.For) and isinstance(node.target, ast.Name) and node.target.id == name
+                and isinstance(node.iter, (ast.Tuple, ast.List))):
+            chains = [_steps(element) for element in node.iter.elts]
+            if chains and all(chain and chain[0] == self_name for chain in chains):
+                return tuple(chain[1] for chain in chains)
+    return ()
 
 
 def _is_static(function) -> bool:
@@ -234,8 +253,9 @@ def link_attribute(model, attribute: SourceAttribute, path: Path) -> Link:
     params = {id(p) for p in model.parameters()}
     seen: set[tuple[int, str]] = set()
     notes = []
+    paths = [alternative + attribute.steps for alternative in attribute.alternatives] or [attribute.steps]
     for instance_name, instance in instances:
-        for rest, value, how in _resolve(instance, attribute.steps):
+        for rest, value, how in [found for steps in paths for found in _resolve(instance, steps)]:
             where = ".".join(part for part in (instance_name, rest) if part)
             if how == "missing":
                 notes.append(f"{instance_name or 'the model'} has no {rest}")

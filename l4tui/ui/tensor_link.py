@@ -33,6 +33,7 @@ from l4tui.ui.doc_screen import DocScreen, help_text
 FRESH = "fresh"  # the Model pane's id of fresh weights (model_pane.FRESH: that module is heavy to import)
 SHOWN_IN_FULL = 4  # tensors shown with a histogram and top rows; the rest in one line each
 HISTOGRAM_LINES = 3
+MAX_BINS = 80
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ class Found:
     problem: str = ""  # why there is no tensor to show
 
 
-def look_up(subject, attribute, path: Path, choice: Choice) -> Found:
+def look_up(subject, attribute, path: Path, choice: Choice, bins: int = 40) -> Found:
     """The link and the summaries, computed in the runner's thread."""
     from l4tui.inspect.source_link import link_attribute, row_labels, tensor_summary
 
@@ -152,7 +153,7 @@ def look_up(subject, attribute, path: Path, choice: Choice) -> Found:
                 labels, rows_of = row_labels(subject, name, linked.tensor.shape[0])
                 if labels:
                     break
-        summaries.append(tensor_summary(linked.tensor, labels, rows_of))
+        summaries.append(tensor_summary(linked.tensor, labels, rows_of, bins=bins))
     return Found(choice, link, summaries)
 
 
@@ -264,6 +265,7 @@ class TensorDocScreen(DocScreen):
             if found.link.tensors or found.link.instances or chosen is not None:
                 self.found = found
                 self.show_text(found_text(found, self.content_width()))
+                self.call_after_refresh(self.scroll_to_tensor)
                 return
             last = found
         self.found = None
@@ -273,6 +275,13 @@ class TensorDocScreen(DocScreen):
         else:
             self.show_text(Text(f"none of {', '.join(e.name for e in self.candidates)} has a "
                                 f"{self.attribute.class_name} from {self.path.name}", style="yellow"))
+
+    def scroll_to_tensor(self) -> None:
+        """The tensor is what K on `self.X` was for: bring it up, below a long docstring, unless
+        the docstring is being read (scrolled) already. k scrolls back up to it."""
+        box = self.query_one("#doc-box", VerticalScroll)
+        if box.scroll_target_y == 0:
+            box.scroll_to_widget(self.query_one("#tensor-text"), top=True, animate=False, immediate=True)
 
     def content_width(self) -> int:
         return max(20, self.query_one("#doc-box").size.width - 2)
@@ -317,10 +326,11 @@ class TensorDocScreen(DocScreen):
         else:
             subject = None
         runner = pane.runner if pane is not None else None
+        bins = min(MAX_BINS, self.content_width() - 2)  # the histogram as wide as the box
 
         def work_():
             built = subject or build_subject(choice.entry, choice.weights, sizes, self.workspace)
-            return look_up(built, self.attribute, self.path, choice)
+            return look_up(built, self.attribute, self.path, choice, bins)
 
         if runner is None:
             return await asyncio.to_thread(work_)
