@@ -349,8 +349,20 @@ class TensorDocScreen(DocScreen):
         preset = pane.sizes.preset if pane is not None else "lesson"
         runs_dir = getattr(self.app, "runs_dir", None)
 
+        found = self.found.choice.entry if self.found is not None else None
+
         def listed() -> list[Choice]:
-            entries = self.candidates or candidate_entries(self.path, self.workspace)
+            # the models built from this file, and the one the tensor was found in
+            from l4tui.inspect.catalog import source_file
+
+            entries = []
+            for entry in self.candidates or candidate_entries(self.path, self.workspace):
+                try:
+                    own = source_file(entry, self.workspace).resolve() == self.path.resolve()
+                except (FileNotFoundError, OSError):
+                    own = False
+                if own or (found is not None and entry.name == found.name):
+                    entries.append(entry)
             out = [Choice(entry, FRESH, f"{entry.name} · fresh ({preset})") for entry in entries]
             for entry in entries:
                 out += checkpoint_choices(entry, runs_dir)
