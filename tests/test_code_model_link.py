@@ -110,3 +110,62 @@ async def test_gd_on_a_layer_opens_its_class_in_the_code_pane(runs_dir):
         table.focus()
         await pilot.press("g")
         assert await wait_until(pilot, lambda: app.query_one("#grads-table", DataTable).row_count == 4)
+
+
+USER_MODEL = """
+from pathlib import Path
+import torch
+Path(__file__).with_name("IMPORTED").write_text("yes")
+
+
+class Mine(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(3, 2)
+
+    def forward(self, x):
+        return self.linear(x)
+
+    def example_input(self):
+        return torch.zeros(2, 3)
+"""
+
+
+async def test_k_in_a_users_model_never_runs_it_until_the_model_pane_built_it(runs_dir, tmp_path):
+    from l4tui.code.location import Location
+    from l4tui.ui.code_pane import CodePane
+
+    workspace = tmp_path / "project"
+    (workspace / "models").mkdir(parents=True)
+    mine = workspace / "models" / "mine.py"
+    mine.write_text(USER_MODEL)
+    app = L4App(runs_dir=runs_dir, workspace=workspace)
+    async with app.run_test(size=(120, 48)) as pilot:
+        view = app.query_one(CodeView)
+        app.query_one(CodePane).open_location(Location(mine, 1, 0))
+        assert await wait_until(pilot, lambda: view.path is not None and view.path.name == "mine.py"
+                                and any("self.linear = " in text for text in view.lines))
+
+        async def k() -> str:
+            line = next(i for i, text in enumerate(view.lines) if "self.linear = " in text)
+            view.move_to(line, view.lines[line].index("linear") + 1)
+            await pilot.press("K")
+            assert await wait_until(pilot, lambda: isinstance(app.screen, TensorDocScreen)
+                                    and "looking for" not in shown(app, "#tensor-text")
+                                    and "building" not in shown(app, "#tensor-text"))
+            return shown(app, "#tensor-text")
+
+        text = await k()
+        assert "K never runs it" in text and "3, Enter on mine.Mine" in text
+        assert not (mine.parent / "IMPORTED").exists()
+        await pilot.press("escape")
+        await pilot.press("3")  # the user builds it: Enter in the Model pane
+        pane = app.query_one("#model-pane")
+        assert await wait_until(pilot, lambda: any(e.name == "mine.Mine" for e in pane.entries))
+        pane.choose(next(e for e in pane.entries if e.name == "mine.Mine"))
+        assert await wait_until(pilot, lambda: pane.subject is not None and pane.subject.name == "mine.Mine",
+                                timeout=120)
+        await pilot.press("1")
+        text = await k()
+        assert "self.linear in mine.Mine" in text and "what the Model pane shows" in text
+        assert "linear.weight  parameter · 2×3 · float32 · trains" in text and "linear.bias" in text

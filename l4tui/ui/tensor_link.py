@@ -77,8 +77,9 @@ def bare_help(attribute, path: Path) -> Help:
 
 def candidate_entries(path: Path, workspace: Path) -> list:
     """The catalog's models that may hold a class of `path`: those built from that file first,
-    then the other lesson models (a class can be a base of another file's: TabularModel)."""
-    from l4tui.inspect.catalog import LESSON_MODELS, source_file, user_models
+    then, for a lesson file, the other lesson models (they import each other's classes:
+    EmbeddingNN is a TabularModel)."""
+    from l4tui.inspect.catalog import LESSON_FILES, LESSON_MODELS, source_file, user_models
 
     wanted = Path(path).resolve()
     own, others = [], []
@@ -89,7 +90,7 @@ def candidate_entries(path: Path, workspace: Path) -> list:
             continue
         if built_from == wanted:
             own.append(entry)
-        elif not entry.user:
+        elif not entry.user and wanted.stem in LESSON_FILES:
             others.append(entry)
     return own + others
 
@@ -252,7 +253,7 @@ class TensorDocScreen(DocScreen):
         if not choices:
             self.show_text(Text(f"no model of the catalog is built from {self.path.name}", style="yellow"))
             return
-        last = None
+        problems = []
         for choice in choices:
             self.show_text(Text(f"{self.attribute.text}: building {choice.label} ...", style="dim"))
             try:
@@ -260,17 +261,19 @@ class TensorDocScreen(DocScreen):
             except Exception as error:  # a checkpoint or a model file may be broken: say why, in one line
                 from l4tui.textcut import clip
 
-                last = Found(choice, None, [], clip(f"{type(error).__name__}: {error}", 300))
+                problems.append((choice, clip(f"{type(error).__name__}: {error}", 300)))
                 continue
             if found.link.tensors or found.link.instances or chosen is not None:
                 self.found = found
                 self.show_text(found_text(found, self.content_width()))
                 self.call_after_refresh(self.scroll_to_tensor)
                 return
-            last = found
+            if found.problem:
+                problems.append((choice, found.problem))
         self.found = None
-        if last is not None and last.problem:
-            self.show_text(Text(f"{self.attribute.text}: could not look in {last.choice.label}: {last.problem}",
+        if problems:  # the first: the likeliest model (pane 2's run, the Model pane's, this file's own)
+            choice, problem = problems[0]
+            self.show_text(Text(f"{self.attribute.text}: could not look in {choice.label}: {problem}",
                                 style="yellow"))
         else:
             self.show_text(Text(f"none of {', '.join(e.name for e in self.candidates)} has a "
