@@ -122,13 +122,29 @@ def buildable(entry, workspace: Path) -> bool:
         return False
 
 
+_built: dict = {}  # the last model K built, by what it was built from: K after K reads it again
+
+
 def build_subject(entry, weights: str, sizes, workspace: Path):
-    """A Model pane subject (inspect/subject.py) for these weights, as the Model pane builds it."""
+    """A Model pane subject (inspect/subject.py) for these weights, as the Model pane builds it.
+    The last one is kept (the lesson's LM takes seconds to build) while its file and its
+    checkpoint are unchanged."""
+    from l4tui.inspect.catalog import source_file
     from l4tui.inspect.subject import checkpoint_subject, fresh_subject
 
-    if weights == FRESH:
-        return fresh_subject(entry, sizes, workspace)
-    return checkpoint_subject(Path(weights), workspace)
+    def stamp(path: Path):
+        try:
+            return path.stat().st_mtime_ns
+        except OSError:
+            return None
+
+    key = (entry, weights, sizes, str(workspace), stamp(source_file(entry, workspace)),
+           None if weights == FRESH else stamp(Path(weights)))
+    if key not in _built:
+        _built.clear()  # one model at a time: the lesson's LM is hundreds of MB
+        _built[key] = fresh_subject(entry, sizes, workspace) if weights == FRESH \
+            else checkpoint_subject(Path(weights), workspace)
+    return _built[key]
 
 
 # ---- what the screen shows -------------------------------------------------------------------
