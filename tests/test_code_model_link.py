@@ -42,7 +42,7 @@ async def test_k_on_u_weight_fresh_then_m_shows_it_in_the_parameters_tab(runs_di
         assert "self.u_weight in collab · fresh" in text and "what the Model pane shows" in text
         assert "u_weight.weight" in text and f"{weight.shape[0]}×{weight.shape[1]} · float32 · trains" in text
         assert f"mean {weight.mean().item():.4g}" in text and f"max {weight.max().item():.4g}" in text
-        assert "largest norm (users): user " in text
+        assert "largest norm (users): " in text and "user " in text
         assert "Embedding" in shown(app, "#doc-text")  # jedi's signature and docstring stay above
 
         await pilot.press("m")
