@@ -44,6 +44,24 @@ async def test_k_on_u_weight_fresh_then_m_shows_it_in_the_parameters_tab(runs_di
         assert f"mean {weight.mean().item():.4g}" in text and f"max {weight.max().item():.4g}" in text
         assert "largest norm (users): " in text and "user " in text
         assert "Embedding" in shown(app, "#doc-text")  # jedi's signature and docstring stay above
+        await pilot.press("escape")
+        # a method is no tensor: K shows its docstring alone (and builds no language model)
+        from l4tui.code.location import Location
+        from l4tui.modelfiles import bundled_models_dir
+        from l4tui.ui.code_pane import CodePane
+
+        view = app.query_one(CodeView)
+        app.query_one(CodePane).open_location(Location(bundled_models_dir() / "awd_lstm.py", 1, 0))
+        assert await wait_until(pilot, lambda: view.path.name == "awd_lstm.py"
+                                and any("self._change_batch_size(bs)" in text for text in view.lines))
+        line = next(i for i, text in enumerate(view.lines) if "self._change_batch_size(bs)" in text)
+        view.move_to(line, view.lines[line].index("_change_batch_size") + 1)
+        await pilot.press("K")
+        assert await wait_until(pilot, lambda: app.screen.query("#doc-text"))
+        assert not isinstance(app.screen, TensorDocScreen)
+        await pilot.press("escape")
+        await pilot.press("ctrl+o")  # back to collab.py
+        await k_on(pilot, app, "self.u_weight = nn.Embedding", "u_weight")
 
         await pilot.press("m")
         assert await wait_until(pilot, lambda: app.query_one("#model-tabs", TabbedContent).active == "tab-params"

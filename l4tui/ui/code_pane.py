@@ -730,6 +730,7 @@ class CodePane(Vertical):
 
         # `self.u_weight` in a model file: the tensor it is in a model, under the docstring
         attribute = await tensor_link.attribute_under_cursor(self.view.path, self.view.lines, origin, self.workspace)
+        attribute = attribute if tensor_link.worth_linking(attribute, help) else None
         if help is None and attribute is None:
             self.set_status(f"E149: Sorry, no help for {word}", error=True)
             return

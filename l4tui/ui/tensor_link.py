@@ -68,6 +68,14 @@ async def attribute_under_cursor(path: Path, lines: list[str], origin: Location,
     return await asyncio.to_thread(attribute_at, "\n".join(lines), origin.line, origin.column)
 
 
+NOT_TENSORS = {"function", "class", "module", "keyword"}  # jedi's kinds of a name that holds no tensor
+
+
+def worth_linking(attribute, help: Help | None) -> bool:
+    """`self.reset()` is a method: K shows its docstring only, and builds no model to say so."""
+    return attribute is not None and (help is None or help.kind not in NOT_TENSORS)
+
+
 def bare_help(attribute, path: Path) -> Help:
     """What K shows above the tensor when jedi has nothing to say about the attribute."""
     return Help(attribute.text, "attribute", attribute.class_name, [], "", Location(Path(path), attribute.line, 0))
