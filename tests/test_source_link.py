@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from l4tui.inspect.catalog import Sizes, build_model, lesson_entry, source_file
-from l4tui.inspect.source_link import (attribute_at, definition_of, link_attribute, row_labels, tensor_summary)
+from l4tui.inspect.source_link import (SourceAttribute, attribute_at, definition_of, link_attribute, row_labels, tensor_summary)
 
 torch = pytest.importorskip("torch")
 
@@ -211,6 +211,9 @@ def test_a_users_model_tied_weights_and_a_loop(user_model):
     scale = link("self.scale", on="scale")
     assert {t.kind for t in scale.tensors} == {"buffer"} and len(scale.tensors) == 3
     assert "plain attribute" in link("self.label = ").note
+    model.out.bias = None  # as nn.Linear(..., bias=False) leaves it
+    no_bias = link_attribute(model, SourceAttribute("Mine", ("out", "bias"), 1), path)
+    assert no_bias.tensors == [] and no_bias.note.startswith("out.bias: None (a parameter slot with no tensor")
     assert attribute_at(USER_MODEL, *at(USER_MODEL, "h = self.emb(x)", on="h")) is None  # a local name
 
 

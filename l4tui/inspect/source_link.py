@@ -260,7 +260,10 @@ def link_attribute(model, attribute: SourceAttribute, path: Path) -> Link:
             if how == "missing":
                 notes.append(f"{instance_name or 'the model'} has no {rest}")
                 continue
-            if how == "attribute" or (how in ("parameter", "buffer") and value is None):
+            if how in ("parameter", "buffer") and value is None:
+                notes.append(f"{where}: None (a {how} slot with no tensor, as a Linear's bias with bias=False)")
+                continue
+            if how == "attribute":
                 shown = "a plain tensor, not registered: not saved, not trained" if torch.is_tensor(value) \
                     else f"a plain attribute, not a tensor of the model: {_short(value)}"
                 notes.append(f"{where}: {shown}")
