@@ -5,12 +5,12 @@ import importlib.util
 import re
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
 from l4tui.inspect.catalog import Sizes, build_model, lesson_entry, source_file
-from l4tui.inspect.source_link import (SourceAttribute, attribute_at, definition_of, link_attribute, row_labels, tensor_summary)
+from l4tui.inspect.source_link import (SourceAttribute, attribute_at, definition_of, link_attribute, row_labels,
+                                       tensor_summary)
 
 torch = pytest.importorskip("torch")
 
