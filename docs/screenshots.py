@@ -2,7 +2,7 @@
 
     python docs/screenshots.py            # all of them
     python docs/screenshots.py trust      # some groups: code notebook project sheet text
-                                          # embeddings tabular runs model_pane results trust keys env
+                                          # embeddings tabular runs model_pane results trust keys env code_model
 
 It trains real runs in a temporary runs folder (two collab runs, an lr_find, one run left
 going), so the Data & training pictures show real curves. Takes about a minute.
@@ -461,6 +461,75 @@ async def shoot_model_pane(images: Path, size=(120, 40)) -> None:
             app.save_screenshot("model-80x24.svg", str(images))
 
 
+async def shoot_code_model(images: Path, size=(110, 44)) -> None:
+    """The Code pane and the Model pane linked: K on self.i_weight in a trained run, m, gd; tied weights."""
+    import subprocess
+    import sys
+
+    from textual.widgets import TabbedContent
+
+    from l4tui.code.location import Location
+    from l4tui.modelfiles import bundled_models_dir
+    from l4tui.ui.code_pane import CodePane
+    from l4tui.ui.model_pane import ModelPane
+    from l4tui.ui.tensor_link import TensorDocScreen
+
+    def tensor_shown(app) -> bool:
+        return isinstance(app.screen, TensorDocScreen) and "largest norm" in str(
+            app.screen.query_one("#tensor-text").render())
+
+    async def k_on(pilot, app, written: str, name: str) -> None:
+        view = app.query_one(CodeView)
+        await until(pilot, lambda: view.path is not None and any(written in text for text in view.lines))
+        line = next(i for i, text in enumerate(view.lines) if written in text)
+        view.move_to(line, view.lines[line].index(name) + 1)
+        await pilot.press("K")
+        await until(pilot, lambda: tensor_shown(app))
+        await pilot.pause(0.5)
+
+    with tempfile.TemporaryDirectory() as runs:
+        for family in ("lm", "collab"):
+            subprocess.run([sys.executable, "-m", "l4tui", "--runs", runs, "train", family, "--epochs", "3"],
+                           check=True, capture_output=True, cwd=runs)
+        app = L4App(runs_dir=Path(runs), workspace=REPO)
+        async with app.run_test(size=size) as pilot:
+            await pilot.press("2")
+            runs_table = app.query_one("#runs-table", DataTable)
+            await until(pilot, lambda: runs_table.row_count == 2)
+            runs_table.move_cursor(row=next(i for i in range(2) if "collab" in str(runs_table.get_row_at(i))))
+            await pilot.press("1")
+            await k_on(pilot, app, "self.i_weight = nn.Embedding", "i_weight")
+            app.save_screenshot("code-and-model-k.svg", str(images))
+            await pilot.press("m")
+            pane = app.query_one(ModelPane)
+            await until(pilot, lambda: app.query_one("#model-tabs", TabbedContent).active == "tab-params"
+                        and str(app.query_one("#params-head").render()).startswith("i_weight"))
+            await pilot.pause(0.5)
+            app.save_screenshot("code-and-model-params.svg", str(images))
+            app.query_one("#model-tabs", TabbedContent).active = "tab-layers"
+            table = app.query_one("#model-table", DataTable)
+            table.focus()
+            table.move_cursor(row=0)
+            await pilot.press("g", "d")
+            view = app.query_one(CodeView)
+            await until(pilot, lambda: app.query_one("#panes", TabbedContent).active == "code"
+                        and view.lines[view.cursor_line].startswith("class EmbeddingDotBias"))
+            await pilot.pause(0.5)
+            app.save_screenshot("code-and-model-gd.svg", str(images))
+            assert pane.subject is not None
+            # The language model's tied weights: the decoder's weight is the encoder's.
+            app.query_one(CodePane).open_location(Location(bundled_models_dir() / "awd_lstm.py", 1, 0))
+            await k_on(pilot, app, "self.decoder.weight = tie_encoder.weight", "weight")
+            await pilot.press("w")  # the fine-tuned language model's weights, not fresh ones
+            await until(pilot, lambda: getattr(app.screen, "items", None))
+            app.screen.dismiss(next(item for item in app.screen.items if item.label.startswith("lm ·")
+                                    and item.label.endswith("best")))
+            await until(pilot, lambda: tensor_shown(app) and "best" in str(app.screen.query_one("#tensor-text").render()))
+            await pilot.pause(0.5)
+            await pilot.pause(0.5)
+            app.save_screenshot("code-and-model-tied.svg", str(images))
+
+
 async def shoot_trust(images: Path, size=(120, 30)) -> None:
     """A workspace that brings its own model files: looking runs none of them; building is tried first."""
     from textual.widgets import OptionList
@@ -603,6 +672,7 @@ async def shoot(size=(120, 36)):
     await shoot_results(images)
     await shoot_trust(images)
     await shoot_env(images)
+    await shoot_code_model(images)
     print(f"saved screenshots in {images}")
 
 
@@ -704,7 +774,7 @@ async def shoot_serve(images: Path) -> None:
 GROUPS = {"code": shoot_code, "notebook": shoot_notebook, "project": shoot_project, "sheet": shoot_sheet,
           "text": shoot_text, "embeddings": shoot_embeddings, "tabular": shoot_tabular, "runs": shoot_runs,
           "model_pane": shoot_model_pane, "results": shoot_results, "trust": shoot_trust, "keys": shoot_keys,
-          "env": shoot_env, "pretrained": shoot_pretrained, "serve": shoot_serve}
+          "env": shoot_env, "pretrained": shoot_pretrained, "serve": shoot_serve, "code_model": shoot_code_model}
 
 
 async def shoot_some(names: list[str]) -> None:

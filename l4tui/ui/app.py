@@ -216,6 +216,13 @@ class L4App(App):
             self.query_one("#model-pane").ensure_loaded()
         self.screen.set_focus(self.query_one(PANES[pane]))
 
+    async def on_open_code(self, event) -> None:
+        """ui/messages.py's OpenCode (gd on a layer in the Model pane): the place, in the Code pane."""
+        from l4tui.code.location import Location
+
+        await self.action_show_pane("code")
+        self.query_one(CodePane).open_location(Location(Path(event.path), event.line, 0))
+
     def action_help(self) -> None:
         """The keys that work here and now (help_screen.py reads them from the live bindings)."""
         from l4tui.ui.help_screen import THIS_SCREEN, HelpScreen, help_sections  # not before the first frame

@@ -725,12 +725,21 @@ class CodePane(Vertical):
         asked = await self._ask_jedi_at_cursor(self.navigator.help, "describe", "looking up the help of")
         if asked is None:
             return
-        _, word, help = asked
-        if help is None:
+        origin, word, help = asked
+        from l4tui.ui import tensor_link  # on the first K, not before the first frame
+
+        # `self.u_weight` in a model file: the tensor it is in a model, under the docstring
+        attribute = await tensor_link.attribute_under_cursor(self.view.path, self.view.lines, origin, self.workspace)
+        attribute = attribute if tensor_link.worth_linking(attribute, help) else None
+        if help is None and attribute is None:
             self.set_status(f"E149: Sorry, no help for {word}", error=True)
             return
+        help = help or tensor_link.bare_help(attribute, origin.path)
         where = f"{self.short(help.location.path)}:{help.location.line}" if help.location else ""
-        from l4tui.ui.doc_screen import DocScreen  # on the first K, not before the first frame
+        if attribute is not None:
+            self.app.push_screen(tensor_link.TensorDocScreen(help, where, origin.path, attribute, self.workspace))
+            return
+        from l4tui.ui.doc_screen import DocScreen
 
         self.app.push_screen(DocScreen(help, where))
 

@@ -257,6 +257,10 @@ class DataPane(Vertical):
             return self.runs.get(self._row_keys[table.cursor_row])
         return None
 
+    def selected_run(self) -> RunInfo | None:
+        """The run under the runs list's cursor (the Code pane's K looks in its weights)."""
+        return self._cursor_run()
+
     @on(DataTable.RowSelected, "#runs-table")
     def _run_selected(self, event: DataTable.RowSelected) -> None:
         self.watch_run(self.runs_dir / str(event.row_key.value))

@@ -50,3 +50,11 @@ class LayerSelected(Message):
     def __init__(self, module_name: str) -> None:
         super().__init__()
         self.module_name = module_name
+
+
+class OpenCode(Message):
+    """Open this place in the Code pane (the Layers tab's gd: a layer's class definition)."""
+
+    def __init__(self, path, line: int) -> None:
+        super().__init__()
+        self.path, self.line = path, line

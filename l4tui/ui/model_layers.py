@@ -15,11 +15,12 @@ from textual.widgets import DataTable, Static
 from l4tui.inspect.cell_plots import bar_rows
 from l4tui.inspect.parameters import stat_text
 from l4tui.inspect.summary import layer_label, parents_of, qualified_names, share_text, trainable_text
-from l4tui.ui.messages import LayerSelected
+from l4tui.ui.messages import LayerSelected, OpenCode
 from l4tui.ui.model_runner import ModelRunner
 
 HISTOGRAM_BINS = 60  # squeezed to the width of the pane when it is narrower
 HISTOGRAM_LINES = 4
+GD_TIMEOUT_S = 0.8  # `g` in the Layers tab waits this long for the `d` of gd
 
 
 class LayersTab(Vertical):
@@ -30,6 +31,7 @@ class LayersTab(Vertical):
     """
 
     BINDINGS = [Binding("enter", "fold", "Fold", id="layers.fold", tooltip="Fold or unfold the layer's children")]
+    HELP_KEYS = [("g d", "The layer's class, in the Code pane (its definition)")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -62,6 +64,7 @@ class LayersTab(Vertical):
         self.parents = parents_of(summary.rows)
         self.folded = set()
         self.groups = layer_groups_of(subject.model)
+        self.model = subject.model  # for gd: the class of a layer
         self.fill()
         groups = f" · {max(self.groups.values()) + 1} layer groups (freeze_to counts them)" if self.groups else ""
         self.query_one("#model-totals", Static).update(
@@ -100,6 +103,65 @@ class LayersTab(Vertical):
         self.folded ^= {index}
         self.fill()
 
+    # ---- ui/tensor_link.py: a layer asked for, and gd -------------------------------------------
+
+    def select(self, name: str) -> None:
+        """Put the cursor on the layer `name`, unfolding what hides it."""
+        if self.summary is None or name not in self.names:
+            return
+        index = self.names.index(name)
+        parent = self.parents[index]
+        while parent is not None:
+            self.folded.discard(parent)
+            parent = self.parents[parent]
+        self.fill()
+        table = self.query_one("#model-table", DataTable)
+        table.move_cursor(row=table.get_row_index(str(index)))
+
+    async def on_key(self, event) -> None:
+        """gd: the layer's class, in the Code pane. `g` alone is the pane's gradients (after
+        GD_TIMEOUT_S, as vim's timeoutlen), and a `g` followed by another key runs, then that key."""
+        pending, self._g_pending = getattr(self, "_g_pending", None), None
+        if pending is not None:
+            pending.stop()
+            event.stop()
+            event.prevent_default()
+            if event.key == "d":
+                self.goto_definition()
+            else:
+                from l4tui.ui.key_order import forward_key, run_binding
+
+                await run_binding(self.app, "g")
+                forward_key(self.app, event.key, event.character)
+        elif event.key == "g" and self.summary is not None:
+            event.stop()
+            event.prevent_default()
+            self._g_pending = self.set_timer(GD_TIMEOUT_S, self._g_alone)
+
+    async def _g_alone(self) -> None:
+        if getattr(self, "_g_pending", None) is not None:
+            self._g_pending = None
+            from l4tui.ui.key_order import run_binding
+
+            await run_binding(self.app, "g")
+
+    @work(exclusive=True, group="layer-definition")
+    async def goto_definition(self) -> None:
+        import asyncio
+
+        from l4tui.inspect.source_link import definition_of
+
+        table = self.query_one("#model-table", DataTable)
+        if self.summary is None or table.row_count == 0:
+            return
+        name = self.names[int(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value)]
+        try:
+            place = await asyncio.to_thread(definition_of, self.model, name)
+        except ValueError as error:
+            self.query_one("#model-totals", Static).update(f"gd: {error}")
+            return
+        self.post_message(OpenCode(place.path, place.line))
+
     @on(DataTable.RowSelected, "#model-table")
     def _selected(self) -> None:  # Enter in the table (the table takes Enter before our binding)
         self.action_fold()
@@ -128,6 +190,7 @@ class ParametersTab(Vertical):
         self.subject = None
         self.infos = []
         self.module_name = ""
+        self.wanted = None  # (layer, tensor): the row to put the cursor on once loaded (the Code pane's K, then m)
 
     def compose(self) -> ComposeResult:
         yield Static("", id="params-head", markup=False)
@@ -167,7 +230,13 @@ class ParametersTab(Vertical):
             table.add_row(info.name, "×".join(map(str, s.shape)), stat_text(s.mean), stat_text(s.std),
                           stat_text(s.min), stat_text(s.max), f"{s.near_zero_share:.1%}",
                           "yes" if info.requires_grad else "frozen", ", ".join(info.tied_to))
-        self.show_histogram(0)
+        names = [info.name for info in self.infos]
+        row = 0
+        if self.wanted and self.wanted[0] == name and self.wanted[1] in names:
+            row, self.wanted = names.index(self.wanted[1]), None
+        if row:
+            table.move_cursor(row=row)
+        self.show_histogram(row)
 
     def show_histogram(self, index: int) -> None:
         hist = self.query_one("#params-hist", Static)

@@ -268,6 +268,7 @@ class ModelPane(Vertical):
         title.update(f"{entry.title} · {sizes} · example batch {example_shapes_text(subject.example)}")
         self.query_one(LayersTab).show(subject, summary)
         self.query_one(ParametersTab).show(subject, "")
+        self._show_wanted_tensor()
         self.query_one(ActivationsTab).show(subject)
         for tab, pane_id in ((ResultsTab, "tab-results"), (TrainingTab, "tab-training"),
                              (InterpretTab, "tab-interpret"), (GenerateTab, "tab-generate")):
@@ -295,6 +296,36 @@ class ModelPane(Vertical):
         else:
             subject = checkpoint_subject(Path(weights), self.workspace)
         return subject, summarize(subject.model, subject.example)
+
+    # ---- a tensor asked for from the Code pane (K, then m: ui/tensor_link.py) ---------------------
+
+    def show_tensor(self, entry: ModelEntry, weights: str, module_name: str, tensor_name: str) -> None:
+        """Show `entry` with `weights` (built if it is not what the pane shows), its Parameters tab
+        on the tensor `tensor_name` of the layer `module_name`."""
+        self.wanted_tensor = (module_name, tensor_name)
+        self.loaded = True  # the first listing must not build the default model over this one
+        if self.subject is not None and self.current is not None and self.current.name == entry.name \
+                and self.weights == weights:
+            self._show_wanted_tensor()
+            return
+        self.current, self.weights = entry, weights
+        self.refresh_weights()
+        options = self.query_one("#model-list", OptionList)
+        ids = [option.id for option in options.options]
+        if entry.name in ids:
+            options.highlighted = ids.index(entry.name)
+        self.build(entry)
+
+    def _show_wanted_tensor(self) -> None:
+        wanted, self.wanted_tensor = getattr(self, "wanted_tensor", None), None
+        if wanted is None or self.subject is None:
+            return
+        module_name, tensor_name = wanted
+        self.query_one("#model-tabs", TabbedContent).active = "tab-params"
+        self.query_one(ParametersTab).wanted = (module_name, tensor_name)
+        self.query_one(LayersTab).select(module_name)  # its LayerSelected loads the Parameters tab
+        self.query_one(ParametersTab).show(self.subject, module_name)
+        self.query_one("#params-table").focus()
 
     @on(LayerSelected)
     def _layer_selected(self, event: LayerSelected) -> None:
