@@ -73,7 +73,7 @@ def test_the_shipped_steps_name_only_keys_that_exist():
     (STEP + 'pane = "data"\ncolour = "red"\n', "unknown field 'colour'"),
     (STEP + 'pane = "data"\n' + STEP + 'pane = "data"\n', "step 2 (a): the id 'a' is used by an earlier step"),
     ('[[step]]\nid = "a"\ntitle = "A"\npane = "data"\ntext = """\n' + "word " * 200 + '\n"""\n',
-     "lines at 80 columns; keep it to 8"),
+     "lines at 80 columns; keep it to 6"),
     (STEP + 'pane = "data"\ntry = 3\n', "try must be a string, not int"),
 ])
 def test_a_bad_steps_file_says_what_is_wrong_in_one_line(tmp_path, text, says):

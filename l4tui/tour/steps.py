@@ -31,7 +31,7 @@ RUN_FAMILIES = ("collab", "tabular", "lm", "classifier")  # train/options.py's R
 TINY_RUN = {"epochs": 1}  # a run started for a step: seconds on the bundled sample
 FIELDS = {"id", "title", "text", "pane", "file", "find", "line", "screen", "run", "model", "tab", "try"}
 TEXT_WIDTH = 76  # the card's text at 80 columns (border and padding take 4)
-MAX_TEXT_LINES = 8  # so that a step's card leaves room for its pane at 80x24
+MAX_TEXT_LINES = 6  # so that a step's card leaves room for its pane at 80x24
 MAX_STEPS_BYTES = 1_000_000
 
 
@@ -135,7 +135,7 @@ def parse_step(raw) -> Step:
     unknown = sorted(set(raw) - FIELDS)
     if unknown:
         raise StepsError(f"unknown field {unknown[0]!r} (fields: {', '.join(sorted(FIELDS))})")
-    step_id, title, text = _text(raw, "id", True), _text(raw, "title", True), _text(raw, "text", True)
+    step_id, title, text = _text(raw, "id", True), _text(raw, "title", True), flow(_text(raw, "text", True))
     lines = wrapped_lines(text)
     if len(lines) > MAX_TEXT_LINES:
         raise StepsError(f"text takes {len(lines)} lines at 80 columns; keep it to {MAX_TEXT_LINES}")
@@ -182,8 +182,16 @@ def code_place(raw: dict) -> dict:
     return {"file": name, "find": find, "line": line}
 
 
+def flow(text: str) -> str:
+    """A step's text as Markdown reads it: lines joined into paragraphs, a blank line between two.
+    The card wraps them to its width, so a file's own line breaks never leave a stub of a line."""
+    paragraphs = [" ".join(line.strip() for line in block.splitlines() if line.strip())
+                  for block in text.strip().split("\n\n")]
+    return "\n".join(paragraph for paragraph in paragraphs if paragraph)
+
+
 def wrapped_lines(text: str, width: int = TEXT_WIDTH) -> list[str]:
-    """The text as the card shows it: its own lines kept, each wrapped at `width`."""
+    """The text as the card shows it: each paragraph wrapped at `width`."""
     return [piece for paragraph in text.splitlines() for piece in (textwrap.wrap(paragraph, width) or [""])]
 
 

@@ -22,7 +22,6 @@ from l4tui.ui.key_names import one_key_text
 
 TAB_IDS = {"layers": "tab-layers", "params": "tab-params", "acts": "tab-acts", "results": "tab-results",
            "training": "tab-training", "interpret": "tab-interpret", "generate": "tab-generate"}
-TAB_TITLES = {"interpret": "Biases & factors", "acts": "Activations", "params": "Parameters"}
 SCREEN_ACTIONS = {"text": "text_steps", "tabular": "tabular_steps", "spreadsheet": "spreadsheet",
                   "embeddings": "embeddings"}  # the Data pane's action for each lesson screen
 MODEL_WAIT_S = 600.0  # the lesson-size LM takes a while to build on a slow machine
@@ -131,11 +130,24 @@ class Tour:
         if tabs.get_tab(tab_id).display:
             tabs.active = tab_id
         else:
-            title = TAB_TITLES.get(step.tab, step.tab.title())
-            self.note = f"The {title} tab needs a trained run's checkpoint: train one, then pick it under weights."
+            self.note = f"The {self.tab_title(step.tab)} tab needs a trained run's checkpoint: train one, then pick it under weights."
             if isinstance(self.app.screen, TourCard):
                 self.app.screen.show_note()
         self.model_ready.set()
+
+    def tab_title(self, tab: str) -> str:
+        """A Model pane tab's title, as its tab shows it."""
+        try:
+            from textual.widgets import TabbedContent
+
+            return str(self.app.query_one("#model-tabs", TabbedContent).get_tab(TAB_IDS[tab]).label)
+        except Exception:  # noqa: BLE001 - the pane not built yet: its id will do
+            return tab
+
+    def where(self, step: Step) -> str:
+        if step.pane == "model":
+            return f"Model: {step.model}, {self.tab_title(step.tab)} tab"
+        return step.where()
 
     # ---- the keys the card names ------------------------------------------------------------
 
@@ -177,7 +189,7 @@ class TourCard(ModalScreen):
     def compose(self) -> ComposeResult:
         tour, step = self.tour, self.tour.step
         with Vertical(id="tour-card"):
-            yield Static(f"Tour {tour.index + 1}/{len(tour.steps)} · {step.title} · {step.where()}",
+            yield Static(f"Tour {tour.index + 1}/{len(tour.steps)} · {step.title} · {tour.where(step)}",
                          id="tour-title", markup=False)
             yield Static(step.text, id="tour-text", markup=False)
             if step.try_keys:
