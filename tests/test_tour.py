@@ -171,6 +171,7 @@ def what_opened(app) -> dict:
         pane = app.query_one("#model-pane")
         seen["model"] = pane.subject.name if pane.subject is not None else None
         seen["tab"] = app.query_one("#model-tabs", TabbedContent).active
+        seen["layer"] = app.query_one("ParametersTab").module_name
     if seen["pane"] == "data":
         watched = app.query_one("#data-pane").watched
         seen["run"] = watched.name if watched else None
@@ -205,6 +206,8 @@ async def test_every_shipped_step_opens_what_it_says_at_80x24(runs_dir):
             assert seen["screen"] == SCREEN_CLASSES.get(step.screen, ""), step.id
             if step.pane == "model":
                 assert (seen["model"], seen["tab"]) == (step.model, TAB_IDS[step.tab]), step.id
+                if step.layer:
+                    assert await wait_until(pilot, lambda: what_opened(app)["layer"] == step.layer), step.id
             if step.run:
                 assert seen["run"] == run.name, step.id
             # The card fits at 80x24 and leaves room for what it opened.
@@ -274,3 +277,13 @@ async def test_a_bad_steps_file_in_the_app_is_one_notification(runs_dir, tmp_pat
     async with app.run_test(size=(80, 24)) as pilot:
         assert await wait_until(pilot, lambda: any("pane 'moon'" in str(n.message) for n in app._notifications))
         assert app.tour is None and len(app.screen_stack) == 1
+
+
+async def test_a_model_step_with_a_layer_the_model_lacks_says_so_on_its_card(runs_dir, tmp_path):
+    own = write_steps(tmp_path, STEP + 'pane = "model"\nmodel = "collab"\ntab = "params"\nlayer = "u_wieght"\n')
+    app = app_with_tour(runs_dir, steps=own)
+    async with app.run_test(size=(80, 24)) as pilot:
+        card = await card_for(pilot, app, 0)
+        assert await wait_until(pilot, lambda: app.tour.model_ready.is_set(), timeout=120)
+        assert "No layer 'u_wieght'" in str(card.query_one("#tour-note").render())
+        assert what_opened(app)["tab"] == "tab-params"

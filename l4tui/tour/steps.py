@@ -6,7 +6,8 @@ A step is a short text in the lesson's words and the one place it opens:
   `find` (or at `line`);
 - `pane = "data"`: the Data & training pane, a lesson screen of it (`screen`: text, tabular,
   spreadsheet, embeddings), and/or a tiny run of a family (`run`), started when none is there;
-- `pane = "model"`: the Model pane on a model (`model`) and a tab (`tab`).
+- `pane = "model"`: the Model pane on a model (`model`) and a tab (`tab`), and a layer (`layer`,
+  its name in the model: `u_weight`) under the Layers tab's cursor, which the Parameters tab shows.
 `try` says which keys to press to do it yourself; `{binding.id}` in it becomes that binding's
 key, as the user's keymap has it (the app fills it in: this module knows no keys).
 
@@ -29,7 +30,7 @@ TABS = ("layers", "params", "acts", "results", "training", "interpret", "generat
 MODELS = ("lm", "classifier", "tabular", "collab", "collab-nn")  # the lesson's (inspect/catalog.py)
 RUN_FAMILIES = ("collab", "tabular", "lm", "classifier")  # train/options.py's RECIPES
 TINY_RUN = {"epochs": 1}  # a run started for a step: seconds on the bundled sample
-FIELDS = {"id", "title", "text", "pane", "file", "find", "line", "screen", "run", "model", "tab", "try"}
+FIELDS = {"id", "title", "text", "pane", "file", "find", "line", "screen", "run", "model", "tab", "layer", "try"}
 TEXT_WIDTH = 76  # the card's text at 80 columns (border and padding take 4)
 MAX_TEXT_LINES = 6  # so that a step's card leaves room for its pane at 80x24
 MAX_STEPS_BYTES = 1_000_000
@@ -52,6 +53,7 @@ class Step:
     run: str = ""  # data: a family
     model: str = ""  # model
     tab: str = ""  # model
+    layer: str = ""  # model: the layer the Layers tab's cursor goes to (the Parameters tab follows it)
     try_keys: str = ""  # the `try` line, its {binding.id} not filled in yet
 
     @property
@@ -66,7 +68,7 @@ class Step:
         if self.pane == "data":
             parts = [f"{self.run} run" if self.run else "", f"{self.screen} screen" if self.screen else ""]
             return "Data & training" + "".join(f": {part}" for part in parts if part)
-        return f"Model: {self.model}, {self.tab} tab"
+        return f"Model: {self.model}, {self.tab} tab" + (f", {self.layer}" if self.layer else "")
 
 
 def lesson_models_dir() -> Path:
@@ -141,7 +143,7 @@ def parse_step(raw) -> Step:
         raise StepsError(f"text takes {len(lines)} lines at 80 columns; keep it to {MAX_TEXT_LINES}")
     pane = _choice(raw, "pane", PANES, True)
     fields = {"pane": pane, "try_keys": _text(raw, "try")}
-    allowed = {"code": {"file", "find", "line"}, "data": {"screen", "run"}, "model": {"model", "tab"}}[pane]
+    allowed = {"code": {"file", "find", "line"}, "data": {"screen", "run"}, "model": {"model", "tab", "layer"}}[pane]
     stray = sorted((set(raw) & (FIELDS - {"id", "title", "text", "pane", "try"})) - allowed)
     if stray:
         raise StepsError(f"{stray[0]} does not go with pane {pane!r} (it takes {', '.join(sorted(allowed))})")
@@ -155,6 +157,7 @@ def parse_step(raw) -> Step:
     else:
         fields["model"] = _choice(raw, "model", MODELS, True)
         fields["tab"] = _choice(raw, "tab", TABS) or "layers"
+        fields["layer"] = _text(raw, "layer")
     return Step(step_id, title, text, **fields)
 
 

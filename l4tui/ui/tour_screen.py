@@ -125,6 +125,8 @@ class Tour:
             if time.monotonic() > deadline or (pane.current is not None and pane.current.name != step.model):
                 return  # the user chose another model meanwhile
             await asyncio.sleep(0.05)
+        if step.layer:
+            self.select_layer(pane, step.layer)
         tabs = pane.query_one("#model-tabs", TabbedContent)
         tab_id = TAB_IDS[step.tab]
         if tabs.get_tab(tab_id).display:
@@ -134,6 +136,21 @@ class Tour:
             if isinstance(self.app.screen, TourCard):
                 self.app.screen.show_note()
         self.model_ready.set()
+
+    def select_layer(self, pane, layer: str) -> None:
+        """The Layers tab's cursor on `layer` (the Parameters tab follows it), or a note saying it is not there."""
+        from textual.widgets import DataTable
+
+        from l4tui.ui.model_layers import LayersTab
+
+        names = getattr(pane.query_one(LayersTab), "names", [])
+        table = pane.query_one("#model-table", DataTable)
+        try:
+            table.move_cursor(row=table.get_row_index(str(names.index(layer))), animate=False)
+        except (ValueError, LookupError):
+            self.note = f"No layer {layer!r} in this model: the step's layer names none of its modules."
+            if isinstance(self.app.screen, TourCard):
+                self.app.screen.show_note()
 
     def tab_title(self, tab: str) -> str:
         """A Model pane tab's title, as its tab shows it."""
@@ -146,7 +163,7 @@ class Tour:
 
     def where(self, step: Step) -> str:
         if step.pane == "model":
-            return f"Model: {step.model}, {self.tab_title(step.tab)} tab"
+            return f"Model: {step.model}, {self.tab_title(step.tab)} tab" + (f", {step.layer}" if step.layer else "")
         return step.where()
 
     # ---- the keys the card names ------------------------------------------------------------
