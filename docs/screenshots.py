@@ -582,8 +582,10 @@ async def shoot_tour(images: Path, size=(80, 24)) -> None:
             app.save_screenshot("tour-biases.svg", str(images))
             await at("training")
             monitor = app.query_one(RunMonitor)
-            await until(pilot, lambda: monitor.run_dir is not None and read_run(monitor.run_dir).state == "finished")
-            await pilot.pause(2.5)
+            table = app.query_one("#runs-table", DataTable)
+            await until(pilot, lambda: monitor.run_dir is not None and not monitor._loading and monitor.progress.end
+                        and table.row_count == 1 and "finished" in str(table.get_row_at(0)))
+            await pilot.pause(4.0)  # the charts are redrawn every second or two
             app.save_screenshot("tour-training.svg", str(images))
     if state_home is None:
         os.environ.pop("XDG_STATE_HOME", None)
