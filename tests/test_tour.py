@@ -118,6 +118,15 @@ def test_where_the_user_stopped_is_kept_per_steps_file(tmp_path, state_home):
     assert save_position(steps, 2) is None and read_position(steps) == 2
 
 
+def test_a_place_that_cannot_be_written_is_one_line(tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_STATE_HOME", str(blocker))  # a file where the folder should be
+    problem = save_position(load_steps(), 3)
+    assert problem.startswith("could not remember the tour's place in ") and "\n" not in problem
+    assert read_position(load_steps()) == 0
+
+
 def test_a_step_removed_from_the_file_resumes_at_the_start(tmp_path):
     own = write_steps(tmp_path, STEP + 'pane = "data"\n' + STEP.replace('"a"', '"b"') + 'pane = "data"\n')
     save_position(load_steps(own), 1, own)
@@ -269,7 +278,7 @@ async def test_a_run_step_starts_a_tiny_run_when_there_is_none(runs_dir, monkeyp
     async with app.run_test(size=(80, 24)) as pilot:
         card = await card_for(pilot, app, 0)
         assert started == [("collab", {"epochs": 1})]
-        assert "Started a tiny collab run" in str(card.query_one("#tour-note").render())
+        assert "Starting a tiny collab run" in str(card.query_one("#tour-note").render())
 
 
 async def test_a_bad_steps_file_in_the_app_is_one_notification(runs_dir, tmp_path):
@@ -287,3 +296,26 @@ async def test_a_model_step_with_a_layer_the_model_lacks_says_so_on_its_card(run
         assert await wait_until(pilot, lambda: app.tour.model_ready.is_set(), timeout=120)
         assert "No layer 'u_wieght'" in str(card.query_one("#tour-note").render())
         assert what_opened(app)["tab"] == "tab-params"
+
+
+async def test_the_apps_keys_work_with_a_card_up(runs_dir):
+    """`?` lists the card's keys with their ids, and the panes switch under the card."""
+    from textual.widgets import TabbedContent
+
+    from l4tui.ui.help_screen import HelpScreen
+
+    app = app_with_tour(runs_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await card_for(pilot, app, 0)
+        await pilot.press("right")
+        card = await card_for(pilot, app, 1)
+        await pilot.press("question_mark")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        text = app.screen.text()
+        for expected in ("tour.next", "tour.back", "tour.leave", "tour.restart", "app.tour", "first step"):
+            assert expected in text
+        await pilot.press("escape")
+        assert await wait_until(pilot, lambda: app.screen is card)
+        await pilot.press("3")
+        assert await wait_until(pilot, lambda: app.query_one("#panes", TabbedContent).active == "model")
+        assert app.screen is card

@@ -14,7 +14,7 @@ from pathlib import Path
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
+from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from l4tui.tour.steps import TINY_RUN, Step, load_steps, read_position, save_position
@@ -101,7 +101,9 @@ class Tour:
             return
         pane.start_training(family, dict(TINY_RUN))
         epochs = TINY_RUN["epochs"]
-        self.note = f"Started a tiny {family} run ({epochs} epoch{'s' * (epochs != 1)}): it trains in its own process."
+        # The pane says it in a notification when the run cannot start (a read-only runs folder ...).
+        self.note = (f"Starting a tiny {family} run ({epochs} epoch{'s' * (epochs != 1)}) in a process of its own: "
+                     "it shows in the runs list.")
 
     async def open_model(self, step: Step) -> None:
         """Choose the step's model in the Model pane (built in the pane's worker), then its tab."""
@@ -179,8 +181,10 @@ class Tour:
         return KEY_PLACEHOLDER.sub(lambda match: self.key(match.group(1)), text)
 
 
-class TourCard(ModalScreen):
-    """One step's card, at the bottom, over the place the step opened."""
+class TourCard(Screen):
+    """One step's card, at the bottom, over the place the step opened. A screen of its own, with
+    no background: what the step opened shows above it. Not a modal one, so that the app's keys
+    (`?`, `1` `2` `3`, `Ctrl-C`) work with the card up."""
 
     DEFAULT_CSS = """
     TourCard { align: center bottom; background: $background 0%; }
