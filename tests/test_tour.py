@@ -160,9 +160,15 @@ def app_with_tour(runs_dir, **tour):
 async def card_for(pilot, app, index):
     from l4tui.ui.tour_screen import TourCard
 
-    assert await wait_until(pilot, lambda: isinstance(app.screen, TourCard) and app.tour.index == index
-                            and app.screen.is_mounted, timeout=60), f"no card for step {index + 1}"
+    assert await wait_until(pilot, lambda: isinstance(app.screen, TourCard) and app.screen.index == index
+                            and app.tour.index == index and app.screen.is_mounted, timeout=60), \
+        f"no card for step {index + 1}"
     return app.screen
+
+
+async def first_file_shown(pilot, app) -> None:
+    """The Code pane has shown its first file: an app closed before that fails in the pane's worker."""
+    assert await wait_until(pilot, lambda: app.query_one("#code-view").path is not None)
 
 
 def what_opened(app) -> dict:
@@ -279,6 +285,7 @@ async def test_a_run_step_starts_a_tiny_run_when_there_is_none(runs_dir, monkeyp
         card = await card_for(pilot, app, 0)
         assert started == [("collab", {"epochs": 1})]
         assert "Starting a tiny collab run" in str(card.query_one("#tour-note").render())
+        await first_file_shown(pilot, app)
 
 
 async def test_a_bad_steps_file_in_the_app_is_one_notification(runs_dir, tmp_path):
@@ -286,6 +293,7 @@ async def test_a_bad_steps_file_in_the_app_is_one_notification(runs_dir, tmp_pat
     async with app.run_test(size=(80, 24)) as pilot:
         assert await wait_until(pilot, lambda: any("pane 'moon'" in str(n.message) for n in app._notifications))
         assert app.tour is None and len(app.screen_stack) == 1
+        await first_file_shown(pilot, app)
 
 
 async def test_a_model_step_with_a_layer_the_model_lacks_says_so_on_its_card(runs_dir, tmp_path):
@@ -319,3 +327,13 @@ async def test_the_apps_keys_work_with_a_card_up(runs_dir):
         await pilot.press("3")
         assert await wait_until(pilot, lambda: app.query_one("#panes", TabbedContent).active == "model")
         assert app.screen is card
+
+
+async def test_a_try_line_naming_no_key_is_refused_in_one_line(runs_dir, tmp_path):
+    own = write_steps(tmp_path, STEP + 'pane = "data"\ntry = "press {data.spreadshet}"\n')
+    app = app_with_tour(runs_dir, steps=own)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_until(pilot, lambda: any("{data.spreadshet}, which is no key's id" in str(n.message)
+                                                   for n in app._notifications))
+        assert app.tour is None and len(app.screen_stack) == 1
+        await first_file_shown(pilot, app)

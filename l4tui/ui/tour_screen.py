@@ -38,6 +38,16 @@ def binding_keys() -> dict[str, str]:
             if isinstance(binding, TextualBinding) and binding.id}
 
 
+def unknown_key(steps: list[Step], known: set[str], where: str) -> str | None:
+    """One line naming the first `{binding.id}` of a step's `try` that is no binding, or None."""
+    for number, step in enumerate(steps, 1):
+        for name in KEY_PLACEHOLDER.findall(step.try_keys):
+            if name not in known:
+                return (f"{where}: step {number} ({step.id}): try names {{{name}}}, which is no key's id "
+                        "(? shows each key's id after it, dimmed)")
+    return None
+
+
 class Tour:
     """The tour under way in an app: its steps, the step shown, and what each one opens."""
 
@@ -206,6 +216,7 @@ class TourCard(Screen):
     def __init__(self, tour: Tour) -> None:
         super().__init__()
         self.tour = tour
+        self.index = tour.index  # its own step: a key typed while the next card replaces it counts from here
 
     def compose(self) -> ComposeResult:
         tour, step = self.tour, self.tour.step
@@ -223,25 +234,26 @@ class TourCard(Screen):
 
     def show_note(self) -> None:
         note = self.tour.note
-        if self.tour.index == len(self.tour.steps) - 1:
+        if self.index == len(self.tour.steps) - 1:
             note = (note + " " if note else "") + "This is the last step: r starts over."
         widget = self.query_one("#tour-note", Static)
         widget.update(note)
         widget.set_class(bool(note), "shown")
 
     def action_next(self) -> None:
-        if self.tour.index < len(self.tour.steps) - 1:
-            self.tour.go(self.tour.index + 1)
+        if self.index < len(self.tour.steps) - 1:
+            self.tour.go(self.index + 1)
 
     def action_back(self) -> None:
-        if self.tour.index > 0:
-            self.tour.go(self.tour.index - 1)
+        if self.index > 0:
+            self.tour.go(self.index - 1)
 
     def action_restart(self) -> None:
         self.tour.go(0)
 
     def action_leave(self) -> None:
-        self.app.pop_screen()
+        if self.app.screen is self:
+            self.app.pop_screen()
         self.app.notify(f"Left the tour at step {self.tour.index + 1}: {self.tour.key('app.tour')} comes back here",
                         timeout=4)
 
@@ -258,6 +270,10 @@ def open_tour(app, steps_path: Path | None = None, restart: bool = False) -> Non
             steps = load_steps(steps_path)
         except StepsError as error:
             app.notify(str(error), title="Tour", severity="error", markup=False, timeout=15)
+            return
+        problem = unknown_key(steps, set(binding_keys()), str(steps_path or "the shipped steps"))
+        if problem:
+            app.notify(problem, title="Tour", severity="error", markup=False, timeout=15)
             return
         tour = app.tour = Tour(app, steps, steps_path)
     tour.go(0 if restart else tour.index)
