@@ -337,3 +337,25 @@ async def test_a_try_line_naming_no_key_is_refused_in_one_line(runs_dir, tmp_pat
                                                    for n in app._notifications))
         assert app.tour is None and len(app.screen_stack) == 1
         await first_file_shown(pilot, app)
+
+
+async def test_a_model_step_never_builds_the_workspaces_own_model_file(runs_dir, tmp_path):
+    """A workspace with its own models/collab.py: the tour does not import it, and says how to."""
+    workspace = tmp_path / "project"
+    (workspace / "models").mkdir(parents=True)
+    marker = tmp_path / "imported"
+    (workspace / "models" / "collab.py").write_text(
+        f"open({str(marker)!r}, 'w').close()\nimport torch\n\n\nclass EmbeddingDotBias(torch.nn.Module):\n"
+        "    def example_input(self):\n        return torch.zeros(2, 2, dtype=torch.long)\n")
+    (workspace / "pyproject.toml").write_text("")
+    own = write_steps(tmp_path, STEP + 'pane = "model"\nmodel = "collab"\ntab = "params"\n')
+    from l4tui.ui.app import L4App
+
+    app = L4App(runs_dir=runs_dir, workspace=workspace, tour={"steps": own})
+    async with app.run_test(size=(80, 24)) as pilot:
+        card = await card_for(pilot, app, 0)
+        assert await wait_until(pilot, lambda: app.tour.model_ready.is_set(), timeout=60)
+        assert "your models/collab.py here" in str(card.query_one("#tour-note").render())
+        assert app.query_one("#model-pane").subject is None
+        await first_file_shown(pilot, app)
+    assert not marker.exists()

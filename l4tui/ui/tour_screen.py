@@ -17,6 +17,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from l4tui.modelfiles import is_bundled
 from l4tui.tour.steps import TINY_RUN, Step, load_steps, read_position, save_position
 from l4tui.ui.key_names import one_key_text
 
@@ -116,7 +117,14 @@ class Tour:
                      "it shows in the runs list.")
 
     async def open_model(self, step: Step) -> None:
-        """Choose the step's model in the Model pane (built in the pane's worker), then its tab."""
+        """Choose the step's model in the Model pane (built in the pane's worker), then its tab;
+        `model_ready` says when that is done (or given up)."""
+        try:
+            await self._open_model(step)
+        finally:
+            self.model_ready.set()
+
+    async def _open_model(self, step: Step) -> None:
         from textual.widgets import OptionList, TabbedContent
 
         from l4tui.ui.model_pane import ModelPane
@@ -129,6 +137,14 @@ class Tour:
             await asyncio.sleep(0.05)
         names = [entry.name for entry in pane.entries]
         if step.model not in names:
+            return
+        entry = pane.entries[names.index(step.model)]
+        path = pane.source_of(entry)
+        if path is None or not is_bundled(path):  # the workspace's own file: built only on the user's Enter
+            where = path.name if path is not None else f"{entry.file}.py"
+            self.note = (f"{step.model} comes from your models/{where} here, not the lesson's: the tour does not run "
+                         "your code. Enter on it in the model list builds it.")
+            self.show_note()
             return
         if pane.current is None or pane.current.name != step.model:
             pane.query_one("#model-list", OptionList).highlighted = names.index(step.model)
@@ -145,9 +161,7 @@ class Tour:
             tabs.active = tab_id
         else:
             self.note = f"The {self.tab_title(step.tab)} tab needs a trained run's checkpoint: train one, then pick it under weights."
-            if isinstance(self.app.screen, TourCard):
-                self.app.screen.show_note()
-        self.model_ready.set()
+            self.show_note()
 
     def select_layer(self, pane, layer: str) -> None:
         """The Layers tab's cursor on `layer` (the Parameters tab follows it), or a note saying it is not there."""
@@ -161,8 +175,12 @@ class Tour:
             table.move_cursor(row=table.get_row_index(str(names.index(layer))), animate=False)
         except (ValueError, LookupError):
             self.note = f"No layer {layer!r} in this model: the step's layer names none of its modules."
-            if isinstance(self.app.screen, TourCard):
-                self.app.screen.show_note()
+            self.show_note()
+
+    def show_note(self) -> None:
+        """The card shows the note written since it came up."""
+        if isinstance(self.app.screen, TourCard):
+            self.app.screen.show_note()
 
     def tab_title(self, tab: str) -> str:
         """A Model pane tab's title, as its tab shows it."""
