@@ -359,3 +359,20 @@ async def test_a_model_step_never_builds_the_workspaces_own_model_file(runs_dir,
         assert app.query_one("#model-pane").subject is None
         await first_file_shown(pilot, app)
     assert not marker.exists()
+
+
+@pytest.mark.slow
+async def test_a_run_step_trains_a_real_tiny_run_and_watches_it(runs_dir, tmp_path):
+    from l4tui.runs.store import list_runs
+
+    own = write_steps(tmp_path, STEP + 'pane = "data"\nrun = "collab"\n')
+    app = app_with_tour(runs_dir, steps=own)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await card_for(pilot, app, 0)
+        pane = app.query_one("#data-pane")
+        assert await wait_until(pilot, lambda: pane.watched is not None, timeout=60)
+        assert await wait_until(pilot, lambda: [run.state for run in list_runs(runs_dir)] == ["finished"],
+                                timeout=240)
+        [run] = list_runs(runs_dir)
+        assert (run.family, run.config["epochs"], pane.watched) == ("collab", 1, run.run_dir)
+        await first_file_shown(pilot, app)
