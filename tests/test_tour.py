@@ -9,7 +9,7 @@ import pytest
 
 from conftest import l4tui, wait_until
 from fake_runs import write_fake_run
-from l4tui.tour.steps import (SHIPPED_STEPS, RUN_FAMILIES, StepsError, lesson_models_dir, load_steps,
+from l4tui.tour.steps import (RUN_FAMILIES, StepsError, lesson_models_dir, load_steps,
                               read_position, save_position, state_path)
 
 
@@ -97,8 +97,10 @@ def test_a_teachers_own_steps_file_is_read(tmp_path):
     path = write_steps(tmp_path, STEP + 'pane = "code"\nfile = "collab.py"\nfind = "def sigmoid_range"\n'
                                  'try = "{app.pane_code}"\n' + STEP.replace('"a"', '"b"') + 'pane = "model"\nmodel = "lm"\n')
     first, second = load_steps(path)
-    assert (first.file, first.line) == ("collab.py", 24 if "def sigmoid_range" in
-                                        (lesson_models_dir() / "collab.py").read_text().splitlines()[23] else first.line)
+    lines = (lesson_models_dir() / "collab.py").read_text().splitlines()
+    assert first.file == "collab.py" and first.path == lesson_models_dir() / "collab.py"
+    assert first.line == 1 + next(i for i, text in enumerate(lines) if "def sigmoid_range" in text)
+    assert first.try_keys == "{app.pane_code}"  # filled in by the app, from the live bindings
     assert (second.model, second.tab) == ("lm", "layers")  # the Layers tab unless one is named
 
 
