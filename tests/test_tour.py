@@ -120,6 +120,15 @@ def test_where_the_user_stopped_is_kept_per_steps_file(tmp_path, state_home):
     assert save_position(steps, 2) is None and read_position(steps) == 2
 
 
+def test_the_state_folder_follows_xdg():
+    from l4tui.paths import user_state_dir
+
+    assert user_state_dir({"XDG_STATE_HOME": "/srv/state"}) == Path("/srv/state/l4tui")
+    home = Path("~").expanduser()
+    for unset in ({}, {"XDG_STATE_HOME": ""}, {"XDG_STATE_HOME": "relative/state"}):  # the spec ignores a relative one
+        assert user_state_dir(unset) == home / ".local" / "state" / "l4tui"
+
+
 def test_a_place_that_cannot_be_written_is_one_line(tmp_path, monkeypatch):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
