@@ -387,3 +387,18 @@ async def test_a_run_step_trains_a_real_tiny_run_and_watches_it(runs_dir, tmp_pa
         [run] = list_runs(runs_dir)
         assert (run.family, run.config["epochs"], pane.watched) == ("collab", 1, run.run_dir)
         await first_file_shown(pilot, app)
+
+
+async def test_a_data_step_opens_the_embeddings_of_its_run(runs_dir, tmp_path):
+    """The embeddings screen reads the run under the runs list's cursor: the step puts it there."""
+    write_fake_run(runs_dir, "2026-01-01-collab-aaaa", family="collab")
+    newest = write_fake_run(runs_dir, "2026-01-02-collab-bbbb", family="collab")
+    write_fake_run(runs_dir, "2026-01-03-tabular-cccc", family="tabular")
+    own = write_steps(tmp_path, STEP + 'pane = "data"\nrun = "collab"\nscreen = "embeddings"\n')
+    app = app_with_tour(runs_dir, steps=own)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await card_for(pilot, app, 0)
+        under = app.screen_stack[-2]
+        assert type(under).__name__ == "EmbeddingsScreen" and under.run_dir == newest
+        assert app.query_one("#data-pane").watched == newest
+        await first_file_shown(pilot, app)

@@ -108,6 +108,7 @@ class Tour:
         mine = [run for run in runs if run.family == family and run.mode == "train"]
         if mine:
             pane.watch_run(mine[0].run_dir)
+            await self.put_cursor_on(pane, mine[0].id)  # the screens of pane 2 read the run under the cursor
             self.note = f"Watching {mine[0].id} ({mine[0].state}), the newest {family} run."
             return
         pane.start_training(family, dict(TINY_RUN))
@@ -115,6 +116,17 @@ class Tour:
         # The pane says it in a notification when the run cannot start (a read-only runs folder ...).
         self.note = (f"Starting a tiny {family} run ({epochs} epoch{'s' * (epochs != 1)}) in a process of its own: "
                      "it shows in the runs list.")
+
+    async def put_cursor_on(self, pane, run_id: str, wait_s: float = 10.0) -> None:
+        """The runs list's cursor on `run_id`, once the list shows it (it is read in a worker)."""
+        from textual.widgets import DataTable
+
+        deadline = time.monotonic() + wait_s
+        while run_id not in pane._row_keys:
+            if time.monotonic() > deadline:
+                return
+            await asyncio.sleep(0.05)
+        pane.query_one("#runs-table", DataTable).move_cursor(row=pane._row_keys.index(run_id), animate=False)
 
     async def open_model(self, step: Step) -> None:
         """Choose the step's model in the Model pane (built in the pane's worker), then its tab;
