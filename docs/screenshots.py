@@ -3,6 +3,7 @@
     python docs/screenshots.py            # all of them
     python docs/screenshots.py trust      # some groups: code notebook project sheet text
                                           # embeddings tabular runs model_pane results trust keys env code_model
+                                          # tour serve
 
 It trains real runs in a temporary runs folder (two collab runs, an lr_find, one run left
 going), so the Data & training pictures show real curves. Takes about a minute.
@@ -633,6 +634,49 @@ async def shoot_keys(images: Path, size=(80, 24)) -> None:
             app.save_screenshot("keys-remapped.svg", str(images))
 
 
+async def shoot_tour(images: Path, size=(80, 24)) -> None:
+    """The guided tour at 80x24: a card over the text screen, over a line of a model, over the Model
+    pane's tab, and over the tiny run it starts (trained for real in a temporary runs folder)."""
+    from l4tui.tour.steps import load_steps
+    from l4tui.ui.tour_screen import TourCard
+
+    steps = [step.id for step in load_steps()]
+    state_home = os.environ.get("XDG_STATE_HOME")
+    with tempfile.TemporaryDirectory() as name:
+        os.environ["XDG_STATE_HOME"] = name  # the person's own place in the tour stays as it was
+        app = L4App(runs_dir=Path(name) / "runs", workspace=REPO, tour={"restart": True})
+        async with app.run_test(size=size) as pilot:
+            async def at(step_id: str) -> None:
+                index = steps.index(step_id)
+                if app.tour is not None and app.tour.index != index:
+                    app.tour.go(index)
+                await until(pilot, lambda: isinstance(app.screen, TourCard) and app.tour.index == index)
+                if app.tour.step.pane == "model":
+                    await until(pilot, lambda: app.tour.model_ready.is_set())
+
+            await at("tokens")
+            await pilot.pause(2.0)  # the text screen reads the sample under the card
+            app.save_screenshot("tour-tokens.svg", str(images))
+            await at("vocab")
+            await until(pilot, lambda: app.query_one(CodeView).path is not None)
+            await pilot.pause(1.0)
+            app.save_screenshot("tour-vocab.svg", str(images))
+            await at("biases")
+            await pilot.pause(1.0)
+            app.save_screenshot("tour-biases.svg", str(images))
+            await at("training")
+            monitor = app.query_one(RunMonitor)
+            table = app.query_one("#runs-table", DataTable)
+            await until(pilot, lambda: monitor.run_dir is not None and not monitor._loading and monitor.progress.end
+                        and table.row_count == 1 and "finished" in str(table.get_row_at(0)))
+            await pilot.pause(4.0)  # the charts are redrawn every second or two
+            app.save_screenshot("tour-training.svg", str(images))
+    if state_home is None:
+        os.environ.pop("XDG_STATE_HOME", None)
+    else:
+        os.environ["XDG_STATE_HOME"] = state_home
+
+
 async def shoot(size=(120, 36)):
     images = DOCS / "images"
     images.mkdir(exist_ok=True)
@@ -673,6 +717,8 @@ async def shoot(size=(120, 36)):
     await shoot_trust(images)
     await shoot_env(images)
     await shoot_code_model(images)
+    await shoot_tour(images)
+    await shoot_serve(images)
     print(f"saved screenshots in {images}")
 
 
@@ -751,7 +797,8 @@ async def shoot_serve(images: Path) -> None:
     from browser import Browser, chromium_path
 
     if chromium_path() is None:
-        sys.exit("the serve screenshot needs Chromium (Debian: apt install chromium)")
+        print("serve-browser.png not remade: it needs Chromium (Debian: apt install chromium)")
+        return
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -774,7 +821,8 @@ async def shoot_serve(images: Path) -> None:
 GROUPS = {"code": shoot_code, "notebook": shoot_notebook, "project": shoot_project, "sheet": shoot_sheet,
           "text": shoot_text, "embeddings": shoot_embeddings, "tabular": shoot_tabular, "runs": shoot_runs,
           "model_pane": shoot_model_pane, "results": shoot_results, "trust": shoot_trust, "keys": shoot_keys,
-          "env": shoot_env, "pretrained": shoot_pretrained, "serve": shoot_serve, "code_model": shoot_code_model}
+          "env": shoot_env, "pretrained": shoot_pretrained, "serve": shoot_serve, "code_model": shoot_code_model,
+          "tour": shoot_tour}
 
 
 async def shoot_some(names: list[str]) -> None:

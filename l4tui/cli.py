@@ -132,6 +132,14 @@ def build_parser() -> argparse.ArgumentParser:
         place = commands.add_parser(name, help=text, description=text + " (LINE and COL count from 1).")
         place.add_argument("place", metavar="PATH:LINE:COL")
         place.add_argument("--python", metavar="PATH", default=argparse.SUPPRESS, help=PYTHON_HELP)
+    tour = commands.add_parser(
+        "tour", help="the lesson as a guided tour across the app's panes, from where you left it (docs/tour.md)",
+        description="Opens the app on lesson 4's guided tour: each step shows a short text and opens its place "
+                    "(a line of a model, a lesson screen, a model's tab, a tiny run). Right/Enter: next, "
+                    "Left: back, Esc: leave (F6 comes back), r: start over.")
+    tour.add_argument("--steps", metavar="FILE", help="a steps file of your own (default: the shipped steps.toml)")
+    tour.add_argument("--restart", action="store_true", help="start from the first step")
+    tour.add_argument("--list", action="store_true", help="print the steps and where each leads, then exit")
     serve = commands.add_parser(
         "serve", help="serve the app as a web page: each browser tab gets its own app (docs/serve.md)",
         description="Serves the app with textual-serve: each browser tab that opens the page gets an l4tui of its "
@@ -146,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("train", "runs", "summary", "predict", "data", "tokenize", "tags", "goto", "refs", "serve")
+COMMANDS = ("train", "runs", "summary", "predict", "data", "tokenize", "tags", "goto", "refs", "tour", "serve")
 
 
 def opens_a_file(argv: list[str]) -> bool:
@@ -234,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
             return tags_main(args.paths, args.output)
         if args.command in ("goto", "refs"):
             return cmd_goto(args)
+        if args.command == "tour":
+            return cmd_tour(args, runs)
         if args.command == "serve":
             from l4tui.serve import serve
 
@@ -248,6 +258,19 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     return 0
+
+
+def cmd_tour(args, runs: Path) -> int:
+    """`l4tui tour`: the steps checked first (a bad file is one line here, not in the app), then the app."""
+    from l4tui.tour.steps import load_steps
+
+    steps_path = Path(os.path.abspath(args.steps)) if args.steps else None
+    steps = load_steps(steps_path)  # StepsError is a ValueError: main prints its one line
+    if args.list:
+        for number, step in enumerate(steps, 1):
+            print(f"{number:2}. {step.title} · {step.where()}")
+        return 0
+    return launch_app(runs_dir=runs, python=args.python, tour={"steps": steps_path, "restart": args.restart})
 
 
 def cmd_train(args, runs: Path) -> int:

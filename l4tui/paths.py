@@ -76,6 +76,15 @@ def default_ratings_dir() -> Path:
     return datasets_dir() / "ml-sample"
 
 
+def user_state_dir(environ=os.environ) -> Path:
+    """`$XDG_STATE_HOME/l4tui` (`~/.local/state/l4tui` when the variable is unset, empty or
+    relative): what l4tui remembers between sessions, such as where the tour stopped."""
+    base = environ.get("XDG_STATE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(base) / "l4tui"
+
+
 def runs_dir() -> Path:
     """`./runs` by default (the PyTorch/TensorBoard convention); L4TUI_RUNS overrides it."""
     # Made absolute, not resolved: a link loop in it is the runs folder's problem to report

@@ -27,6 +27,7 @@ def test_wheel_has_no_top_level_models_or_datasets(wheel):
     assert "l4tui/_bundled/models/collab.py" in names
     assert "l4tui/_bundled/datasets/ml-sample/u.data" in names
     assert "l4tui/ui/app.tcss" in names
+    assert "l4tui/tour/steps.toml" in names  # the guided tour's steps are data, read at run time
 
 
 def test_installed_wheel_finds_its_bundled_files(wheel, tmp_path):
@@ -38,7 +39,9 @@ def test_installed_wheel_finds_its_bundled_files(wheel, tmp_path):
             "from l4tui.modelfiles import model_file_path\n"
             "print(bundled_root()); print(model_file_path('collab').is_file() and "
             "model_file_path('collab').is_relative_to(bundled_root()));"
-            "print((default_ratings_dir() / 'u.data').is_file())")
+            "print((default_ratings_dir() / 'u.data').is_file())\n"
+            "from l4tui.tour.steps import load_steps\n"  # the tour's code steps find the bundled models
+            "print(all(s.path.is_file() for s in load_steps() if s.pane == 'code'))")
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
                          env={"PYTHONPATH": str(target), "PATH": ""}, check=True).stdout.split()
-    assert out == [str(target / "l4tui" / "_bundled"), "True", "True"]
+    assert out == [str(target / "l4tui" / "_bundled"), "True", "True", "True"]

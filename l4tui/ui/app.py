@@ -88,6 +88,8 @@ class L4App(App):
         Binding("2,f2", "show_pane('data')", "Data", id="app.pane_data",
                 tooltip="Show the Data & training pane"),
         Binding("3,f3", "show_pane('model')", "Model", id="app.pane_model", tooltip="Show the Model pane"),
+        Binding("f6", "tour", "Tour", id="app.tour",
+                tooltip="The lesson as a guided tour, step by step across the panes (again: back where you left it)"),
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Show every key"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit (runs keep training)"),
         # Ctrl-C quits too, as users reflexively expect over SSH (Textual's default only says how
@@ -96,7 +98,8 @@ class L4App(App):
     ]
 
     def __init__(self, runs_dir: Path | None = None, workspace: Path | None = None,
-                 open_at=None, config: Path | None = None, python: str | None = None) -> None:
+                 open_at=None, config: Path | None = None, python: str | None = None,
+                 tour: dict | None = None) -> None:
         super().__init__()
         # The user's keys (config.toml's [keymap]) apply from the first key typed. Its ids are
         # checked once the first frame is drawn: that needs every screen's module imported.
@@ -110,6 +113,9 @@ class L4App(App):
         # mount): they train at the normal priority while the UI gives way to them (priority.py).
         self.launcher = make_launcher()
         self._pane_builds: dict[str, asyncio.Future] = {}  # pane -> its build (build_pane)
+        # `l4tui tour`: {"steps": a steps file or None, "restart": bool}, opened after the first frame.
+        self.tour_request = tour
+        self.tour = None  # the tour under way (tour_screen.Tour), once opened
 
     def on_mount(self) -> None:
         if not self.is_headless:  # tests drive the app in their own main thread: leave it be
@@ -150,6 +156,8 @@ class L4App(App):
         self.query_one(CodePane).start(background=False)  # its jedi and index: import_later_panes
         threading.Thread(target=import_later_panes, args=(self,), daemon=True, name="l4tui-import-panes").start()
         self.check_keymap()
+        if self.tour_request is not None:
+            self.call_later(self.open_tour, self.tour_request.get("steps"), self.tour_request.get("restart", False))
 
     async def build_later_panes(self) -> None:
         for pane in LATER_PANES:
@@ -193,7 +201,7 @@ class L4App(App):
         self.query_one("#panes", TabbedContent).active = pane
         # Focus now, not when TabActivated arrives: the keys typed right behind 1 2 3 (replayed
         # by the Code pane after a file opened, say) must go to the pane they were typed for.
-        self.screen.set_focus(self.query_one(PANES[pane]))
+        self.focus_pane(pane)
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.tabbed_content.id != "panes":
@@ -214,7 +222,22 @@ class L4App(App):
     def _pane_shown(self, pane: str) -> None:
         if pane == "model":
             self.query_one("#model-pane").ensure_loaded()
-        self.screen.set_focus(self.query_one(PANES[pane]))
+        self.focus_pane(pane)
+
+    def focus_pane(self, pane: str) -> None:
+        """Focus the pane's main widget on the panes' own screen: a screen pushed over them meanwhile
+        (the tour's card) keeps its focus and its keys."""
+        widget = self.query_one(PANES[pane])
+        widget.screen.set_focus(widget)
+
+    def action_tour(self) -> None:
+        steps = self.tour_request.get("steps") if self.tour_request else None
+        self.open_tour(steps)
+
+    def open_tour(self, steps: Path | None = None, restart: bool = False) -> None:
+        from l4tui.ui.tour_screen import open_tour  # not before the first frame
+
+        open_tour(self, steps, restart)
 
     async def on_open_code(self, event) -> None:
         """ui/messages.py's OpenCode (gd on a layer in the Model pane): the place, in the Code pane."""
