@@ -334,3 +334,31 @@ async def test_a_slow_first_file_does_not_pull_the_user_back_to_the_code_pane(ru
         assert await wait_until(pilot, lambda: view.path == COLLAB)
         await pilot.pause(0.2)
         assert app.query_one("#panes").active == "data"
+
+
+async def test_quitting_while_a_file_is_read_does_not_crash(runs_dir, monkeypatch):
+    """`q` during start-up: the app's teardown removes the viewer while the pane's worker still
+    awaits the file's reading thread. The worker must then leave the widgets alone."""
+    import threading
+
+    from l4tui.ui.code_view import CodeView
+
+    release = threading.Event()
+    reading = threading.Event()
+    original = CodePane._read
+
+    def slow_read(self, location):
+        reading.set()
+        release.wait(10)
+        return original(self, location)
+
+    monkeypatch.setattr(CodePane, "_read", slow_read)
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(CodePane)
+        assert await wait_until(pilot, reading.is_set)
+        await app.query_one(CodeView).remove()  # what the teardown does first
+        release.set()
+        await pilot.pause(0.3)
+        assert pane.closing_down()
+    assert app.return_code in (0, None)

@@ -358,7 +358,9 @@ class CodePane(Vertical):
 
     def _keys_free(self, group: str, ticket: int | None) -> None:
         if ticket is not None and self._key_tickets.get(group) == ticket and group in self._key_holds:
-            self.view.release_keys(self._key_holds.pop(group))
+            hold = self._key_holds.pop(group)
+            if not self.closing_down():
+                self.view.release_keys(hold)
 
     def _pane_active(self) -> bool:
         """The tab this pane sits in is the active one (display lags behind a switch just made:
@@ -390,8 +392,12 @@ class CodePane(Vertical):
             try:
                 document = await asyncio.to_thread(self._read, location)
             except SourceError as error:
+                if self.closing_down():
+                    return
                 self.app.notify(str(error), title="Can't open", severity="error")
                 self.set_status(clip(str(error)), error=True)  # where the user is looking
+                return
+            if self.closing_down():
                 return
             view.load(document, location.line - 1, location.column)
             if not document.highlighted:
@@ -438,9 +444,18 @@ class CodePane(Vertical):
         # the line is known. (Highlighting torch's 30k-line stub whole here took 1.5 s of the
         # GIL from the user's next jump: p95 after 3 s went from 53 ms to 405 ms.)
 
+    def closing_down(self) -> bool:
+        """Whether the pane's widgets are gone or going: the app was quit while a file was being
+        read or highlighted (a `q` typed during start-up). A worker that awaited a thread checks
+        this before it touches them; the app's teardown removes the viewer before it cancels this
+        pane's workers."""
+        return not self.is_attached or not self.app.is_running or not self.query(CodeView)
+
     @work(group="highlight")
     async def _highlight(self, document) -> None:
         await asyncio.to_thread(self.documents.highlight, document)
+        if self.closing_down():
+            return
         if self.view.document is document:
             self.view.set_tokens(document.tokens)
 
@@ -468,10 +483,12 @@ class CodePane(Vertical):
         try:
             document = await asyncio.to_thread(self.documents.get, path)
         except SourceError as error:
+            if self.closing_down():
+                return
             self.view.document.stamp = None  # say it once
             self.app.notify(f"{path.name} changed on disk and can't be shown: {error}", severity="error")
             return
-        if self.view.path != path:
+        if self.closing_down() or self.view.path != path:
             return
         self.view.reload(document)
         if not document.highlighted:
