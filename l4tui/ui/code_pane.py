@@ -682,16 +682,17 @@ class CodePane(Vertical):
         self._open(target)
 
     def show_jumps(self) -> None:
-        entries = self.jumps.entries()
-        if not entries:
+        """vim's :jumps: oldest first, `>` at the current position (a line of its own, last,
+        when not walking the list), which the list opens on."""
+        listing = self.jumps.listing()
+        if not any(entry for _, entry in listing):
             self.set_status("the jump list is empty")
             return
-        index = self.jumps.index
-        items = [PickItem(f"{'>' if number == index else ' '}{abs(number - index):>3} {entry.line:>6} "
-                          f"{entry.column + 1:>4}", entry, self.short(entry.path))
-                 for number, entry in enumerate(entries)]
+        items = [PickItem(text, entry, self.short(entry.path) if entry is not None else "")
+                 for text, entry in listing]
+        current = next(i for i, (text, _) in enumerate(listing) if text.startswith(">"))
         self.app.push_screen(PickerScreen(" jump line  col file/text  (:jumps)", items,
-                                          highlighted=min(index, len(items) - 1)), self._go_to_item)
+                                          highlighted=current), self._go_to_item)
 
     def _go_to_item(self, item: PickItem | None) -> None:
         if item is not None and item.location is not None:
