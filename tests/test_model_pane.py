@@ -206,3 +206,23 @@ async def test_the_pretrained_language_model_is_listed_before_any_fine_tuning(ru
         assert pane.subject.vocab.itos[:2] == ["xxunk", "xxpad"] and len(pane.subject.vocab.itos) == 131
         tabs = app.query_one("#model-tabs", TabbedContent)
         assert tabs.get_tab("tab-generate").display  # Generate compares it with fine-tuned runs
+
+
+async def test_at_80x24_the_layers_figures_are_whole_and_the_model_row_shows_tensors(runs_dir):
+    """At 80x24 the Params column was cut to `133,9`, `47,20`: numbers are never cut; the text is."""
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_pane(pilot, app)
+        table = app.query_one("#model-table")
+        await pilot.pause(0.2)
+        region = table.scrollable_content_region
+        total_width = sum(column.get_render_width(table) for column in table.columns.values())
+        assert total_width <= region.width, "every column fits: none is cut at the right edge"
+        counts = [row[2] for row in rows(app, "#model-table")]
+        assert counts == ["133,977", "47,200", "84,150", "944", "1,683"]
+        assert any(row[0].endswith("…") for row in rows(app, "#model-table"))  # the text is what gives way
+        # The Parameters tab opens on the model's own tensors, not "0 tensors of its own".
+        await pilot.press("right_square_bracket")
+        assert await wait_until(pilot, lambda: "4 tensors in its children" in shown(app, "#params-head"))
+        assert app.query_one("#params-table").row_count == 4
+        assert pane.query_one("#params-hist", Static).render()

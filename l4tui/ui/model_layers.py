@@ -14,10 +14,18 @@ from textual.widgets import DataTable, Static
 
 from l4tui.inspect.cell_plots import bar_rows
 from l4tui.inspect.parameters import stat_text
-from l4tui.inspect.summary import layer_label, parents_of, qualified_names, share_text, trainable_text
+from l4tui.inspect.summary import (MIN_TEXT_WIDTH, compact_count, fit_columns, layer_label, parents_of,
+                                   qualified_names, share_text, trainable_text)
 from l4tui.ui.messages import LayerSelected
 from l4tui.ui.model_runner import ModelRunner
 
+# The Layers table's columns, most important first: at 80 columns the figures stay whole, the layer's
+# name and type are cut with … to make room, then Group leaves the table, then the counts go compact
+# (134k), then Share leaves (the line under the table gives them all for the highlighted layer).
+LAYER_COLUMNS = (("Layer (type)", "layer"), ("Output shape", "shape"), ("Params", "params"),
+                 ("Trains", "trains"), ("Share", "share"), ("Group", "group"))
+LAYOUTS = ((False, 6), (False, 5), (True, 5), (True, 4))  # (compact counts, how many columns)
+SCROLLBAR = 2  # the table's vertical scrollbar, kept free whether or not it shows
 HISTOGRAM_BINS = 60  # squeezed to the width of the pane when it is narrower
 HISTOGRAM_LINES = 4
 
@@ -36,18 +44,15 @@ class LayersTab(Vertical):
         self.summary = None
         self.names: list[str] = []
         self.parents: list[int | None] = []
+        self.has_children: set[int] = set()
         self.folded: set[int] = set()
         self.groups: dict[str, int] = {}
+        self.layout_now: tuple = ()  # the table's column keys and the layer column's width (fill())
+        self.totals = ""
 
     def compose(self) -> ComposeResult:
         yield DataTable(id="model-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="model-totals", markup=False)
-
-    def on_mount(self) -> None:
-        table = self.query_one("#model-table", DataTable)
-        for label, key in (("Layer (type)", "layer"), ("Output shape", "shape"), ("Params", "params"),
-                           ("Trains", "trains"), ("Share", "share"), ("Group", "group")):
-            table.add_column(label, key=key)
 
     def show_error(self, message: str) -> None:
         self.summary = None
@@ -60,12 +65,13 @@ class LayersTab(Vertical):
         self.summary = summary
         self.names = qualified_names(summary.rows)
         self.parents = parents_of(summary.rows)
+        self.has_children = {p for p in self.parents if p is not None}
         self.folded = set()
         self.groups = layer_groups_of(subject.model)
-        self.fill()
         groups = f" · {max(self.groups.values()) + 1} layer groups (freeze_to counts them)" if self.groups else ""
-        self.query_one("#model-totals", Static).update(
-            f"total parameters: {summary.total_params:,} · trainable: {summary.trainable_params:,}{groups}")
+        self.totals = f"total parameters: {summary.total_params:,} · trainable: {summary.trainable_params:,}{groups}"
+        self.fill()
+        self.show_detail()
 
     def hidden(self, index: int) -> bool:
         parent = self.parents[index]
@@ -75,20 +81,66 @@ class LayersTab(Vertical):
             parent = self.parents[parent]
         return False
 
+    def cells(self, index: int, compact: bool) -> list[str]:
+        row = self.summary.rows[index]
+        mark = ("▸ " if index in self.folded else "▾ ") if index in self.has_children else "  "
+        group = self.groups.get(self.names[index])
+        return ["  " * row.depth + mark + layer_label(row), row.output_shape,
+                compact_count(row.params) if compact else f"{row.params:,}", trainable_text(row),
+                share_text(row, self.summary), "" if group is None else str(group)]
+
     def fill(self) -> None:
+        """The visible rows, laid out for the table's width: figures whole, the layer cut with …"""
         table = self.query_one("#model-table", DataTable)
         cursor = table.cursor_row
-        table.clear()
-        has_children = {p for p in self.parents if p is not None}
-        for index, row in enumerate(self.summary.rows):
-            if self.hidden(index):
-                continue
-            mark = ("▸ " if index in self.folded else "▾ ") if index in has_children else "  "
-            group = self.groups.get(self.names[index])
-            table.add_row("  " * row.depth + mark + layer_label(row), row.output_shape, f"{row.params:,}",
-                          trainable_text(row), share_text(row, self.summary),
-                          "" if group is None else str(group), key=str(index))
+        shown = [index for index in range(len(self.summary.rows)) if not self.hidden(index)]
+        available = self.size.width - SCROLLBAR
+        for compact, count in LAYOUTS:
+            rows = [self.cells(index, compact)[:count] for index in shown]
+            widths = [max([len(label)] + [len(cells[i]) for cells in rows])
+                      for i, (label, _) in enumerate(LAYER_COLUMNS[:count])]
+            if self.size.width == 0:  # not laid out yet: on_resize fills it again
+                text_width = widths[0]
+                break
+            text_width = fit_columns(widths, available)
+            if text_width is not None:
+                break
+        else:
+            text_width = MIN_TEXT_WIDTH  # a very narrow pane: the table scrolls sideways
+        keys = tuple(key for _, key in LAYER_COLUMNS[:count])
+        if (keys, text_width, widths[1:]) != self.layout_now:
+            table.clear(columns=True)
+            for (label, key), width in zip(LAYER_COLUMNS[:count], [text_width, *widths[1:]]):
+                table.add_column(label, key=key, width=width)
+            self.layout_now = (keys, text_width, widths[1:])
+        else:
+            table.clear()
+        for index, cells in zip(shown, rows):
+            label = cells[0]
+            cells[0] = label if len(label) <= text_width else label[:text_width - 1] + "…"
+            table.add_row(*cells, key=str(index))
         table.move_cursor(row=min(cursor, table.row_count - 1))
+
+    def on_resize(self) -> None:
+        if self.summary is not None:
+            self.fill()
+
+    def show_detail(self) -> None:
+        """Under the table: the highlighted layer in full (its name and type uncut, its count, its
+        share and group, which a narrow table leaves out), then the model's totals."""
+        table = self.query_one("#model-table", DataTable)
+        lines = [self.totals]
+        if self.summary is not None and table.row_count:
+            index = int(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value)
+            row = self.summary.rows[index]
+            group = self.groups.get(self.names[index])
+            parts = [layer_label(row), f"{row.params:,} parameters"]
+            if row.params:
+                parts.append(f"{share_text(row, self.summary)} of the model")
+            if group is not None:
+                parts.append(f"layer group {group}")
+            lines.insert(0, " · ".join(parts))
+        self.query_one("#model-totals", Static).update("\n".join(lines))
 
     def action_fold(self) -> None:
         table = self.query_one("#model-table", DataTable)
@@ -108,6 +160,7 @@ class LayersTab(Vertical):
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         if self.summary is not None and event.row_key is not None and event.row_key.value is not None:
             self.post_message(LayerSelected(self.names[int(event.row_key.value)]))
+            self.show_detail()
 
 
 class ParametersTab(Vertical):
@@ -154,12 +207,16 @@ class ParametersTab(Vertical):
 
         subject, name = self.subject, self.module_name
         self.infos = await self.runner.run(module_parameters, subject.model, name, HISTOGRAM_BINS)
+        own = bool(self.infos)
+        if not own:  # a container (the model itself, first): its children's tensors, not an empty table
+            self.infos = await self.runner.run(module_parameters, subject.model, name, HISTOGRAM_BINS, True)
         module = dict(subject.model.named_modules(remove_duplicate=False))[name]
         count = sum(info.stats.numel for info in self.infos)
+        tensors = f"{len(self.infos)} tensor{'' if len(self.infos) == 1 else 's'}"
+        whose = "of its own" if own else "in its children (it holds none itself; ↑↓ in Layers picks one)"
         self.query_one("#params-head", Static).update(
-            f"{name or 'the model'} ({type(module).__name__}): {len(self.infos)} tensor{'' if len(self.infos) == 1 else 's'} "
-            f"of its own, {count:,} numbers"
-            + ("" if self.infos else " — its children hold the parameters: pick one in Layers"))
+            f"{name or 'the model'} ({type(module).__name__}): {tensors} {whose}, {count:,} numbers"
+            if self.infos else f"{name or 'the model'} ({type(module).__name__}) has no parameters")
         table = self.query_one("#params-table", DataTable)
         table.clear()
         for info in self.infos:
