@@ -226,3 +226,35 @@ async def test_at_80x24_the_layers_figures_are_whole_and_the_model_row_shows_ten
         assert await wait_until(pilot, lambda: "4 tensors in its children" in shown(app, "#params-head"))
         assert app.query_one("#params-table").row_count == 4
         assert pane.query_one("#params-hist", Static).render()
+
+
+async def test_tab_keys_work_after_typing_into_the_activations_box_and_tabbing_out(runs_dir):
+    """Typed into the box, Enter, Tab out: ] and [ went on being offered but did nothing (the focus
+    moved to a widget of the hidden tab, which showed that tab again)."""
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_pane(pilot, app)
+        tabs = app.query_one("#model-tabs", TabbedContent)
+        tabs.active = "tab-acts"
+        app.query_one("#act-input").focus()
+        await pilot.pause()
+        footer = {binding.key for _, binding, _, _ in app.screen.active_bindings.values() if binding.show}
+        assert "right_square_bracket" not in footer and "q" not in footer  # they type, here
+        await pilot.press("end", "1", "enter")
+        assert await wait_until(pilot, lambda: "user 1" in shown(app, "#act-output") or "can't" in shown(app, "#act-status"))
+        await pilot.press("tab")
+        await pilot.pause()
+        assert app.focused.id == "act-table"
+        await pilot.press("right_square_bracket")
+        assert await wait_until(pilot, lambda: tabs.active == "tab-interpret")
+        await pilot.pause(0.2)
+        assert tabs.active == "tab-interpret" and app.focused is not None
+        await pilot.press("left_square_bracket")
+        assert await wait_until(pilot, lambda: tabs.active == "tab-acts")
+        assert app.focused.id == "act-table"  # its table, not the box where [ would type
+        await pilot.press("question_mark")
+        assert await wait_until(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
+        await pilot.press("escape")
+        assert await wait_until(pilot, lambda: app.focused is not None and app.focused.id == "act-table")
+        await pilot.press("1")
+        assert await wait_until(pilot, lambda: app.query_one("#panes", TabbedContent).active == "code")

@@ -25,6 +25,7 @@ from l4tui.paths import workspace_root
 from l4tui.ui.code_pane import CodePane
 from l4tui.ui.help_screen import THIS_SCREEN, HelpScreen, help_sections
 from l4tui.ui.key_names import is_key
+from l4tui.ui.key_order import is_typing
 from l4tui.ui.priority import lower_this_thread, make_launcher
 
 UI_SWITCH_INTERVAL_S = 0.001
@@ -83,17 +84,24 @@ class L4App(App):
     # Ctrl-P finds a file in the Code pane, as in VS Code and ctrlp.vim; the command palette
     # (themes, screenshots) moves to Ctrl-K, where Slack, GitHub and Linear keep theirs.
     COMMAND_PALETTE_BINDING = "ctrl+k"
+    # The footer shows a pane's own keys first, then these: ? and q. 1 2 3 are left out of it, as
+    # the tab bar above shows them ("1 Code  2 Data & training  3 Model"); ? lists them.
     BINDINGS = [
-        Binding("1,f1", "show_pane('code')", "Code", id="app.pane_code", tooltip="Show the Code pane"),
-        Binding("2,f2", "show_pane('data')", "Data", id="app.pane_data",
+        Binding("1,f1", "show_pane('code')", "Code", show=False, id="app.pane_code", tooltip="Show the Code pane"),
+        Binding("2,f2", "show_pane('data')", "Data", show=False, id="app.pane_data",
                 tooltip="Show the Data & training pane"),
-        Binding("3,f3", "show_pane('model')", "Model", id="app.pane_model", tooltip="Show the Model pane"),
+        Binding("3,f3", "show_pane('model')", "Model", show=False, id="app.pane_model",
+                tooltip="Show the Model pane"),
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Show every key"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit (runs keep training)"),
         # Ctrl-C quits too, as users reflexively expect over SSH (Textual's default only says how
-        # to quit); where a text box is focused, it copies the selection first.
-        Binding("ctrl+c", "quit", "Quit", show=False, id="app.quit_ctrl_c", tooltip="Quit (runs keep training)"),
+        # to quit); where a text box is focused, it copies the selection first. An action of its
+        # own: q's is off while a text field is typed into, Ctrl-C's never.
+        Binding("ctrl+c", "quit_anyway", "Quit", show=False, id="app.quit_ctrl_c",
+                tooltip="Quit (runs keep training)"),
     ]
+    # Bound to keys that type a character: off (and out of the footer) while a text field has the focus.
+    TYPED_ACTIONS = {"show_pane", "help", "quit"}
 
     def __init__(self, runs_dir: Path | None = None, workspace: Path | None = None,
                  open_at=None, config: Path | None = None, python: str | None = None) -> None:
@@ -110,6 +118,12 @@ class L4App(App):
         # mount): they train at the normal priority while the UI gives way to them (priority.py).
         self.launcher = make_launcher()
         self._pane_builds: dict[str, asyncio.Future] = {}  # pane -> its build (build_pane)
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        return not (action in self.TYPED_ACTIONS and is_typing(self.screen))
+
+    async def action_quit_anyway(self) -> None:
+        await self.action_quit()
 
     def on_mount(self) -> None:
         if not self.is_headless:  # tests drive the app in their own main thread: leave it be
@@ -140,7 +154,9 @@ class L4App(App):
             # Empty until first shown (build_pane).
             yield TabPane(f"2 {PANE_TITLES['data']}", id="data")
             yield TabPane(f"3 {PANE_TITLES['model']}", id="model")
-        yield Footer(show_command_palette=False)  # Ctrl-K still opens it; the room goes to our keys
+        # Ctrl-K still opens the palette; the room goes to our keys. Compact: at 80 columns a pane's
+        # main keys and ? q fit whole (docs/layout.md).
+        yield Footer(show_command_palette=False, compact=True)
 
     def on_ready(self) -> None:
         # Slow work (files, pandas, jedi) starts only after the first frame is drawn.

@@ -44,7 +44,8 @@ class ActivationsTab(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Input(id="act-input")
-        yield VerticalScroll(id="act-form")
+        # Not focusable itself: its boxes are (Tab from the sentence box went to this hidden form).
+        yield VerticalScroll(id="act-form", can_focus=False)
         yield Static("", id="act-status", markup=False)
         with Vertical(id="act-lower"):
             yield DataTable(id="act-table", cursor_type="row")
