@@ -158,3 +158,48 @@ async def test_a_dead_footer_key_fails_the_check(runs_dir):
 
         with pytest.raises(AssertionError, match="right_square_bracket did nothing"):
             await check_footer(pilot, app, setup, "Model pane", 80)
+
+
+async def test_the_focus_comes_back_where_the_user_acts_next(runs_dir):
+    """After a picker, K's documentation or the help closes, the focus is on what the user was
+    using: the code (or the tree), the Model pane's table; and a choice lands in the code."""
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(80, 24)) as pilot:
+        code = app.query_one(CodePane)
+        assert await wait_until(pilot, lambda: code.current_location() is not None)
+        assert await wait_until(pilot, lambda: code.index is not None and code.index.done(), timeout=120)
+
+        async def opened_and_closed(keys, focus, expected_screen):
+            focus.focus()
+            await pilot.pause()
+            await pilot.press(*keys)
+            assert await wait_until(pilot, lambda: type(app.screen).__name__ == expected_screen), keys
+            await pilot.press("escape")
+            assert await wait_until(pilot, lambda: len(app.screen_stack) == 1)
+            await pilot.pause()
+            return app.focused
+
+        for keys, screen in ((["s"], "PickerScreen"), (["ctrl+p"], "PickerScreen"), (["question_mark"], "HelpScreen")):
+            assert await opened_and_closed(keys, code.view, screen) is code.view, keys
+        tree = app.query_one("#models-tree")
+        assert await opened_and_closed(["question_mark"], tree, "HelpScreen") is tree
+        await pilot.press("s", *"EmbeddingDotBias", "enter")
+        assert await wait_until(pilot, lambda: code.current_location().line == 29)
+        assert app.focused is code.view
+        code.view.move_to(28, 8)  # on EmbeddingDotBias (lines from 0)
+        await pilot.press("K")
+        assert await wait_until(pilot, lambda: type(app.screen).__name__ == "DocScreen", timeout=60)
+        await pilot.press("escape")
+        assert await wait_until(pilot, lambda: len(app.screen_stack) == 1)
+        assert app.focused is code.view
+        await pilot.press("colon", *"jumps", "enter")
+        assert await wait_until(pilot, lambda: type(app.screen).__name__ == "PickerScreen")
+        await pilot.press("up", "enter")
+        assert await wait_until(pilot, lambda: len(app.screen_stack) == 1)
+        assert app.focused is code.view and code.current_location().line == 1
+
+        await pilot.press("3")
+        pane = app.query_one(ModelPane)
+        assert await wait_until(pilot, lambda: pane.subject is not None)
+        table = pane.query_one("#model-table")
+        assert await opened_and_closed(["question_mark"], table, "HelpScreen") is table

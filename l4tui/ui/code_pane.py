@@ -563,6 +563,7 @@ class CodePane(Vertical):
 
         def chosen(item: PickItem | None) -> None:
             if item is not None:
+                self.view.focus()
                 self._jump_to_tag(word, origin, item)
             else:
                 self._show_status()
@@ -696,6 +697,7 @@ class CodePane(Vertical):
 
     def _go_to_item(self, item: PickItem | None) -> None:
         if item is not None and item.location is not None:
+            self.view.focus()  # the user reads the place next, whether the tree or the code had the focus
             self.open_location(item.location)
 
     # ---- references and help ------------------------------------------------------------------
@@ -805,6 +807,7 @@ class CodePane(Vertical):
     def _tag_item_chosen(self, item: PickItem | None) -> None:
         origin = self.current_location()
         if item is not None and item.location is not None and origin is not None:
+            self.view.focus()
             self._jump_to_tag(item.label.split("(")[0].split(".")[-1], origin, item)
 
     # ---- the command line ---------------------------------------------------------------------
@@ -912,7 +915,7 @@ class CodePane(Vertical):
             self._jump_to_tag(name, origin, items[0])
         else:
             self.app.push_screen(PickerScreen(f"{len(items)} definitions of {name} (:tselect)", items),
-                                 lambda item: item and self._jump_to_tag(name, origin, item))
+                                 lambda item: item and (self.view.focus(), self._jump_to_tag(name, origin, item)))
 
     # ---- the editor and the clipboard ---------------------------------------------------------
 
