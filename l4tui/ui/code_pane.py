@@ -285,7 +285,7 @@ class CodePane(Vertical):
             roots = [*project_roots(self.workspace, sources), *([lesson] if lesson is not None else [])]
             index = build_index(roots, progress=indexed,
                                 listings={self.workspace: sources})
-            index.prefer(self.workspace)
+            index.prefer(self.workspace, lesson)  # the user's code and the lesson's models first
             self._candidates = self._make_file_candidates(index)
         finally:
             self.background = ""
