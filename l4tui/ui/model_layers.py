@@ -22,7 +22,7 @@ from l4tui.ui.model_runner import ModelRunner
 # The Layers table's columns, most important first: at 80 columns the figures stay whole, the layer's
 # name and type are cut with … to make room, then Group leaves the table, then the counts go compact
 # (134k), then Share leaves (the line under the table gives them all for the highlighted layer).
-LAYER_COLUMNS = (("Layer (type)", "layer"), ("Output shape", "shape"), ("Params", "params"),
+LAYER_COLUMNS = (("Layer (type)", "layer"), ("Output", "shape"), ("Params", "params"),
                  ("Trains", "trains"), ("Share", "share"), ("Group", "group"))
 LAYOUTS = ((False, 6), (False, 5), (True, 5), (True, 4))  # (compact counts, how many columns)
 SCROLLBAR = 2  # the table's vertical scrollbar, kept free whether or not it shows
