@@ -34,7 +34,7 @@ UI_SWITCH_INTERVAL_S = 0.001
 # it alive: asyncio and Python's exit wait for every worker thread.
 EXIT_GRACE_S = 0.5
 PANES = {"code": "#code-view", "data": "#runs-table", "model": "#model-list"}  # pane -> what gets focus
-FOOTER_ROOMY_FROM = 100  # columns: narrower, the footer drops the spaces around its keys
+FOOTER_ROOMY_FROM = 80  # columns: narrower, the footer drops the spaces around its keys
 PANE_TITLES = {"code": "Code", "data": "Data & training", "model": "Model"}
 # The panes built the first time they are shown: pane -> (module, class). Their modules pull in
 # numpy and plotext, and their widgets take a while to compose: neither is needed for the first frame.
@@ -155,9 +155,9 @@ class L4App(App):
             # Empty until first shown (build_pane).
             yield TabPane(f"2 {PANE_TITLES['data']}", id="data")
             yield TabPane(f"3 {PANE_TITLES['model']}", id="model")
-        # Ctrl-K still opens the palette; the room goes to our keys. Compact below 100 columns: at
-        # 80 a pane's main keys and ? q fit whole (docs/layout.md); wider, Textual's spacing.
-        yield Footer(show_command_palette=False, compact=True)
+        # Ctrl-K still opens the palette; the room goes to our keys. Without 1 2 3 a pane's main keys
+        # and ? q fit whole in 80 columns (docs/layout.md); narrower, the footer goes compact.
+        yield Footer(show_command_palette=False)
 
     def on_resize(self, event) -> None:
         for footer in self.query(Footer):
