@@ -17,7 +17,7 @@ from l4tui.inspect.parameters import stat_text
 from l4tui.inspect.summary import (MIN_TEXT_WIDTH, compact_count, fit_columns, layer_label, parents_of,
                                    qualified_names, share_text, trainable_text)
 from l4tui.ui.messages import LayerSelected
-from l4tui.ui.model_runner import ModelRunner
+from l4tui.ui.model_runner import ModelBusy, ModelRunner
 
 # The Layers table's columns, most important first: at 80 columns the figures stay whole, the layer's
 # name and type are cut with … to make room, then Group leaves the table, then the counts go compact
@@ -48,6 +48,7 @@ class LayersTab(Vertical):
         self.folded: set[int] = set()
         self.groups: dict[str, int] = {}
         self.layout_now: tuple = ()  # the table's column keys and the layer column's width (fill())
+        self._filled_width: int | None = None
         self.totals = ""
 
     def compose(self) -> ComposeResult:
@@ -95,6 +96,7 @@ class LayersTab(Vertical):
         cursor = table.cursor_row
         shown = [index for index in range(len(self.summary.rows)) if not self.hidden(index)]
         available = self.size.width - SCROLLBAR
+        self._filled_width = self.size.width
         for compact, count in LAYOUTS:
             rows = [self.cells(index, compact)[:count] for index in shown]
             widths = [max([len(label)] + [len(cells[i]) for cells in rows])
@@ -121,8 +123,9 @@ class LayersTab(Vertical):
             table.add_row(*cells, key=str(index))
         table.move_cursor(row=min(cursor, table.row_count - 1))
 
-    def on_resize(self) -> None:
-        if self.summary is not None:
+    def on_resize(self, event) -> None:
+        # Only a new width changes the layout (a title that wraps changes the height alone).
+        if self.summary is not None and event.size.width != self._filled_width:
             self.fill()
 
     def show_detail(self) -> None:
@@ -206,15 +209,20 @@ class ParametersTab(Vertical):
         from l4tui.inspect.parameters import module_parameters
 
         subject, name = self.subject, self.module_name
-        self.infos = await self.runner.run(module_parameters, subject.model, name, HISTOGRAM_BINS)
-        own = bool(self.infos)
-        if not own:  # a container (the model itself, first): its children's tensors, not an empty table
-            self.infos = await self.runner.run(module_parameters, subject.model, name, HISTOGRAM_BINS, True)
+        head = self.query_one("#params-head", Static)
+        try:
+            self.infos = await self.runner.run(module_parameters, subject.model, name, HISTOGRAM_BINS)
+            own = bool(self.infos)
+            if not own:  # a container (the model itself, first): its children's tensors, not an empty table
+                self.infos = await self.runner.run(module_parameters, subject.model, name, HISTOGRAM_BINS, True)
+        except ModelBusy as error:  # another pass holds the model (a build that hangs): say so, keep going
+            head.update(str(error))
+            return
         module = dict(subject.model.named_modules(remove_duplicate=False))[name]
         count = sum(info.stats.numel for info in self.infos)
         tensors = f"{len(self.infos)} tensor{'' if len(self.infos) == 1 else 's'}"
         whose = "of its own" if own else "in its children (it holds none itself; ↑↓ in Layers picks one)"
-        self.query_one("#params-head", Static).update(
+        head.update(
             f"{name or 'the model'} ({type(module).__name__}): {tensors} {whose}, {count:,} numbers"
             if self.infos else f"{name or 'the model'} ({type(module).__name__}) has no parameters")
         table = self.query_one("#params-table", DataTable)
