@@ -133,10 +133,14 @@ async def test_every_footer_key_does_something(runs_dir, size, monkeypatch):
         await check_footer(pilot, app, model("tab-layers", "#model-table"), "Model pane, Layers", size[0])
         await check_footer(pilot, app, model("tab-acts", "#act-table"), "Model pane, Activations", size[0])
 
-        # In the Activations box the keys type: the footer offers none of the keys that type a character.
+        # In the Activations box the keys type: the footer offers none of the keys that type a
+        # character, only Esc, the way out of the box (to the tab's table).
         await model("tab-acts", "#act-input")()
         offered = {key.key for key in footer_keys(app)}
         assert not offered & {"r", "p", "g", "right_square_bracket", "question_mark", "q", "1"}, offered
+        assert await check_footer(pilot, app, model("tab-acts", "#act-input"), "Activations box", size[0]) == \
+            ["escape"]
+        assert app.focused.id == "act-table"
 
         await model("tab-layers", "#model-list")()
         await pilot.press("q")

@@ -71,6 +71,10 @@ class ModelPane(Vertical):
         Binding("left_square_bracket", "next_tab(-1)", "Previous tab", show=False, id="model.previous_tab"),
         Binding("g", "gradients", "Gradients", id="model.gradients",
                 tooltip="One forward and backward pass on the example batch: each layer's gradient norm"),
+        # Only while a box has the focus: the way out of it, to the tab's table, where the keys
+        # above work again (in the box they type).
+        Binding("escape", "leave_box", "Leave the box", id="model.leave_box",
+                tooltip="Out of the text box, to the tab's table: ] [ r p g work again"),
     ]
 
     def __init__(self, workspace, runs_dir=None, **kwargs) -> None:
@@ -225,7 +229,10 @@ class ModelPane(Vertical):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         """The footer shows only the keys that work now: none of these while a box is typed into
         (they type), r once a model is chosen, g once one is built."""
-        if is_typing(self.screen):
+        typing = is_typing(self.screen)
+        if action == "leave_box":
+            return typing
+        if typing:
             return False
         if action == "reload":
             return self.current is not None
@@ -248,6 +255,9 @@ class ModelPane(Vertical):
             # finds, in that same hidden tab, whose TabPane.Focused shows that tab again (] and [
             # seemed dead after Tab out of the Activations box). It goes to the new tab instead.
             self.screen.set_focus(self.tab_focus(new))
+
+    def action_leave_box(self) -> None:
+        self.screen.set_focus(self.tab_focus(self.query_one("#model-tabs", TabbedContent).active))
 
     def tab_focus(self, pane_id: str):
         """Where the focus goes in a tab shown with ] or [: its first table or list, not a text
