@@ -54,6 +54,8 @@ class ActivationsTab(Vertical):
                 yield Static("", id="act-heatmap")
 
     def on_mount(self) -> None:
+        if not self.query("#act-table"):  # the app closed while the pane was being built (seen in a test)
+            return
         self.query_one("#act-table", DataTable).add_columns("layer", "shape", "mean", "std", "|x|<1e-3")
 
     def show(self, subject) -> None:

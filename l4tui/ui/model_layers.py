@@ -194,6 +194,8 @@ class ParametersTab(Vertical):
         yield DataTable(id="grads-table", cursor_type="row")
 
     def on_mount(self) -> None:
+        if not self.query("#params-table") or not self.query("#grads-table"):  # the app closed meanwhile
+            return
         self.query_one("#params-table", DataTable).add_columns(
             "tensor", "shape", "mean", "std", "min", "max", "|x|<1e-3", "trains", "tied to")
         self.query_one("#grads-table", DataTable).add_columns("layer", "gradient norm", "", "trains")
