@@ -7,7 +7,7 @@ nothing fails, as does a key the footer dims (it shows only keys that work now) 
 """
 
 import pytest
-from textual.widgets import Static, TabbedContent
+from textual.widgets import DataTable, Static, TabbedContent
 from textual.widgets._footer import FooterKey
 
 from conftest import REPO, wait_until
@@ -15,6 +15,8 @@ from l4tui.ui.app import L4App
 from l4tui.ui.code_pane import CodePane
 from l4tui.ui.key_order import is_typing
 from l4tui.ui.model_pane import ModelPane
+from l4tui.ui.tabular_screen import TabularScreen
+from l4tui.ui.text_screen import TextScreen
 
 pytestmark = pytest.mark.slow
 
@@ -30,8 +32,14 @@ def text_of(app, selector) -> str:
 def state(app) -> dict:
     """What a user could see change after a key."""
     base = app.screen_stack[0]
+    top = app.screen
+    shown = ()
+    if top is not base:  # a screen over the panes: what its widgets say, where its tables are
+        shown = tuple(str(w.render()) for w in top.query(Static) if not isinstance(w, FooterKey)) + \
+            tuple((t.row_count, t.cursor_coordinate) for t in top.query(DataTable))
     seen = {"screens": len(app.screen_stack), "screen": type(app.screen).__name__, "focus": repr(app.screen.focused),
-            "messages": len(app._notifications), "pane": base.query_one("#panes", TabbedContent).active}
+            "messages": len(app._notifications), "pane": base.query_one("#panes", TabbedContent).active,
+            "shown": shown}
     for pane in base.query(ModelPane):
         seen |= {"tab": pane.query_one("#model-tabs", TabbedContent).active, "preset": pane.sizes.preset,
                  "model": id(pane.subject), "layers": pane.query_one("#model-table").row_count,
@@ -55,17 +63,23 @@ def changed(before: dict, after: dict, action: str) -> bool:
 
 
 def footer_keys(app) -> list[FooterKey]:
-    return list(app.screen_stack[0].query(FooterKey))
+    """The footer of the screen on top: the panes', or a pushed screen's own (modal ones have none)."""
+    for screen in reversed(app.screen_stack):
+        keys = list(screen.query(FooterKey))
+        if keys:
+            return keys
+    return []
 
 
-async def back_to_panes(pilot, app) -> None:
-    while len(app.screen_stack) > 1:
+async def back_to(pilot, app, depth: int = 1) -> None:
+    while len(app.screen_stack) > depth:
         app.pop_screen()
         await pilot.pause()
 
 
-async def check_footer(pilot, app, setup, where: str, width: int) -> list[str]:
-    """Press each key of the footer that `setup` leads to; return the keys pressed."""
+async def check_footer(pilot, app, setup, where: str, width: int, depth: int = 1) -> list[str]:
+    """Press each key of the footer that `setup` leads to (on the screen `depth` deep: 1, the
+    panes); return the keys pressed."""
     await setup()
     keys = footer_keys(app)
     assert keys, f"{where}: an empty footer"
@@ -82,7 +96,7 @@ async def check_footer(pilot, app, setup, where: str, width: int) -> list[str]:
         assert await wait_until(pilot, lambda: changed(before, state(app), action), timeout=20), \
             f"{where}: the footer's key {key} did nothing"
         pressed.append(key)
-        await back_to_panes(pilot, app)
+        await back_to(pilot, app, depth)
         if is_typing(app.screen):  # a prompt (/) opened: close it
             await pilot.press("escape")
             await pilot.pause()
@@ -141,6 +155,24 @@ async def test_every_footer_key_does_something(runs_dir, size, monkeypatch):
         assert await check_footer(pilot, app, model("tab-acts", "#act-input"), "Activations box", size[0]) == \
             ["escape"]
         assert app.focused.id == "act-table"
+
+        # The screens of the Data & training pane whose footers are checked here (the pane's own
+        # and its other screens belong to tests/test_app_runs.py's side of the app).
+        for key, screen, ready in (("t", TextScreen, lambda s: s.figures is not None),
+                                   ("a", TabularScreen, lambda s: s.query_one("#tab-columns").row_count > 0)):
+            async def on_screen(key=key, screen=screen, ready=ready):
+                if not isinstance(app.screen, screen):
+                    await back_to(pilot, app)
+                    await pilot.press("2")
+                    await pilot.pause()
+                    await pilot.press(key)
+                    assert await wait_until(pilot, lambda: isinstance(app.screen, screen) and ready(app.screen))
+                    await pilot.pause()
+                app.screen.set_focus(app.screen.query_one(screen.AUTO_FOCUS))
+                await pilot.pause()
+            pressed = await check_footer(pilot, app, on_screen, screen.__name__, size[0], depth=2)
+            assert {"escape", "question_mark"} <= set(pressed)
+            await back_to(pilot, app)
 
         await model("tab-layers", "#model-list")()
         await pilot.press("q")
