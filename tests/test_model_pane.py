@@ -4,7 +4,7 @@ fresh weights and a run's checkpoints."""
 import math
 
 import torch
-from textual.widgets import OptionList, Static, TabbedContent
+from textual.widgets import OptionList, Static, TabbedContent, Tabs
 
 from conftest import REPO, wait_until
 from fake_runs import write_fake_run
@@ -248,10 +248,18 @@ async def test_tab_keys_work_after_typing_into_the_activations_box_and_tabbing_o
         await pilot.press("right_square_bracket")
         assert await wait_until(pilot, lambda: tabs.active == "tab-interpret")
         await pilot.pause(0.2)
-        assert tabs.active == "tab-interpret" and app.focused is not None
+        # Biases & factors has no table: the focus is on the tab bar, where [ and ] go on working.
+        assert tabs.active == "tab-interpret" and app.focused is tabs.query_one(Tabs)
         await pilot.press("left_square_bracket")
         assert await wait_until(pilot, lambda: tabs.active == "tab-acts")
-        assert app.focused.id == "act-table"  # its table, not the box where [ would type
+        assert app.focused is tabs.query_one(Tabs)  # it stays there, not in the box where ] would type
+        app.query_one("#act-table").focus()
+        await pilot.press("left_square_bracket")
+        assert await wait_until(pilot, lambda: tabs.active == "tab-params")
+        assert app.focused.id == "params-table"  # from a tab's table, to the other tab's table
+        await pilot.press("right_square_bracket")
+        assert await wait_until(pilot, lambda: tabs.active == "tab-acts")
+        assert app.focused.id == "act-table"
         await pilot.press("question_mark")
         assert await wait_until(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
         await pilot.press("escape")

@@ -247,8 +247,7 @@ class ModelPane(Vertical):
             return
         new = shown[(shown.index(tabs.active) + step) % len(shown)]
         focused = self.screen.focused
-        inside = focused is not None and any(isinstance(node, TabPane) for node in focused.ancestors) \
-            and tabs in focused.ancestors
+        inside = focused is not None and tabs.get_pane(tabs.active) in focused.ancestors  # not the tab bar
         tabs.active = new
         if inside:
             # The focus was in the tab being hidden: Textual would move it to the next widget it
