@@ -51,6 +51,13 @@ def is_private_path(path: Path | str) -> bool:
     return any((part.startswith("_") and not part.startswith("__")) or part in TEST_FOLDERS for part in parts)
 
 
+def is_test_path(path: Path | str) -> bool:
+    """A test module: under a tests folder, or named test_*.py / *_test.py (pytest's names)."""
+    path = Path(path)
+    return any(part in TEST_FOLDERS for part in path.parts[:-1]) or path.name.startswith("test_") \
+        or path.stem.endswith("_test")
+
+
 def is_private_name(name: str) -> bool:
     return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
 
@@ -400,17 +407,23 @@ class SymbolIndex:
 
     def prefer(self, *roots: Path | str | None) -> None:
         """Rank search() results: the definitions of files under `roots` (the user's project, the
-        lesson's models) first, then the environment's public ones, then its private and test
-        ones (is_private_path, is_private_name)."""
+        lesson's models) first, then the environment's public ones and the project's tests, then
+        the environment's private and test ones (is_private_path, is_private_name)."""
         prefixes = tuple(os.path.join(os.fspath(root), "") for root in roots if root is not None)
         self._own_files = set()
         self._own_names = set()
         self._file_rank = []
         for file_no, path in enumerate(self._files):
-            if prefixes and os.fspath(path).startswith(prefixes):
+            text = os.fspath(path)
+            own = next((prefix for prefix in prefixes if text.startswith(prefix)), None)
+            if own is not None and any(folder in Path(text[len(own):]).parts for folder in ENVIRONMENT_FOLDERS):
+                own = None  # torch in the project's own .venv is the environment's
+            if own is not None and not is_test_path(text[len(own):]):
                 self._own_files.add(file_no)
                 self._own_names.update(row[0] for row in self._rows[file_no])
                 self._file_rank.append(1)
+            elif own is not None:
+                self._file_rank.append(0)  # the project's own tests: after its code, with torch's public names
             else:
                 self._file_rank.append(-1 if is_private_path(path) else 0)
         bonus = {}
