@@ -224,8 +224,13 @@ async def test_at_80x24_the_layers_figures_are_whole_and_the_model_row_shows_ten
         # The Parameters tab opens on the model's own tensors, not "0 tensors of its own".
         await pilot.press("right_square_bracket")
         assert await wait_until(pilot, lambda: "4 tensors in its children" in shown(app, "#params-head"))
-        assert app.query_one("#params-table").row_count == 4
-        assert pane.query_one("#params-hist", Static).render()
+        params = app.query_one("#params-table")
+        assert params.row_count == 4
+        assert await wait_until(pilot, lambda: sum(c.get_render_width(params) for c in params.columns.values())
+                                <= params.scrollable_content_region.width)  # the figures whole here too
+        assert [str(label) for label in (c.label for c in params.columns.values())][:4] == ["tensor", "shape", "mean", "std"]
+        # What the narrow table leaves out, the histogram's line gives for the highlighted tensor.
+        assert "histogram of its 47,200 numbers · " in shown(app, "#params-hist") and "trains" in shown(app, "#params-hist")
 
 
 async def test_tab_keys_work_after_typing_into_the_activations_box_and_tabbing_out(runs_dir):

@@ -26,6 +26,11 @@ LAYER_COLUMNS = (("Layer (type)", "layer"), ("Output", "shape"), ("Params", "par
                  ("Trains", "trains"), ("Share", "share"), ("Group", "group"))
 LAYOUTS = ((False, 6), (False, 5), (True, 5), (True, 4))  # (compact counts, how many columns)
 SCROLLBAR = 2  # the table's vertical scrollbar, kept free whether or not it shows
+# The Parameters table's columns, most important first. Narrower than all of them, the table leaves
+# out (from the end) tied to, trains, |x|<1e-3, then min and max: the histogram's line names the
+# ties, whether it trains and the near-zero share of the highlighted tensor, and its axis the min and max.
+PARAM_COLUMNS = ("tensor", "shape", "mean", "std", "min", "max", "|x|<1e-3", "trains", "tied to")
+PARAM_LAYOUTS = (9, 8, 7, 6, 4)  # how many columns
 HISTOGRAM_BINS = 60  # squeezed to the width of the pane when it is narrower
 HISTOGRAM_LINES = 4
 
@@ -184,6 +189,8 @@ class ParametersTab(Vertical):
         self.subject = None
         self.infos = []
         self.module_name = ""
+        self.layout_now: tuple = ()  # the params table's columns and widths (fill())
+        self._filled_width: int | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="params-head", markup=False)
@@ -196,8 +203,6 @@ class ParametersTab(Vertical):
     def on_mount(self) -> None:
         if not self.query("#params-table") or not self.query("#grads-table"):  # the app closed meanwhile
             return
-        self.query_one("#params-table", DataTable).add_columns(
-            "tensor", "shape", "mean", "std", "min", "max", "|x|<1e-3", "trains", "tied to")
         self.query_one("#grads-table", DataTable).add_columns("layer", "gradient norm", "", "trains")
 
     def show(self, subject, module_name: str) -> None:
@@ -227,14 +232,47 @@ class ParametersTab(Vertical):
         head.update(
             f"{name or 'the model'} ({type(module).__name__}): {tensors} {whose}, {count:,} numbers"
             if self.infos else f"{name or 'the model'} ({type(module).__name__}) has no parameters")
+        self.fill()
+        self.show_histogram(0)
+
+    def fill(self) -> None:
+        """The tensors, laid out for the tab's width: the figures whole, the name cut with …"""
         table = self.query_one("#params-table", DataTable)
-        table.clear()
+        cursor = table.cursor_row
+        rows = []
         for info in self.infos:
             s = info.stats
-            table.add_row(info.name, "×".join(map(str, s.shape)), stat_text(s.mean), stat_text(s.std),
-                          stat_text(s.min), stat_text(s.max), f"{s.near_zero_share:.1%}",
-                          "yes" if info.requires_grad else "frozen", ", ".join(info.tied_to))
-        self.show_histogram(0)
+            rows.append([info.name, "×".join(map(str, s.shape)), stat_text(s.mean), stat_text(s.std),
+                         stat_text(s.min), stat_text(s.max), f"{s.near_zero_share:.1%}",
+                         "yes" if info.requires_grad else "frozen", ", ".join(info.tied_to)])
+        self._filled_width = self.size.width
+        for count in PARAM_LAYOUTS:
+            widths = [max([len(label)] + [len(row[i]) for row in rows]) for i, label in enumerate(PARAM_COLUMNS[:count])]
+            if self.size.width == 0:  # not laid out yet (a hidden tab): on_resize fills it again
+                text_width = widths[0]
+                break
+            text_width = fit_columns(widths, self.size.width - SCROLLBAR)
+            if text_width is not None:
+                break
+        else:
+            text_width = MIN_TEXT_WIDTH
+        layout = (count, text_width, tuple(widths[1:]))
+        if layout != self.layout_now:
+            table.clear(columns=True)
+            for label, width in zip(PARAM_COLUMNS[:count], [text_width, *widths[1:]]):
+                table.add_column(label, width=width)
+            self.layout_now = layout
+        else:
+            table.clear()
+        for row in rows:
+            name = row[0] if len(row[0]) <= text_width else row[0][:text_width - 1] + "…"
+            table.add_row(name, *row[1:count])
+        if rows:
+            table.move_cursor(row=min(cursor, len(rows) - 1))
+
+    def on_resize(self, event) -> None:
+        if self.infos and event.size.width != self._filled_width:
+            self.fill()
 
     def show_histogram(self, index: int) -> None:
         hist = self.query_one("#params-hist", Static)
@@ -244,7 +282,11 @@ class ParametersTab(Vertical):
         info = self.infos[min(index, len(self.infos) - 1)]
         s = info.stats
         width = max(10, (self.size.width or 60) - 4)
-        text = Text(f"{info.name}: histogram of its {s.numel:,} numbers\n", style="bold")
+        # What a narrow table leaves out, for this tensor (PARAM_COLUMNS); min and max are the axis's ends.
+        about = [f"{s.near_zero_share:.1%} |x|<1e-3", "trains" if info.requires_grad else "frozen"]
+        if info.tied_to:
+            about.append("tied to " + ", ".join(info.tied_to))
+        text = Text(f"{info.name}: histogram of its {s.numel:,} numbers · {' · '.join(about)}\n", style="bold")
         text.append("\n".join(bar_rows(s.counts, width, HISTOGRAM_LINES)) + "\n", style="cyan")
         if s.edges:
             low, high = stat_text(s.edges[0]), stat_text(s.edges[-1])
