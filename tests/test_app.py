@@ -111,8 +111,11 @@ async def test_model_pane_shows_the_layer_table_and_switches_models(runs_dir):
         assert "133,977" in str(totals.render())
         rows = table_rows(app)
         # Indented under the model (▾ folds it with Enter); its share of the parameters; no layer groups.
-        assert rows[0][0] == "▾ EmbeddingDotBias(y_range=(0.0, 5.5))"
-        assert rows[1] == ["    u_weight: Embedding(944, 50)", "[2, 50]", "47,200", "yes", "35.2%", ""]
+        # 100 columns: the figures whole, the layer's text cut with …, and whole under the table.
+        assert rows[0][0] == "▾ EmbeddingDotBias(y_range=(0.0, 5…"
+        assert "EmbeddingDotBias(y_range=(0.0, 5.5)) · 133,977 parameters" in str(totals.render())
+        assert rows[1][0].startswith("    u_weight: Embedding(944")
+        assert rows[1][1:] == ["[2, 50]", "47,200", "yes", "35.2%", ""]
         assert [option.id for option in pane.query_one("#model-list").options] == \
             ["lm", "classifier", "tabular", "collab", "collab-nn"]
         await pilot.press("up", "enter")  # tabular

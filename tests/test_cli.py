@@ -62,6 +62,11 @@ def test_data_show_on_the_sample_and_on_bad_files(tmp_path):
     assert "expected 4 tab-separated columns" in result.stderr and "Traceback" not in result.stderr
     result = l4tui("data", "show", str(tmp_path / "missing"))
     assert result.returncode == 2 and "no such file or folder" in result.stderr
+    code = tmp_path / "main.py"
+    code.write_text("import torch\n")
+    result = l4tui("data", "show", str(code))  # was: "a CSV l4tui does not recognise"
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "main.py: is a Python file, not a dataset" in result.stderr and "l4tui data list" in result.stderr
 
 
 def test_train_refuses_bad_data_and_bad_options(tmp_path, runs_dir):

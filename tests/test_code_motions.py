@@ -529,6 +529,19 @@ def test_jumplist_keeps_entries_and_moves_duplicates_to_the_end():
     assert other in jumps.entries() and at(10) in jumps.entries()
 
 
+def test_jumps_lists_oldest_first_with_vims_marker():
+    jumps = JumpList()
+    for line in (1, 50, 20):
+        jumps.record(Location(A, line, 4))
+    # Not walking the list: vim's `>` stands alone on a last line, after the newest entry.
+    assert [text for text, _ in jumps.listing()] == [
+        "   3      1    5", "   2     50    5", "   1     20    5", ">"]
+    assert jumps.listing()[-1][1] is None and jumps.listing()[0][1].line == 1
+    jumps.back(at(30))  # Ctrl-O: the current position is now an entry of its own
+    texts = [text for text, _ in jumps.listing()]
+    assert texts == ["   2      1    5", "   1     50    5", ">  0     20    5", "   1     30    1"]
+
+
 def test_jumplist_is_bounded():
     jumps = JumpList(max_entries=3)
     for line in range(1, 8):

@@ -318,3 +318,34 @@ def test_l4tui_with_a_file_or_folder_opens_its_project(tmp_path, monkeypatch):
     assert cli.main([str(project / "pkg")]) == 0
     assert [app.workspace for app in opened] == [project, project]
     assert opened[0].open_at.path == project / "src" / "lib" / "core.py"
+
+
+def test_the_symbol_finder_ranks_own_and_lesson_code_then_public_then_private(tmp_path):
+    """`s` ranked torch/testing/_internal's definitions above the user's own and the lesson's."""
+    project = make(tmp_path / "proj", {"main.py": "def embed_users():\n    pass\n",
+                                       "tests/test_main.py": "def test_embed_users_once():\n    pass\n"})
+    lesson = make(tmp_path / "lesson", {"collab.py": "class EmbeddingDotBias:\n    pass\n"})
+    # The environment inside the project, a venv of its own: still the environment's.
+    site = make(project / "venv" / "lib" / "site-packages" / "torchish", {
+        "testing/_internal/common.py": "def embed_users_test():\n    pass\n\n\nclass EmbeddingDotBiasTest:\n    pass\n",
+        "nn/modules/sparse.py": "class Embedding:\n    pass\n\n\ndef _embedding_impl():\n    pass\n",
+        "ao/nn/qat/modules/embedding_ops.py": "class Embedding:\n    pass\n",
+        "_dynamo/embed.py": "def embedding_dot():\n    pass\n"})
+    sources = [p for p in list_workspace(project) if p.suffix == ".py"]  # the app's listing leaves venv/ out
+    index = build_index([site, lesson, project], cache_dir=False, processes=1, listings={project: sources})
+    index.prefer(project, lesson)
+
+    def where(query):
+        return [(s.name, "env" if "site-packages" in s.path.parts else s.path.relative_to(tmp_path).parts[0])
+                for s in index.search(query)]
+
+    assert where("EmbeddingDotBias")[0] == ("EmbeddingDotBias", "lesson")  # the lesson's model first
+    assert where("embed_users")[0] == ("embed_users", "proj")
+    # The project's tests after its code (ranked as the environment's public names).
+    assert where("embedus")[:2] == [("embed_users", "proj"), ("test_embed_users_once", "proj")]
+    found = where("embed")
+    assert found.index(("Embedding", "env")) < found.index(("embedding_dot", "env"))  # public before _dynamo
+    assert found[-1][0] in ("_embedding_impl", "embedding_dot", "embed_users_test", "EmbeddingDotBiasTest")
+    # One name in two places: the shallower, public path first.
+    assert [s.path.parts[-4:] for s in index.search("Embedding") if s.name == "Embedding"][0] == \
+        ("torchish", "nn", "modules", "sparse.py")

@@ -4,7 +4,7 @@ fresh weights and a run's checkpoints."""
 import math
 
 import torch
-from textual.widgets import OptionList, Static, TabbedContent
+from textual.widgets import OptionList, Static, TabbedContent, Tabs
 
 from conftest import REPO, wait_until
 from fake_runs import write_fake_run
@@ -206,3 +206,68 @@ async def test_the_pretrained_language_model_is_listed_before_any_fine_tuning(ru
         assert pane.subject.vocab.itos[:2] == ["xxunk", "xxpad"] and len(pane.subject.vocab.itos) == 131
         tabs = app.query_one("#model-tabs", TabbedContent)
         assert tabs.get_tab("tab-generate").display  # Generate compares it with fine-tuned runs
+
+
+async def test_at_80x24_the_layers_figures_are_whole_and_the_model_row_shows_tensors(runs_dir):
+    """At 80x24 the Params column was cut to `133,9`, `47,20`: numbers are never cut; the text is."""
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await open_pane(pilot, app)
+        table = app.query_one("#model-table")
+        await pilot.pause(0.2)
+        region = table.scrollable_content_region
+        total_width = sum(column.get_render_width(table) for column in table.columns.values())
+        assert total_width <= region.width, "every column fits: none is cut at the right edge"
+        counts = [row[2] for row in rows(app, "#model-table")]
+        assert counts == ["133,977", "47,200", "84,150", "944", "1,683"]
+        assert any(row[0].endswith("…") for row in rows(app, "#model-table"))  # the text is what gives way
+        # The Parameters tab opens on the model's own tensors, not "0 tensors of its own".
+        await pilot.press("right_square_bracket")
+        assert await wait_until(pilot, lambda: "4 tensors in its children" in shown(app, "#params-head"))
+        params = app.query_one("#params-table")
+        assert params.row_count == 4
+        assert await wait_until(pilot, lambda: sum(c.get_render_width(params) for c in params.columns.values())
+                                <= params.scrollable_content_region.width)  # the figures whole here too
+        assert [str(label) for label in (c.label for c in params.columns.values())][:4] == ["tensor", "shape", "mean", "std"]
+        # What the narrow table leaves out, the histogram's line gives for the highlighted tensor.
+        assert "histogram of its 47,200 numbers · " in shown(app, "#params-hist") and "trains" in shown(app, "#params-hist")
+
+
+async def test_tab_keys_work_after_typing_into_the_activations_box_and_tabbing_out(runs_dir):
+    """Typed into the box, Enter, Tab out: ] and [ went on being offered but did nothing (the focus
+    moved to a widget of the hidden tab, which showed that tab again)."""
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_pane(pilot, app)
+        tabs = app.query_one("#model-tabs", TabbedContent)
+        tabs.active = "tab-acts"
+        app.query_one("#act-input").focus()
+        await pilot.pause()
+        footer = {binding.key for _, binding, _, _ in app.screen.active_bindings.values() if binding.show}
+        assert "right_square_bracket" not in footer and "q" not in footer  # they type, here
+        await pilot.press("end", "1", "enter")
+        assert await wait_until(pilot, lambda: "user 1" in shown(app, "#act-output") or "can't" in shown(app, "#act-status"))
+        await pilot.press("tab")
+        await pilot.pause()
+        assert app.focused.id == "act-table"
+        await pilot.press("right_square_bracket")
+        assert await wait_until(pilot, lambda: tabs.active == "tab-interpret")
+        await pilot.pause(0.2)
+        # Biases & factors has no table: the focus is on the tab bar, where [ and ] go on working.
+        assert tabs.active == "tab-interpret" and app.focused is tabs.query_one(Tabs)
+        await pilot.press("left_square_bracket")
+        assert await wait_until(pilot, lambda: tabs.active == "tab-acts")
+        assert app.focused is tabs.query_one(Tabs)  # it stays there, not in the box where ] would type
+        app.query_one("#act-table").focus()
+        await pilot.press("left_square_bracket")
+        assert await wait_until(pilot, lambda: tabs.active == "tab-params")
+        assert app.focused.id == "params-table"  # from a tab's table, to the other tab's table
+        await pilot.press("right_square_bracket")
+        assert await wait_until(pilot, lambda: tabs.active == "tab-acts")
+        assert app.focused.id == "act-table"
+        await pilot.press("question_mark")
+        assert await wait_until(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
+        await pilot.press("escape")
+        assert await wait_until(pilot, lambda: app.focused is not None and app.focused.id == "act-table")
+        await pilot.press("1")
+        assert await wait_until(pilot, lambda: app.query_one("#panes", TabbedContent).active == "code")

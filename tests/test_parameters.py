@@ -209,3 +209,13 @@ def test_default_targets_fit_each_lesson_model(name):
         assert 0 <= float(target.min()) and float(target.max()) <= 5
     grads = gradient_norms(b.model, b.example, target, default_loss(name))
     assert math.isfinite(grads.loss) and any(g.norm > 0 for g in grads.params)
+
+
+def test_counts_in_a_narrow_table_and_the_room_left_for_the_text():
+    from l4tui.inspect.summary import MIN_TEXT_WIDTH, compact_count, fit_columns
+
+    assert [compact_count(n) for n in (944, 1683, 47200, 133977, 999_499, 24_276_003, 3_000_000_000)] == \
+        ["944", "1.7k", "47k", "134k", "999k", "24M", "3.0B"]
+    assert fit_columns([30, 7, 5], 60) == 30  # all fits: the text keeps its width
+    assert fit_columns([30, 7, 5], 40) == 40 - 12 - 6  # the text gives way, the figures do not
+    assert fit_columns([30, 7, 5], 20) is None and MIN_TEXT_WIDTH > 20 - 18

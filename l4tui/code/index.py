@@ -32,6 +32,34 @@ KINDS = ("class", "function", "method", "variable", "member")
 # before torch/utils/* and torch's utils(); an environment's name still wins where the project's
 # barely matches (a few scattered letters against a whole word).
 OWN_BONUS = 15.0
+# What a private or test definition loses against the environment's public ones: a path with a
+# part that starts with `_` (torch/testing/_internal, torch/_dynamo) or is a test folder, or a
+# name that starts with `_`. They still come up when nothing public matches as well.
+PRIVATE_PENALTY = 15.0
+TEST_FOLDERS = {"testing", "tests", "test"}
+ENVIRONMENT_FOLDERS = ("site-packages", "dist-packages")
+
+
+def is_private_path(path: Path | str) -> bool:
+    """A module its package keeps to itself or for its tests: torch/testing/_internal/..., torch/_dynamo/...
+    Only the parts under site-packages count (the environment's own folder may be `_venv`)."""
+    parts = Path(path).parts
+    for folder in ENVIRONMENT_FOLDERS:
+        if folder in parts:
+            parts = parts[len(parts) - parts[::-1].index(folder):]
+            break
+    return any((part.startswith("_") and not part.startswith("__")) or part in TEST_FOLDERS for part in parts)
+
+
+def is_test_path(path: Path | str) -> bool:
+    """A test module: under a tests folder, or named test_*.py / *_test.py (pytest's names)."""
+    path = Path(path)
+    return any(part in TEST_FOLDERS for part in path.parts[:-1]) or path.name.startswith("test_") \
+        or path.stem.endswith("_test")
+
+
+def is_private_name(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,6 +356,8 @@ class SymbolIndex:
         self._by_path: dict[Path, int] = {}
         self._own_files: set[int] = set()  # see prefer()
         self._own_names: set[str] = set()
+        self._file_rank: list[int] = []  # each file's: 1 the user's or the lesson's, 0 public, -1 private
+        self._name_bonus: dict[str, float] = {}  # a name's, where it is not 0
         for path, rows in (files or {}).items():
             self.add(path, rows)
 
@@ -375,39 +405,72 @@ class SymbolIndex:
             return []
         return [self._symbol(file_no, r) for r in range(len(self._rows[file_no]))]
 
-    def prefer(self, root: Path | str | None) -> None:
-        """Rank the definitions of files under `root` (the user's project) first in search()."""
+    def prefer(self, *roots: Path | str | None) -> None:
+        """Rank search() results: the definitions of files under `roots` (the user's project, the
+        lesson's models) first, then the environment's public ones and the project's tests, then
+        the environment's private and test ones (is_private_path, is_private_name)."""
+        prefixes = tuple(os.path.join(os.fspath(root), "") for root in roots if root is not None)
         self._own_files = set()
         self._own_names = set()
-        if root is None:
-            return
-        prefix = os.path.join(os.fspath(root), "")
+        self._file_rank = []
         for file_no, path in enumerate(self._files):
-            if os.fspath(path).startswith(prefix):
+            text = os.fspath(path)
+            own = next((prefix for prefix in prefixes if text.startswith(prefix)), None)
+            if own is not None and any(folder in Path(text[len(own):]).parts for folder in ENVIRONMENT_FOLDERS):
+                own = None  # torch in the project's own .venv is the environment's
+            if own is not None and not is_test_path(text[len(own):]):
                 self._own_files.add(file_no)
                 self._own_names.update(row[0] for row in self._rows[file_no])
+                self._file_rank.append(1)
+            elif own is not None:
+                self._file_rank.append(0)  # the project's own tests: after its code, with torch's public names
+            else:
+                self._file_rank.append(-1 if is_private_path(path) else 0)
+        bonus = {}
+        ranks = self._file_rank
+        for name, places in self._by_name.items():
+            if name in self._own_names:
+                bonus[name] = OWN_BONUS
+            elif is_private_name(name) or all(ranks[f] < 0 for f, _ in places):
+                bonus[name] = -PRIVATE_PENALTY
+        self._name_bonus = bonus
+
+    def _rank_of(self, file_no: int, name: str) -> int:
+        if not self._file_rank:
+            return 0
+        rank = self._file_rank[file_no]
+        return -1 if rank == 0 and is_private_name(name) else rank
 
     def search(self, query: str, limit: int = 50) -> list[Symbol]:
-        """Definitions whose name fuzzily matches `query`, best first, the preferred files'
-        (prefer()) before the others'.
+        """Definitions whose name fuzzily matches `query`, best first: the preferred files'
+        (prefer()) before the environment's public ones, its private and test ones last unless
+        they match much better. One name's definitions: the same order, then the shallower path
+        first (torch/nn/modules/sparse.py's Embedding before torch/ao/nn/qat/...'s).
 
         A query with a dot ("Bias.fwd") is matched against qualified names ("EmbeddingDotBias.forward").
         """
         if not query:
             return []
-        own_files, own_names = self._own_files, self._own_names
+        rank_of = self._rank_of
         if "." in query:
             qualified = [(f"{r[4]}.{r[0]}" if r[4] else r[0], f, n)
                          for f, rows in enumerate(self._rows) for n, r in enumerate(rows)]
+            step = {1: OWN_BONUS, 0: 0.0, -1: -PRIVATE_PENALTY}
             best = fuzzy_rank(query, qualified, key=lambda item: item[0], limit=limit,
-                              bonus=(lambda item: OWN_BONUS if item[1] in own_files else 0.0) if own_files else None)
+                              bonus=(lambda item: step[rank_of(item[1], self._rows[item[1]][item[2]][0])])
+                              if self._file_rank else None)
             return [self._symbol(f, n) for _, f, n in best]
         found: list[Symbol] = []
+        name_bonus = self._name_bonus
         names = fuzzy_rank(query, self._by_name, limit=limit,
-                           bonus=(lambda name: OWN_BONUS if name in own_names else 0.0) if own_names else None)
+                           bonus=(lambda name: name_bonus.get(name, 0.0)) if name_bonus else None)
+        files = self._files
         for name in names:
             # A name defined both in the project and in torch: the project's definitions first.
-            for f, r in sorted(self._by_name[name], key=lambda fr: fr[0] not in own_files):
+            places = self._by_name[name]
+            if self._file_rank:
+                places = sorted(places, key=lambda fr: (-rank_of(fr[0], name), len(files[fr[0]].parts)))
+            for f, r in places:
                 found.append(self._symbol(f, r))
                 if len(found) >= limit:
                     return found

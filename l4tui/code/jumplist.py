@@ -52,6 +52,18 @@ class JumpList:
         self._cleanup()
         return self._index
 
+    def listing(self) -> list[tuple[str, Location | None]]:
+        """`:jumps` as vim prints it: oldest first, each entry's distance from the current
+        position, its line and column (from 1), with `>` at the current position. When not
+        walking the list the position is past the newest entry, and vim marks it with a line of
+        its own, a lone `>`: that line comes last here too (its location None)."""
+        entries, index = self.entries(), self.index
+        lines = [(f"{'>' if number == index else ' '}{abs(number - index):>3} {entry.line:>6} "
+                  f"{entry.column + 1:>4}", entry) for number, entry in enumerate(entries)]
+        if index == len(entries):
+            lines.append((">", None))
+        return lines
+
     def clear(self) -> None:
         """`:clearjumps`."""
         self._entries.clear()

@@ -17,6 +17,14 @@ BUNDLED = {  # name -> (family, path inside datasets/); names unlike the downloa
 FAMILIES = {"imdb": "text", "imdb_sample": "text", "adult_sample": "tabular", "ml_sample": "collab",
             "ml-100k": "collab"}
 ADULT_UCI_NAMES = ("adult.data", "adult.test")
+# Files that are plainly no dataset, by their suffix: named for what they are, not "a CSV l4tui does
+# not recognise" (`l4tui data show main.py`).
+NOT_DATA = {".py": "a Python file", ".pyi": "a Python stub file", ".ipynb": "a Jupyter notebook",
+            ".md": "a Markdown file", ".toml": "a TOML file", ".yaml": "a YAML file", ".yml": "a YAML file",
+            ".json": "a JSON file", ".pth": "a PyTorch file (weights?)", ".pt": "a PyTorch file (weights?)",
+            ".pkl": "a pickle", ".zip": "an archive", ".tgz": "an archive", ".gz": "an archive",
+            ".tar": "an archive", ".png": "an image", ".jpg": "an image", ".svg": "an image"}
+ACCEPTED = "a dataset's name from `l4tui data list`, a CSV with a header line, u.data, or a dataset's folder"
 
 
 def resolve(name_or_path) -> Path:
@@ -74,6 +82,10 @@ def detect_format(path: Path) -> str:
                 return kind
         raise DataError(path, "is a folder with no dataset l4tui knows",
                         "expected u.data, ratings.csv, an IMDB tree (train/, test/), texts.csv or adult.csv")
+    what = NOT_DATA.get(path.suffix.lower())
+    if what is not None:
+        archive = " (unpack it first)" if what == "an archive" else ""
+        raise DataError(path, f"is {what}, not a dataset{archive}", f"give {ACCEPTED}")
     if path.name == "u.data":
         return "movielens-100k"
     if path.name in ADULT_UCI_NAMES:

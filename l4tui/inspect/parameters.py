@@ -127,16 +127,17 @@ def _names_by_tensor(model) -> dict[int, list[str]]:
     return names
 
 
-def module_parameters(model, module_name: str = "", bins: int = 20) -> list[ParamInfo]:
-    """The parameters `model`'s module `module_name` holds itself (not its children's), each with
-    its numbers, whether it trains, and its other names if it is tied. "" is the model itself."""
+def module_parameters(model, module_name: str = "", bins: int = 20, recurse: bool = False) -> list[ParamInfo]:
+    """The parameters `model`'s module `module_name` holds itself (not its children's; with
+    `recurse`, its children's too, named from the module down: `u_weight.weight`), each with its
+    numbers, whether it trains, and its other names if it is tied. "" is the model itself."""
     modules = _named_modules(model)
     if module_name not in modules:
         raise KeyError(f"no module {module_name!r} in the model")
     names = _names_by_tensor(model)
     prefix = f"{module_name}." if module_name else ""
     infos = []
-    for name, param in modules[module_name].named_parameters(recurse=False):
+    for name, param in modules[module_name].named_parameters(recurse=recurse):
         qualified = prefix + name
         tied = [other for other in names.get(id(param), []) if other != qualified]
         infos.append(ParamInfo(name, qualified, tensor_stats(param, bins=bins), param.requires_grad, tied))

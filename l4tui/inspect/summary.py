@@ -132,6 +132,33 @@ def example_shapes_text(example: tuple) -> str:
     return ", ".join(shape_text(x) for x in example if hasattr(x, "shape"))
 
 
+def compact_count(n: int) -> str:
+    """A parameter count in at most 5 characters, for a narrow table: 944, 1.7k, 134k, 24.3M."""
+    if n < 1000:
+        return str(n)
+    for unit, scale in (("k", 1e3), ("M", 1e6), ("B", 1e9)):
+        value = n / scale
+        if value < 9.95:
+            return f"{value:.1f}{unit}"
+        if value < 999.5:
+            return f"{value:.0f}{unit}"
+    return f"{n / 1e12:.0f}T"
+
+
+def fit_columns(widths: list[int], available: int, padding: int = 2) -> int | None:
+    """How wide the first (text) column can be so that every column fits in `available`
+    cells, each column taking `padding` more; the first column's own width when it all fits,
+    None when the other columns alone leave it less than MIN_TEXT_WIDTH."""
+    rest = sum(widths[1:]) + padding * len(widths)
+    room = available - rest
+    if room >= widths[0]:
+        return widths[0]
+    return room if room >= MIN_TEXT_WIDTH else None
+
+
+MIN_TEXT_WIDTH = 16  # a layer's name and type cut shorter than this no longer say which layer
+
+
 def share_text(row: LayerRow, summary: ModelSummary) -> str:
     return f"{row.params / (summary.total_params or 1):.1%}" if row.params else ""
 

@@ -25,6 +25,7 @@ from l4tui.paths import runs_dir as default_runs_dir
 from l4tui.paths import workspace_root
 from l4tui.ui.code_pane import CodePane
 from l4tui.ui.key_names import is_key
+from l4tui.ui.key_order import is_typing
 from l4tui.ui.priority import lower_this_thread, make_launcher
 
 UI_SWITCH_INTERVAL_S = 0.001
@@ -33,6 +34,7 @@ UI_SWITCH_INTERVAL_S = 0.001
 # it alive: asyncio and Python's exit wait for every worker thread.
 EXIT_GRACE_S = 0.5
 PANES = {"code": "#code-view", "data": "#runs-table", "model": "#model-list"}  # pane -> what gets focus
+FOOTER_ROOMY_FROM = 80  # columns: narrower, the footer drops the spaces around its keys
 PANE_TITLES = {"code": "Code", "data": "Data & training", "model": "Model"}
 # The panes built the first time they are shown: pane -> (module, class). Their modules pull in
 # numpy and plotext, and their widgets take a while to compose: neither is needed for the first frame.
@@ -83,19 +85,26 @@ class L4App(App):
     # Ctrl-P finds a file in the Code pane, as in VS Code and ctrlp.vim; the command palette
     # (themes, screenshots) moves to Ctrl-K, where Slack, GitHub and Linear keep theirs.
     COMMAND_PALETTE_BINDING = "ctrl+k"
+    # The footer shows a pane's own keys first, then these: ? and q. 1 2 3 are left out of it, as
+    # the tab bar above shows them ("1 Code  2 Data & training  3 Model"); ? lists them.
     BINDINGS = [
-        Binding("1,f1", "show_pane('code')", "Code", id="app.pane_code", tooltip="Show the Code pane"),
-        Binding("2,f2", "show_pane('data')", "Data", id="app.pane_data",
+        Binding("1,f1", "show_pane('code')", "Code", show=False, id="app.pane_code", tooltip="Show the Code pane"),
+        Binding("2,f2", "show_pane('data')", "Data", show=False, id="app.pane_data",
                 tooltip="Show the Data & training pane"),
-        Binding("3,f3", "show_pane('model')", "Model", id="app.pane_model", tooltip="Show the Model pane"),
+        Binding("3,f3", "show_pane('model')", "Model", show=False, id="app.pane_model",
+                tooltip="Show the Model pane"),
         Binding("f6", "tour", "Tour", id="app.tour",
                 tooltip="The lesson as a guided tour, step by step across the panes (again: back where you left it)"),
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Show every key"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit (runs keep training)"),
         # Ctrl-C quits too, as users reflexively expect over SSH (Textual's default only says how
-        # to quit); where a text box is focused, it copies the selection first.
-        Binding("ctrl+c", "quit", "Quit", show=False, id="app.quit_ctrl_c", tooltip="Quit (runs keep training)"),
+        # to quit); where a text box is focused, it copies the selection first. An action of its
+        # own: q's is off while a text field is typed into, Ctrl-C's never.
+        Binding("ctrl+c", "quit_anyway", "Quit", show=False, id="app.quit_ctrl_c",
+                tooltip="Quit (runs keep training)"),
     ]
+    # Bound to keys that type a character: off (and out of the footer) while a text field has the focus.
+    TYPED_ACTIONS = {"show_pane", "help", "quit"}
 
     def __init__(self, runs_dir: Path | None = None, workspace: Path | None = None,
                  open_at=None, config: Path | None = None, python: str | None = None,
@@ -116,6 +125,12 @@ class L4App(App):
         # `l4tui tour`: {"steps": a steps file or None, "restart": bool}, opened after the first frame.
         self.tour_request = tour
         self.tour = None  # the tour under way (tour_screen.Tour), once opened
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        return not (action in self.TYPED_ACTIONS and is_typing(self.screen))
+
+    async def action_quit_anyway(self) -> None:
+        await self.action_quit()
 
     def on_mount(self) -> None:
         if not self.is_headless:  # tests drive the app in their own main thread: leave it be
@@ -146,7 +161,13 @@ class L4App(App):
             # Empty until first shown (build_pane).
             yield TabPane(f"2 {PANE_TITLES['data']}", id="data")
             yield TabPane(f"3 {PANE_TITLES['model']}", id="model")
-        yield Footer(show_command_palette=False)  # Ctrl-K still opens it; the room goes to our keys
+        # Ctrl-K still opens the palette; the room goes to our keys. Without 1 2 3 a pane's main keys
+        # and ? q fit whole in 80 columns (docs/layout.md); narrower, the footer goes compact.
+        yield Footer(show_command_palette=False)
+
+    def on_resize(self, event) -> None:
+        for footer in self.query(Footer):
+            footer.compact = event.size.width < FOOTER_ROOMY_FROM
 
     def on_ready(self) -> None:
         if not gc.isenabled() and not self.is_headless:  # held off for the first frame (cli.launch_app)

@@ -284,7 +284,7 @@ class CodePane(Vertical):
             roots = [*project_roots(self.workspace, sources), *([lesson] if lesson is not None else [])]
             index = build_index(roots, progress=indexed,
                                 listings={self.workspace: sources})
-            index.prefer(self.workspace)
+            index.prefer(self.workspace, lesson)  # the user's code and the lesson's models first
             self._candidates = self._make_file_candidates(index)
         finally:
             self.background = ""
@@ -579,6 +579,7 @@ class CodePane(Vertical):
 
         def chosen(item: PickItem | None) -> None:
             if item is not None:
+                self.view.focus()
                 self._jump_to_tag(word, origin, item)
             else:
                 self._show_status()
@@ -698,19 +699,21 @@ class CodePane(Vertical):
         self._open(target)
 
     def show_jumps(self) -> None:
-        entries = self.jumps.entries()
-        if not entries:
+        """vim's :jumps: oldest first, `>` at the current position (a line of its own, last,
+        when not walking the list), which the list opens on."""
+        listing = self.jumps.listing()
+        if not any(entry for _, entry in listing):
             self.set_status("the jump list is empty")
             return
-        index = self.jumps.index
-        items = [PickItem(f"{'>' if number == index else ' '}{abs(number - index):>3} {entry.line:>6} "
-                          f"{entry.column + 1:>4}", entry, self.short(entry.path))
-                 for number, entry in enumerate(entries)]
+        items = [PickItem(text, entry, self.short(entry.path) if entry is not None else "")
+                 for text, entry in listing]
+        current = next(i for i, (text, _) in enumerate(listing) if text.startswith(">"))
         self.app.push_screen(PickerScreen(" jump line  col file/text  (:jumps)", items,
-                                          highlighted=min(index, len(items) - 1)), self._go_to_item)
+                                          highlighted=current), self._go_to_item)
 
     def _go_to_item(self, item: PickItem | None) -> None:
         if item is not None and item.location is not None:
+            self.view.focus()  # the user reads the place next, whether the tree or the code had the focus
             self.open_location(item.location)
 
     # ---- references and help ------------------------------------------------------------------
@@ -831,6 +834,7 @@ class CodePane(Vertical):
     def _tag_item_chosen(self, item: PickItem | None) -> None:
         origin = self.current_location()
         if item is not None and item.location is not None and origin is not None:
+            self.view.focus()
             self._jump_to_tag(item.label.split("(")[0].split(".")[-1], origin, item)
 
     # ---- the command line ---------------------------------------------------------------------
@@ -938,7 +942,7 @@ class CodePane(Vertical):
             self._jump_to_tag(name, origin, items[0])
         else:
             self.app.push_screen(PickerScreen(f"{len(items)} definitions of {name} (:tselect)", items),
-                                 lambda item: item and self._jump_to_tag(name, origin, item))
+                                 lambda item: item and (self.view.focus(), self._jump_to_tag(name, origin, item)))
 
     # ---- the editor and the clipboard ---------------------------------------------------------
 

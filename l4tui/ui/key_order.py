@@ -31,6 +31,17 @@ def forward_key(app, key: str, character: str | None) -> None:
     target._forward_event(event)
 
 
+def is_typing(screen) -> bool:
+    """True while a text field has the focus: the keys that type characters go into it, so the
+    bindings on such keys (`1` `?` `]` `q` ...) do nothing then, and `check_action` hides them
+    from the footer. Other keys (F1, Ctrl-C, Escape) still reach their bindings."""
+    focused = screen.focused
+    if isinstance(focused, Input):
+        return True
+    # TextArea by name: importing it costs start-up time, and no screen of ours uses one yet.
+    return any(cls.__name__ == "TextArea" for cls in type(focused).__mro__) and not getattr(focused, "read_only", True)
+
+
 def has_focus_now(widget) -> bool:
     """True when `widget` is the focused widget of the screen on top."""
     app = widget.app

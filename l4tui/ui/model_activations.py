@@ -44,7 +44,8 @@ class ActivationsTab(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Input(id="act-input")
-        yield VerticalScroll(id="act-form")
+        # Not focusable itself: its boxes are (Tab from the sentence box went to this hidden form).
+        yield VerticalScroll(id="act-form", can_focus=False)
         yield Static("", id="act-status", markup=False)
         with Vertical(id="act-lower"):
             yield DataTable(id="act-table", cursor_type="row")
@@ -53,6 +54,8 @@ class ActivationsTab(Vertical):
                 yield Static("", id="act-heatmap")
 
     def on_mount(self) -> None:
+        if not self.query("#act-table"):  # the app closed while the pane was being built (seen in a test)
+            return
         self.query_one("#act-table", DataTable).add_columns("layer", "shape", "mean", "std", "|x|<1e-3")
 
     def show(self, subject) -> None:

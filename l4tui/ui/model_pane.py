@@ -29,12 +29,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import OptionList, Static, TabbedContent, TabPane
+from textual.widgets import OptionList, Static, TabbedContent, TabPane, Tabs
 from textual.widgets.option_list import Option
 
 from l4tui.inspect.catalog import ModelEntry, Sizes, all_models, source_file
 from l4tui.inspect.summary import example_shapes_text
 from l4tui.modelfiles import describe_file, is_bundled
+from l4tui.ui.key_order import is_typing
 from l4tui.ui.messages import LayerSelected
 from l4tui.ui.model_activations import ActivationsTab
 from l4tui.ui.model_layers import LayersTab, ParametersTab
@@ -70,6 +71,10 @@ class ModelPane(Vertical):
         Binding("left_square_bracket", "next_tab(-1)", "Previous tab", show=False, id="model.previous_tab"),
         Binding("g", "gradients", "Gradients", id="model.gradients",
                 tooltip="One forward and backward pass on the example batch: each layer's gradient norm"),
+        # Only while a box has the focus: the way out of it, to the tab's table, where the keys
+        # above work again (in the box they type).
+        Binding("escape", "leave_box", "Leave the box", id="model.leave_box",
+                tooltip="Out of the text box, to the tab's table: ] [ r p g work again"),
     ]
 
     def __init__(self, workspace, runs_dir=None, **kwargs) -> None:
@@ -143,6 +148,7 @@ class ModelPane(Vertical):
     def offer(self, entry: ModelEntry, path) -> None:
         """Name the model and the file building it would import; build only on Enter (or r)."""
         self.current = entry
+        self.refresh_bindings()
         self.refresh_weights()
         title = self.query_one("#model-title", Static)
         if path is None:
@@ -214,16 +220,52 @@ class ModelPane(Vertical):
     def choose(self, entry: ModelEntry) -> None:
         changed = self.current is None or entry.name != self.current.name
         self.current = entry
+        self.refresh_bindings()
         if changed:
             self.weights = FRESH
         self.refresh_weights()
         self.build(entry)
 
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """The footer shows only the keys that work now: none of these while a box is typed into
+        (they type), r once a model is chosen, g once one is built."""
+        typing = is_typing(self.screen)
+        if action == "leave_box":
+            return typing
+        if typing:
+            return False
+        if action == "reload":
+            return self.current is not None
+        if action == "gradients":
+            return self.subject is not None
+        return True
+
     def action_next_tab(self, step: int) -> None:
         tabs = self.query_one("#model-tabs", TabbedContent)
         shown = [pane.id for pane in tabs.query(TabPane) if tabs.get_tab(pane.id).display]
-        if tabs.active in shown:
-            tabs.active = shown[(shown.index(tabs.active) + step) % len(shown)]
+        if tabs.active not in shown:
+            return
+        new = shown[(shown.index(tabs.active) + step) % len(shown)]
+        focused = self.screen.focused
+        inside = focused is not None and tabs.get_pane(tabs.active) in focused.ancestors  # not the tab bar
+        tabs.active = new
+        if inside:
+            # The focus was in the tab being hidden: Textual would move it to the next widget it
+            # finds, in that same hidden tab, whose TabPane.Focused shows that tab again (] and [
+            # seemed dead after Tab out of the Activations box). It goes to the new tab instead.
+            self.screen.set_focus(self.tab_focus(new))
+
+    def action_leave_box(self) -> None:
+        self.screen.set_focus(self.tab_focus(self.query_one("#model-tabs", TabbedContent).active))
+
+    def tab_focus(self, pane_id: str):
+        """Where the focus goes in a tab shown with ] or [: its first table or list, not a text
+        box (where ] would type), else the tab bar."""
+        pane = self.query_one(f"#model-tabs #{pane_id}", TabPane)
+        for widget in pane.query("DataTable, OptionList"):
+            if widget.focusable and all(node.display for node in widget.ancestors_with_self if node is not pane):
+                return widget
+        return self.query_one("#model-tabs", TabbedContent).query_one(Tabs)
 
     def action_gradients(self) -> None:
         self.query_one("#model-tabs", TabbedContent).active = "tab-params"
@@ -259,11 +301,13 @@ class ModelPane(Vertical):
             from l4tui.textcut import clip
 
             self.subject = self.summary = None
+            self.refresh_bindings()
             title.update(f"{entry.title}: could not build it")
             message = str(error) if isinstance(error, (ModelBusy, ValueError)) else f"{type(error).__name__}: {error}"
             self.query_one(LayersTab).show_error(clip(message, 600))
             return
         self.subject, self.summary = subject, summary
+        self.refresh_bindings()  # g works now
         sizes = f"{self.sizes.preset} sizes" if subject.weights == "fresh" else subject.weights
         title.update(f"{entry.title} · {sizes} · example batch {example_shapes_text(subject.example)}")
         self.query_one(LayersTab).show(subject, summary)

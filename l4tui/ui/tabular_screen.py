@@ -55,7 +55,7 @@ class TabularScreen(Screen):
             yield Static("... and as the model receives them (FillMissing, Categorify, Normalize):",
                          classes="tab-caption", markup=False)
             yield DataTable(id="tab-after", cursor_type="none")
-        yield Footer()
+        yield Footer(show_command_palette=False)  # Ctrl-K still opens it; the room goes to the keys
 
     def on_mount(self) -> None:
         self.query_one("#tab-columns", DataTable).add_columns(

@@ -62,18 +62,22 @@ class TextScreen(Screen):
     """
 
     AUTO_FOCUS = "#text-box"  # the page scrolls with the arrows; Tab reaches the vocab table
+    # The footer at 80 columns: e n, the two settings as pairs of keys, / find, Esc back, ? help.
+    MIN_FREQ = Binding.Group("min_freq", compact=True)
+    MAX_VOCAB = Binding.Group("max_vocab", compact=True)
     BINDINGS = [
-        Binding("e", "edit", "Edit text", id="text.edit", tooltip="Type a text of your own"),
-        Binding("n", "next_text(1)", "Next text", id="text.next", tooltip="The next text of the corpus"),
+        Binding("e", "edit", "Edit", id="text.edit", tooltip="Type a text of your own"),
+        Binding("n", "next_text(1)", "Next", id="text.next", tooltip="The next text of the corpus"),
         Binding("p", "next_text(-1)", "Previous", show=False, id="text.previous", tooltip="The previous text"),
         Binding("left_square_bracket", "min_freq(-1)", "min_freq-", id="text.min_freq_down",
-                tooltip="Lower min_freq: rarer tokens join the vocab"),
+                tooltip="Lower min_freq: rarer tokens join the vocab", group=MIN_FREQ),
         Binding("right_square_bracket", "min_freq(1)", "min_freq+", id="text.min_freq_up",
-                tooltip="Raise min_freq: rarer tokens become xxunk"),
-        Binding("minus", "max_vocab(0.5)", "max_vocab÷2", id="text.max_vocab_down", tooltip="Halve max_vocab"),
+                tooltip="Raise min_freq: rarer tokens become xxunk", group=MIN_FREQ),
+        Binding("minus", "max_vocab(0.5)", "max_vocab÷2", id="text.max_vocab_down", tooltip="Halve max_vocab",
+                group=MAX_VOCAB),
         Binding("plus,equals_sign", "max_vocab(2)", "max_vocab×2", id="text.max_vocab_up",
-                tooltip="Double max_vocab (= too: no Shift needed)"),
-        Binding("slash", "find", "Find in vocab", id="text.find", tooltip="Filter the vocab table"),
+                tooltip="Double max_vocab (= too: no Shift needed)", group=MAX_VOCAB),
+        Binding("slash", "find", "Find", id="text.find", tooltip="Filter the vocab table"),
         Binding("b", "next_batch", "Next batch", show=False, id="text.batch", tooltip="The next LM batch"),
         Binding("escape,q", "back", "Back", id="text.back"),
     ]
@@ -105,7 +109,7 @@ class TextScreen(Screen):
                     yield Input(placeholder="/ find a token", id="vocab-filter")
                     yield DataTable(id="vocab-table", cursor_type="row")
                 yield Static("", id="text-batch")
-        yield Footer()
+        yield Footer(show_command_palette=False)  # Ctrl-K still opens it; the room goes to the keys
 
     def on_mount(self) -> None:
         table = self.query_one("#vocab-table", DataTable)
