@@ -111,8 +111,9 @@ async def test_language_model_activations_over_time_and_bad_input(runs_dir):
                                 and "next word" in shown(app, "#act-output"))
         table = rows(app, "#act-table")
         lstm = next(r for r in table if r[0] == "0.rnns.0.module")
+        typed = app.query_one("#act-input").value  # the first input: a prompt of words of its vocab
         n_tokens = len(pane.subject.vocab.numericalize(__import__("l4tui.data.tokenizer", fromlist=["x"]).tokenize(
-            "my favourite actor is Tom")))
+            typed)))
         assert lstm[1] == f"1×{n_tokens}×{PRESETS['small']['n_hid']}"  # the small preset's hidden size, one step per token
         decoder = next(r for r in table if r[0] == "1.decoder")
         assert decoder[1] == f"1×{n_tokens}×60000"

@@ -17,9 +17,13 @@ A file that cannot be used raises StepsError with one line: the file, the step a
 import json
 import os
 import textwrap
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser as a package (pyproject's tomli)
+    import tomli as tomllib
 
 from l4tui.paths import bundled_root, user_state_dir
 
@@ -203,6 +207,21 @@ def wrapped_lines(text: str, width: int = TEXT_WIDTH) -> list[str]:
 
 def state_path() -> Path:
     return user_state_dir() / "tour.json"
+
+
+def first_visit() -> bool:
+    """True once per user: the first time the app opens, before any tour was taken or offered.
+    Notes the visit (an empty state file), so that the offer is made once."""
+    target = state_path()
+    if target.exists():
+        return False
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "x", encoding="utf-8") as state:  # "x": a second app started at once offers nothing
+            state.write(json.dumps({"positions": {}}))
+    except OSError:  # an unwritable state folder: no offer rather than one at every start
+        return False
+    return True
 
 
 def steps_key(path: Path | None) -> str:

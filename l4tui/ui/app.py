@@ -93,7 +93,8 @@ class L4App(App):
                 tooltip="Show the Data & training pane"),
         Binding("3,f3", "show_pane('model')", "Model", show=False, id="app.pane_model",
                 tooltip="Show the Model pane"),
-        Binding("f6", "tour", "Tour", id="app.tour",
+        # Not in the footer (no room at 80 columns): offered once instead (offer_tour), and in ? and the README.
+        Binding("f6", "tour", "Tour", show=False, id="app.tour",
                 tooltip="The lesson as a guided tour, step by step across the panes (again: back where you left it)"),
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Show every key"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit (runs keep training)"),
@@ -179,6 +180,17 @@ class L4App(App):
         self.check_keymap()
         if self.tour_request is not None:
             self.call_later(self.open_tour, self.tour_request.get("steps"), self.tour_request.get("restart", False))
+        elif not self.is_headless:  # tests and screenshots: no state written, no toast
+            self.offer_tour()
+
+    def offer_tour(self) -> None:
+        """The first time the app opens for this user, say that F6 walks the lesson (it is not in
+        the footer, which has no room for it at 80 columns)."""
+        from l4tui.tour.steps import first_visit
+
+        if first_visit():
+            self.notify("New to lesson 4? F6 walks it step by step across the three panes (also: l4tui tour).",
+                        title="The guided tour", timeout=12)
 
     async def build_later_panes(self) -> None:
         for pane in LATER_PANES:

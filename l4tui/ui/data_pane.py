@@ -14,13 +14,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from l4tui.runs.progress import RUN_COLUMNS, column_width, columns_that_fit, run_cells
 from l4tui.runs.store import RunInfo, RunsIndex, runs_dir_problem, stop_run
 from l4tui.ui.confirm import ConfirmScreen
 from l4tui.ui.priority import in_launcher
 from l4tui.ui.run_monitor import RunMonitor
+from l4tui.ui.tables import DataTable
 
 RUNS_POLL_S = 2.0  # how often the list's running times move on (each run's log is tailed, not re-read)
 LOOK_S = 0.5  # how often the runs folder is glanced at (a few stats): new runs and new states show this fast
@@ -37,7 +38,7 @@ LEFT_CHROME = 3  # its right border and the table's scrollbar
 class DataPane(Vertical):
     HELP_KEYS = [("Enter", "Watch the run under the cursor")]  # the runs table's Enter: _run_selected
     BINDINGS = [
-        Binding("n", "new_run", "New run", id="data.new_run",
+        Binding("n", "new_run", "New", id="data.new_run",
                 tooltip="Open the launch form (Tab: next field; Ctrl-S or Enter: start; Ctrl-L: find lr; Esc: cancel)"),
         Binding("s", "stop", "Stop", id="data.stop", tooltip="Stop the watched run (it checkpoints first)"),
         Binding("r", "resume", "Resume", id="data.resume", show=False, tooltip="Resume the watched run from its checkpoint"),
@@ -54,7 +55,7 @@ class DataPane(Vertical):
         Binding("d", "delete", "Delete", id="data.delete", show=False, tooltip="Delete the selected run"),
         Binding("o", "folder", "Folder", id="data.folder", show=False,
                 tooltip="Show the run's folder and copy its path"),
-        Binding("x", "spreadsheet", "Spreadsheet", id="data.spreadsheet",
+        Binding("x", "spreadsheet", "Sheet", id="data.spreadsheet",
                 tooltip="The lesson's collab spreadsheet: gradient descent cell by cell (the selected "
                         "collab run's data and trained model, else the bundled ratings)"),
         Binding("t", "text_steps", "Text", id="data.text_steps",
@@ -104,6 +105,29 @@ class DataPane(Vertical):
 
     def on_mount(self) -> None:
         self._show_columns([], {})
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """The footer offers only the keys that work now: Stop while the watched run runs, Chart
+        once a run is watched, Embeddings with a run under the cursor (the others always work)."""
+        return self._keys_that_work().get(action, True)
+
+    def _keys_that_work(self) -> dict[str, bool]:
+        if not self.is_attached or not self.query("#runs-table"):
+            return {"stop": False, "cycle_chart": False, "embeddings": False}
+        watched = self.runs.get(self.watched.name) if self.watched else None
+        return {"stop": watched is not None and watched.state in ("running", "starting"),
+                "cycle_chart": self.watched is not None, "embeddings": self._cursor_run() is not None}
+
+    def _update_footer_keys(self) -> None:
+        """The footer again, when what works has changed (it is composed anew each time)."""
+        working = self._keys_that_work()
+        if working != getattr(self, "_footer_keys", None):
+            self._footer_keys = working
+            self.refresh_bindings()
+
+    @on(DataTable.RowHighlighted, "#runs-table")
+    def _cursor_moved(self, event: DataTable.RowHighlighted) -> None:
+        self._update_footer_keys()
 
     def on_resize(self) -> None:
         if self._columns_for(self._shown) != self._columns:
@@ -201,6 +225,7 @@ class DataPane(Vertical):
         running = [run for run in runs if run.state in ("running", "starting")]
         if self.watched is None and runs and (pick_watch or running):  # a run started elsewhere, when none is watched
             self.watch_run((running or runs)[0].run_dir)
+        self._update_footer_keys()
 
     def _show_problem(self, problem: str | None) -> None:
         line = self.query_one("#runs-problem", Static)
@@ -268,6 +293,7 @@ class DataPane(Vertical):
     def watch_run(self, run_dir: Path) -> None:
         self.monitor.watch(run_dir)
         self.monitor.show_time(row_time(self._shown.get(Path(run_dir).name, {})))
+        self._update_footer_keys()
 
     # ---- starting runs ------------------------------------------------------------------
 

@@ -16,11 +16,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, OptionList, Static
+from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual_plotext import PlotextPlot
 
 from l4tui.textcut import cut_title
+from l4tui.ui.tables import DataTable
 
 MAP_ROWS = 30  # rows on the 2-D map: enough to see groups, few enough to read the labels
 NEIGHBOURS = 15

@@ -11,12 +11,13 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from l4tui.inspect.cell_plots import shrink
 from l4tui.inspect.summary import example_shapes_text
 from l4tui.ui.heat import heat_text
 from l4tui.ui.model_runner import ModelRunner
+from l4tui.ui.tables import DataTable
 
 
 class ActivationsTab(Vertical):

@@ -10,7 +10,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from l4tui.inspect.cell_plots import bar_rows
 from l4tui.inspect.parameters import stat_text
@@ -18,6 +18,7 @@ from l4tui.inspect.summary import (MIN_TEXT_WIDTH, compact_count, fit_columns, l
                                    qualified_names, share_text, trainable_text)
 from l4tui.ui.messages import LayerSelected, OpenCode
 from l4tui.ui.model_runner import ModelBusy, ModelRunner
+from l4tui.ui.tables import DataTable
 
 # The Layers table's columns, most important first: at 80 columns the figures stay whole, the layer's
 # name and type are cut with … to make room, then Group leaves the table, then the counts go compact

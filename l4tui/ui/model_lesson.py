@@ -16,13 +16,14 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input, Static
 
 from l4tui.inspect.cell_plots import shrink
 from l4tui.runs.checkpoints import run_dir_of_checkpoint
 from l4tui.textcut import cut_title
 from l4tui.ui.heat import heat_text
 from l4tui.ui.model_runner import ModelRunner
+from l4tui.ui.tables import DataTable
 
 
 class TrainingTab(Vertical):

@@ -20,11 +20,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input, Static
 
 from l4tui.runs.checkpoints import run_dir_of_checkpoint
 from l4tui.ui.heat import ramp_color
 from l4tui.ui.model_runner import ModelRunner
+from l4tui.ui.tables import DataTable
 
 N_WORST = 30
 MAX_CACHED = 4  # checkpoints whose results are kept (the full IMDB's are its 25,000 reviews)

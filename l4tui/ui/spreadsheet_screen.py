@@ -17,9 +17,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Sparkline, Static
+from textual.widgets import Footer, Sparkline, Static
 
 from l4tui.inspect.spreadsheet import cell_text, load_crosstab, load_trained_sheet
+from l4tui.ui.tables import DataTable
 
 SHOWN_FACTORS = 5  # a trained model has 50: the sheet shows the first few (the loss uses them all)
 STEPS_PER_TICK = 5

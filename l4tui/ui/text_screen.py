@@ -17,7 +17,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import Footer, Input, Static
+
+from l4tui.ui.tables import DataTable
 
 KIND_STYLES = {"special": "bold cyan", "unknown": "bold red", "word": ""}
 VOCAB_ROWS = 500  # rows the vocab table lists (filtering searches them all)
@@ -132,6 +134,8 @@ class TextScreen(Screen):
         except (ValueError, OSError) as error:
             title.update(f"Can't read the texts: {error}")
             return
+        if self.closed():
+            return
         self.text = self.texts[0] if self.texts else ""
         total_mb = sum(map(len, self.texts)) / 1e6
         title.update(f"counting the tokens of {len(self.texts):,} texts ({total_mb:.1f} M characters) ...")
@@ -151,7 +155,14 @@ class TextScreen(Screen):
             self.batch_tokens = await asyncio.to_thread(first_tokens, self.texts)
         except Stopped:
             return
+        if self.closed():
+            return
         self.rebuild_vocab()
+
+    def closed(self) -> bool:
+        """The screen was closed (Esc, the tour moving on, the app quitting) while a worker awaited a
+        thread: its widgets are gone or going, and the worker leaves them alone."""
+        return not self.is_attached or not self.query("#text-title")
 
     @work(exclusive=True, group="text-vocab")
     async def rebuild_vocab(self) -> None:
@@ -162,6 +173,8 @@ class TextScreen(Screen):
         self.query_one("#text-vocab", Static).update(
             f"building the vocab (max_vocab {self.max_vocab}, min_freq {self.min_freq}) ...")
         self.figures = await asyncio.to_thread(vocab_figures_of_counts, self.counts, self.max_vocab, self.min_freq)
+        if self.closed():
+            return
         self.show_text()
         self.show_vocab()
         self.show_batch()

@@ -119,7 +119,7 @@ class Tour:
 
     async def put_cursor_on(self, pane, run_id: str, wait_s: float = 10.0) -> None:
         """The runs list's cursor on `run_id`, once the list shows it (it is read in a worker)."""
-        from textual.widgets import DataTable
+        from l4tui.ui.tables import DataTable
 
         deadline = time.monotonic() + wait_s
         while run_id not in pane._row_keys:
@@ -177,7 +177,7 @@ class Tour:
 
     def select_layer(self, pane, layer: str) -> None:
         """The Layers tab's cursor on `layer` (the Parameters tab follows it), or a note saying it is not there."""
-        from textual.widgets import DataTable
+        from l4tui.ui.tables import DataTable
 
         from l4tui.ui.model_layers import LayersTab
 
