@@ -445,7 +445,6 @@ def still(screen_ready):
         from textual.widgets import Input
 
         await screen_ready(pilot)
-        await redraw_tables(pilot)
         await pilot.wait_for_scheduled_animations()
         for box in pilot.app.screen.query(Input):
             box.cursor_blink = False
@@ -453,23 +452,6 @@ def still(screen_ready):
         for path in (REPO, steady_root(pilot.app)):  # a path of this machine would differ on another
             assert str(path) not in picture, f"{path} is in the picture"
     return run_before
-
-
-async def redraw_tables(pilot) -> None:
-    """Issue 22, left to its fix: a DataTable sometimes shows its rows cut to the widths of its
-    headers, depending on timing (the Layers tab's 133,977 as 133,97, the tabular screen's fnlwgt
-    1226900 as 122690). Its columns' widths are right then; the lines it draws are stale (its
-    render caches). Until the fix, every table measures its rows again and drops its caches before
-    the picture, so that the picture is the same each time. Take this out to see the bug."""
-    tables = list(pilot.app.screen.query("DataTable"))
-    for table in tables:
-        table._new_rows.update(table.rows)
-        table._require_update_dimensions = True
-        table.check_idle()
-    await until(pilot, lambda: not any(table._require_update_dimensions for table in tables))
-    for table in tables:
-        table._clear_caches()
-        table.refresh(layout=True)
 
 
 async def settled(pilot, timeout: float = 20.0) -> str:
