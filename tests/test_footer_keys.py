@@ -15,6 +15,7 @@ from l4tui.ui.app import L4App
 from l4tui.ui.code_pane import CodePane
 from l4tui.ui.key_order import is_typing
 from l4tui.ui.model_pane import ModelPane
+from l4tui.ui.spreadsheet_screen import SpreadsheetScreen
 from l4tui.ui.tabular_screen import TabularScreen
 from l4tui.ui.text_screen import TextScreen
 
@@ -156,10 +157,21 @@ async def test_every_footer_key_does_something(runs_dir, size, monkeypatch):
             ["escape"]
         assert app.focused.id == "act-table"
 
-        # The screens of the Data & training pane whose footers are checked here (the pane's own
-        # and its other screens belong to tests/test_app_runs.py's side of the app).
+        # The Data & training pane (no runs yet: Stop, Chart and Embeddings are not offered), and
+        # its screens (the embeddings screen needs a run: tests/test_embeddings_screen.py).
+        async def data_pane():
+            await back_to(pilot, app)
+            await pilot.press("2")
+            await pilot.pause()
+            app.query_one("#runs-table").focus()
+            await pilot.pause()
+
+        pressed = await check_footer(pilot, app, data_pane, "Data & training pane", size[0])
+        assert {"n", "x", "t", "a", "question_mark"} <= set(pressed) and not {"s", "v", "e"} & set(pressed)
+        await back_to(pilot, app)
         for key, screen, ready in (("t", TextScreen, lambda s: s.figures is not None),
-                                   ("a", TabularScreen, lambda s: s.query_one("#tab-columns").row_count > 0)):
+                                   ("a", TabularScreen, lambda s: s.query_one("#tab-columns").row_count > 0),
+                                   ("x", SpreadsheetScreen, lambda s: s.state is not None)):
             async def on_screen(key=key, screen=screen, ready=ready):
                 if not isinstance(app.screen, screen):
                     await back_to(pilot, app)
@@ -168,7 +180,7 @@ async def test_every_footer_key_does_something(runs_dir, size, monkeypatch):
                     await pilot.press(key)
                     assert await wait_until(pilot, lambda: isinstance(app.screen, screen) and ready(app.screen))
                     await pilot.pause()
-                app.screen.set_focus(app.screen.query_one(screen.AUTO_FOCUS))
+                app.screen.set_focus(app.screen.query_one(screen.AUTO_FOCUS or "DataTable"))
                 await pilot.pause()
             pressed = await check_footer(pilot, app, on_screen, screen.__name__, size[0], depth=2)
             assert {"escape", "question_mark"} <= set(pressed)

@@ -33,3 +33,12 @@ def test_app_module_leaves_the_later_panes_and_their_numpy_and_plotext_for_after
     loaded = modules_after_import("l4tui.ui.app")
     for later in ("numpy", "plotext", "l4tui.ui.data_pane", "l4tui.ui.model_pane"):
         assert later not in loaded, f"{later} is imported before the first frame (app.py's LATER_PANES)"
+
+
+def test_the_l4tui_command_opens_the_app_without_pygments_the_parser_or_the_recipes():
+    """`l4tui` alone: the code's colours (pygments), the help and K screens, every command's parser
+    and the training options come after the first frame (docs/startup.md)."""
+    loaded = modules_after_import("l4tui.cli", "l4tui.ui.app")
+    for later in ("pygments", "l4tui.ui.help_screen", "l4tui.ui.doc_screen", "l4tui.train.options",
+                  "l4tui.presets"):
+        assert later not in loaded, f"{later} is imported before the first frame"

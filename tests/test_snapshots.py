@@ -395,8 +395,8 @@ async def parameters(pilot):
     """The parameters of the layer under the Layers tab's cursor (the user embeddings)."""
     await layers(pilot)
     pilot.app.query_one("#model-table").focus()
-    await pilot.press("down")
-    pilot.app.query_one("#model-tabs").active = "tab-params"
+    await pilot.press("down", "right_square_bracket")  # as a user goes there: ] takes the focus along
+    await until(pilot, lambda: pilot.app.query_one("#model-tabs").active == "tab-params")
     await until(pilot, lambda: pilot.app.query_one("#params-table").row_count)
 
 

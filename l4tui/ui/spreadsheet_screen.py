@@ -40,12 +40,13 @@ class SpreadsheetScreen(Screen):
 
     BINDINGS = [
         Binding("space", "step", "Step", id="sheet.step", tooltip="One step of gradient descent"),
-        Binding("r", "run", "Run/stop", id="sheet.run", tooltip="Run gradient descent until stopped"),
+        Binding("r", "run", "Run", id="sheet.run", tooltip="Run gradient descent until stopped"),
         Binding("v", "cycle_view", "View", id="sheet.view", tooltip="Predictions, ratings or squared errors"),
         Binding("b", "toggle_bias", "Biases", id="sheet.bias", tooltip="Add a bias per user and per movie"),
         Binding("y", "toggle_y_range", "y_range", id="sheet.y_range",
                 tooltip="Squeeze predictions into (0, 5.5) with a sigmoid"),
-        Binding("n", "new", "New factors", id="sheet.new", tooltip="Start again from new random factors"),
+        # In ? only: at 80 columns the footer has room for the keys above and t, Esc, ?.
+        Binding("n", "new", "New", show=False, id="sheet.new", tooltip="Start again from new random factors"),
         Binding("t", "trained", "Trained", id="sheet.trained",
                 tooltip="Fill the sheet from the selected collab run's trained model"),
         Binding("plus,equals_sign", "lr(2)", "lr×2", show=False, id="sheet.lr_up",
@@ -71,7 +72,7 @@ class SpreadsheetScreen(Screen):
             yield Static("", id="sheet-cell", markup=False)
             yield Static("", id="sheet-loss", markup=False)
             yield Sparkline([], id="sheet-history")
-        yield Footer()
+        yield Footer(show_command_palette=False)  # Ctrl-K still opens it; at 80 columns the room goes to the keys
 
     def on_mount(self) -> None:
         self.load()
