@@ -22,8 +22,6 @@ from textual.widgets._directory_tree import DirEntry
 from l4tui.code.documents import Documents
 from l4tui.code.editor import editor_command, editor_from_environment
 from l4tui.code.environment import candidate
-from l4tui.code.ex_commands import not_a_command, parse_ex_command
-from l4tui.code.index import OWN_BONUS, build_index, project_roots
 from l4tui.code.fuzzy import fuzzy_rank
 from l4tui.code.jumplist import JumpList
 from l4tui.code.location import Location
@@ -32,7 +30,6 @@ from l4tui.code.navigator import (LOOKUP_TIMEOUT_S, Definition, Navigator, Seria
 from l4tui.code.notebook import is_notebook, notebook_file_place
 from l4tui.code.source import SourceError
 from l4tui.code.tagstack import TagStack
-from l4tui.code.tags import TagsFile, find_tags_file
 from l4tui.code.workspace import ProjectFilter, display_path, lesson_file, list_workspace, short_names
 from l4tui.modelfiles import bundled_models_dir
 from l4tui.textcut import clip
@@ -263,6 +260,10 @@ class CodePane(Vertical):
     def _build_index(self):
         """List the project, then index it and the packages it imports; on the index's thread,
         saying how far it got in `self.background` (the status line shows it)."""
+        # Here (a thread, after the first frame), as the finders' and the ex commands' modules are
+        # imported where they are first used: none of them is needed for the first frame.
+        from l4tui.code.index import build_index, project_roots
+
         skipped: list = []
         # Short: the line under the tree is 22 columns wide.
         self.background = "listing the project"
@@ -638,6 +639,8 @@ class CodePane(Vertical):
     def _tags_lookup(self, name: str) -> list:
         """The user's own tags file (vim's `tags=./tags;`), when the workspace has one."""
         if self._tags_file is None:
+            from l4tui.code.tags import TagsFile, find_tags_file
+
             path = find_tags_file(self.workspace)
             try:
                 self._tags_file = [TagsFile(path) if path else None]
@@ -794,6 +797,8 @@ class CodePane(Vertical):
         return candidates
 
     def action_find_file(self) -> None:
+        from l4tui.code.index import OWN_BONUS
+
         index = self._index_or_none()
         candidates = self._file_candidates()
 
@@ -873,6 +878,8 @@ class CodePane(Vertical):
     def run_command(self, text: str) -> None:
         """An ex command: what vim users type after `:` (read by code.ex_commands)."""
         # The bundled root (the lesson's models/ is under it): `:e models/tabular.py` works anywhere.
+        from l4tui.code.ex_commands import not_a_command, parse_ex_command
+
         command = parse_ex_command(text, self.workspace, Path.cwd(), self.lesson_dir.parent)
         action, argument = command.action, command.argument
         if action == "goto_line":
