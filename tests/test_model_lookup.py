@@ -54,3 +54,36 @@ async def test_an_ambiguous_movie_in_the_activations_tab_offers_the_choices(runs
         assert box.value == f"13, {labels[1]}"
         assert await wait_until(pilot, lambda: f"user 13 and {labels[1]}" in str(
             app.query_one("#act-output", Static).render()))
+
+
+async def test_a_burst_of_keys_in_the_activations_box_is_taken_in_order(runs_dir):
+    """Over SSH a paste or a fast typist's keys arrive in one read: Ctrl-U (clear), the text,
+    Enter. A plain Input ran Ctrl-U's binding after the text it had already inserted, and
+    Enter then submitted an empty box (\"can't use this input\")."""
+    from textual import events
+
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        pane = app.query_one(ModelPane)
+        assert await wait_until(pilot, lambda: pane.subject is not None and app.query_one("#act-table").row_count > 0)
+        app.query_one("#model-tabs", TabbedContent).active = "tab-acts"
+        app.query_one("#act-input").focus()
+        await pilot.pause()
+        names = {",": "comma", " ": "space"}
+        burst = [("ctrl+u", None)] + [(names.get(c, c), c) for c in "13, mountain"] + [("enter", "\r")]
+        for key, character in burst:  # all queued before the first is handled, as one read
+            app.post_message(events.Key(key, character))
+        assert await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen))
+        assert app.query_one("#act-input").value == "13, mountain"
+
+
+def test_every_text_box_of_the_app_takes_keys_in_order():
+    """Each text box is an InOrderInput (key_order.py), so a burst is never reordered."""
+    import re
+    from pathlib import Path
+
+    plain = [f"{path.name}:{number}" for path in sorted((REPO / "l4tui" / "ui").glob("*.py"))
+             for number, line in enumerate(path.read_text().splitlines(), 1)
+             if re.search(r"(?<![A-Za-z])Input\(", line) and "class " not in line]
+    assert plain == []

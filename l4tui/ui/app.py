@@ -270,6 +270,7 @@ class L4App(App):
     def open_tour(self, steps: Path | None = None, restart: bool = False) -> None:
         from l4tui.ui.tour_screen import open_tour  # not before the first frame
 
+        self.clear_notifications()  # the offer of the tour, taken: it would lie over the card
         open_tour(self, steps, restart)
 
     async def on_open_code(self, event) -> None:

@@ -22,6 +22,7 @@ from textual_plotext import PlotextPlot
 
 from l4tui.textcut import cut_title
 from l4tui.ui.tables import DataTable
+from l4tui.ui.key_order import InOrderInput
 
 MAP_ROWS = 30  # rows on the 2-D map: enough to see groups, few enough to read the labels
 NEIGHBOURS = 15
@@ -102,7 +103,7 @@ class EmbeddingsScreen(Screen):
     def compose(self) -> ComposeResult:
         with Vertical(id="emb-box"):
             yield Static(f"loading the embeddings of {self.run_dir.name} ...", id="emb-title", markup=False)
-            yield Input(placeholder="part of a title, a token, user 42, movie 50 ...; Enter finds its neighbours", id="emb-query")
+            yield InOrderInput(placeholder="part of a title, a token, user 42, movie 50 ...; Enter finds its neighbours", id="emb-query")
             yield Static("", id="emb-change", markup=False)
             with Horizontal(id="emb-lower"):
                 yield OptionList(id="emb-checkpoints")

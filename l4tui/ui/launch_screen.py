@@ -19,6 +19,7 @@ from l4tui.runs.events import EventReader
 from l4tui.runs.progress import Progress
 from l4tui.train import launch_form
 from l4tui.ui.priority import in_launcher
+from l4tui.ui.key_order import InOrderInput
 
 LR_FIND_POLL_S = 0.3
 
@@ -38,7 +39,7 @@ class FieldRow(Horizontal):
             yield Select([(label, value) for value, label in self.choices], value=value, allow_blank=not values,
                          id=f"field-{self.spec.name}", classes="field-input", compact=True)
         else:
-            yield Input(self.value, id=f"field-{self.spec.name}", classes="field-input", compact=True,
+            yield InOrderInput(self.value, id=f"field-{self.spec.name}", classes="field-input", compact=True,
                         tooltip=self.spec.help)
         yield Static("", id=f"error-{self.spec.name}", classes="field-error", markup=False)
 

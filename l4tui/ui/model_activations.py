@@ -18,6 +18,7 @@ from l4tui.inspect.summary import example_shapes_text
 from l4tui.ui.heat import heat_text
 from l4tui.ui.model_runner import ModelRunner
 from l4tui.ui.tables import DataTable
+from l4tui.ui.key_order import InOrderInput
 
 
 class ActivationsTab(Vertical):
@@ -44,7 +45,7 @@ class ActivationsTab(Vertical):
         self.form_names: list[str] = []
 
     def compose(self) -> ComposeResult:
-        yield Input(id="act-input")
+        yield InOrderInput(id="act-input")
         # Not focusable itself: its boxes are (Tab from the sentence box went to this hidden form).
         yield VerticalScroll(id="act-form", can_focus=False)
         yield Static("", id="act-status", markup=False)
@@ -83,7 +84,7 @@ class ActivationsTab(Vertical):
             self.form_names = list(start)
             continuous = set(subject.processor.cont_names)
             form.mount_all([Horizontal(Label(f"{name}{' #' if name in continuous else ''}", classes="act-label"),
-                                       Input(value=value, id=f"act-field-{i}", classes="act-field"),
+                                       InOrderInput(value=value, id=f"act-field-{i}", classes="act-field"),
                                        classes="act-row")
                             for i, (name, value) in enumerate(start.items())])
         self.query_one("#act-status", Static).update(

@@ -24,6 +24,7 @@ from l4tui.textcut import cut_title
 from l4tui.ui.heat import heat_text
 from l4tui.ui.model_runner import ModelRunner
 from l4tui.ui.tables import DataTable
+from l4tui.ui.key_order import InOrderInput
 
 
 class TrainingTab(Vertical):
@@ -113,7 +114,7 @@ class InterpretTab(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static("", id="interp-biases", markup=False)
         yield Static("", id="interp-components", markup=False)
-        yield Input(placeholder="a movie (title or id): Enter lists the most similar", id="interp-movie")
+        yield InOrderInput(placeholder="a movie (title or id): Enter lists the most similar", id="interp-movie")
         yield Static("", id="interp-similar", markup=False)
 
     def show(self, subject, weights: str) -> None:
@@ -214,10 +215,10 @@ class GenerateTab(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="gen-inputs"):
-            yield Input(value=self.default_prompt, id="gen-prompt")
-            yield Input(value="0.75", id="gen-temperature", placeholder="temperature")
-            yield Input(value="", id="gen-top-k", placeholder="top-k")
-            yield Input(value="20", id="gen-words", placeholder="words")
+            yield InOrderInput(value=self.default_prompt, id="gen-prompt")
+            yield InOrderInput(value="0.75", id="gen-temperature", placeholder="temperature")
+            yield InOrderInput(value="", id="gen-top-k", placeholder="top-k")
+            yield InOrderInput(value="20", id="gen-words", placeholder="words")
         yield Static("prompt · temperature (0: always the likeliest) · top-k (empty: all) · words; Enter generates",
                      id="gen-help", markup=False)
         yield Static("", id="gen-text", markup=False)

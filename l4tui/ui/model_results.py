@@ -26,6 +26,7 @@ from l4tui.runs.checkpoints import run_dir_of_checkpoint
 from l4tui.ui.heat import ramp_color
 from l4tui.ui.model_runner import ModelRunner
 from l4tui.ui.tables import DataTable
+from l4tui.ui.key_order import InOrderInput
 
 N_WORST = 30
 MAX_CACHED = 4  # checkpoints whose results are kept (the full IMDB's are its 25,000 reviews)
@@ -67,7 +68,7 @@ class ResultsTab(VerticalScroll):
         yield Static("", id="res-head", markup=False)
         yield Static("", id="res-matrix", markup=False)
         yield DataTable(id="res-table", cursor_type="row")
-        yield Input(placeholder="type a review: Enter shows the words that pushed it", id="res-review")
+        yield InOrderInput(placeholder="type a review: Enter shows the words that pushed it", id="res-review")
         yield Static("", id="res-words", markup=False)
 
     def stop(self) -> None:

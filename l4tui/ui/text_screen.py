@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from l4tui.ui.tables import DataTable
+from l4tui.ui.key_order import InOrderInput
 
 KIND_STYLES = {"special": "bold cyan", "unknown": "bold red", "word": ""}
 VOCAB_ROWS = 500  # rows the vocab table lists (filtering searches them all)
@@ -101,14 +102,14 @@ class TextScreen(Screen):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="text-box"):
             yield Static("tokenizing the corpus ...", id="text-title", markup=False)
-            yield Input(placeholder="a text of your own; Enter shows its tokens", id="text-input")
+            yield InOrderInput(placeholder="a text of your own; Enter shows its tokens", id="text-input")
             yield Static("", id="text-raw", markup=False)
             yield Static("", id="text-tokens")
             yield Static("", id="text-rules", markup=False)
             yield Static("", id="text-vocab", markup=False)
             with Horizontal(id="text-lower"):
                 with Vertical(id="text-vocab-side"):
-                    yield Input(placeholder="/ find a token", id="vocab-filter")
+                    yield InOrderInput(placeholder="/ find a token", id="vocab-filter")
                     yield DataTable(id="vocab-table", cursor_type="row")
                 yield Static("", id="text-batch")
         yield Footer(show_command_palette=False)  # Ctrl-K still opens it; the room goes to the keys
