@@ -85,16 +85,21 @@ def _sample_titles_run(runs_dir):
     return run_dir
 
 
+async def open_sample_titles(pilot, app, runs_dir):
+    """The embeddings screen on _sample_titles_run, its neighbours shown: (screen, neighbours table)."""
+    screen = EmbeddingsScreen(_sample_titles_run(runs_dir))
+    await app.push_screen(screen)
+    grid = screen.query_one("#emb-neighbours")
+    assert await wait_until(pilot, lambda: screen.tables and grid.row_count > 0)
+    return screen, grid
+
+
 async def test_an_ambiguous_name_offers_the_choices_and_user_42_works_in_movie_mode(runs_dir):
     from l4tui.ui.picker import PickerScreen
 
-    run_dir = _sample_titles_run(runs_dir)
     app = L4App(runs_dir=runs_dir, workspace=REPO)
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = EmbeddingsScreen(run_dir)
-        await app.push_screen(screen)
-        grid = screen.query_one("#emb-neighbours")
-        assert await wait_until(pilot, lambda: screen.tables and grid.row_count > 0)
+        screen, grid = await open_sample_titles(pilot, app, runs_dir)
         query = screen.query_one("#emb-query")
         assert screen.table.name == "movies" and screen.focused is query
         query.value = ""
@@ -127,13 +132,9 @@ async def test_an_ambiguous_name_offers_the_choices_and_user_42_works_in_movie_m
 
 
 async def test_at_80x24_the_neighbours_show_their_title_and_cosine(runs_dir):
-    run_dir = _sample_titles_run(runs_dir)
     app = L4App(runs_dir=runs_dir, workspace=REPO)
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = EmbeddingsScreen(run_dir)
-        await app.push_screen(screen)
-        grid = screen.query_one("#emb-neighbours")
-        assert await wait_until(pilot, lambda: screen.tables and grid.row_count > 0)
+        screen, grid = await open_sample_titles(pilot, app, runs_dir)
         await pilot.pause()
         labels = [str(column.label) for column in grid.columns.values()]
         assert labels[:3] == ["#", "nearest", "cosine"]

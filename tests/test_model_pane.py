@@ -98,15 +98,21 @@ async def test_parameters_follow_the_layer_and_gradients_are_zero_when_frozen(ru
         assert table.row_count == 1 and rows(app, "#model-table")[0][0].startswith("▸")
 
 
+async def open_small_lm(pilot, app):
+    """The Model pane on the language model (the first in the list) at the small preset: fast."""
+    pane = await open_pane(pilot, app)
+    await pilot.press("p")
+    options = app.query_one("#model-list", OptionList)
+    options.focus()
+    options.highlighted = 0
+    await pilot.press("enter")
+    return pane
+
+
 async def test_language_model_activations_over_time_and_bad_input(runs_dir):
     app = L4App(runs_dir=runs_dir, workspace=REPO)
     async with app.run_test(size=(120, 40)) as pilot:
-        pane = await open_pane(pilot, app)
-        await pilot.press("p")  # the small preset: fast
-        options = app.query_one("#model-list", OptionList)
-        options.focus()
-        options.highlighted = 0
-        await pilot.press("enter")
+        pane = await open_small_lm(pilot, app)
         assert await wait_until(pilot, lambda: pane.subject is not None and pane.subject.name == "lm"
                                 and "next word" in shown(app, "#act-output"))
         table = rows(app, "#act-table")
@@ -190,12 +196,7 @@ async def test_the_pretrained_language_model_is_listed_before_any_fine_tuning(ru
     get_dataset("wt103")  # as `l4tui data get wt103` leaves it
     app = L4App(runs_dir=runs_dir, workspace=REPO)
     async with app.run_test(size=(120, 40)) as pilot:
-        pane = await open_pane(pilot, app)
-        await pilot.press("p")  # the small preset: fast
-        options = app.query_one("#model-list", OptionList)
-        options.focus()
-        options.highlighted = 0
-        await pilot.press("enter")
+        pane = await open_small_lm(pilot, app)
         assert await wait_until(pilot, lambda: pane.subject is not None and pane.subject.name == "lm")
         weights = app.query_one("#weights-list", OptionList)
         labels = [str(option.prompt) for option in weights.options]
