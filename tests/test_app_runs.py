@@ -227,3 +227,21 @@ async def test_a_cuda_run_shows_gpu_memory_and_utilisation(runs_dir):
         await pilot.press("2")
         assert await wait_until(pilot, lambda: "GPU" in text(app, "#run-metrics"))
         assert "GPU 3.5/80 GiB · 87% busy" in text(app, "#run-metrics")
+
+
+async def test_d_and_enter_in_one_burst_do_not_delete_the_run(runs_dir):
+    """Keys over SSH arrive in bursts: the delete dialog's focus is on No from the moment it is
+    shown, so an Enter right behind the `d` answers no (it pressed Yes, the first button)."""
+    from textual import events
+
+    run = write_fake_run(runs_dir, "20260101-000000-collab-aaaa", steps=10)
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2")
+        assert await wait_until(pilot, lambda: app.query_one("#runs-table").row_count == 1)
+        app.query_one("#runs-table").focus()
+        await pilot.pause()
+        for key, character in (("d", "d"), ("enter", "\r")):  # queued together, as one read
+            app.post_message(events.Key(key, character))
+        await pilot.pause(0.5)
+        assert run.exists() and len(app.screen_stack) == 1

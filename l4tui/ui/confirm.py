@@ -1,4 +1,5 @@
-"""A yes/no question in a small dialog: y or Enter says yes, n or Escape says no."""
+"""A yes/no question in a small dialog: y says yes; n, Escape or Enter (on No, where the focus
+starts) say no."""
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -8,6 +9,10 @@ from textual.widgets import Button, Static
 
 
 class ConfirmScreen(ModalScreen[bool]):
+    # The safe answer has the focus from the moment the dialog is shown, not once it is mounted: a
+    # `d` and an Enter arriving in one burst (keys over SSH) pressed Yes, the first button, and a
+    # run was deleted before on_mount moved the focus.
+    AUTO_FOCUS = "#no"
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
     ConfirmScreen #confirm-box { width: 60; max-width: 100%; height: auto;
@@ -31,9 +36,6 @@ class ConfirmScreen(ModalScreen[bool]):
             with Horizontal(id="confirm-buttons"):
                 yield Button("Yes (y)", id="yes", variant="error")
                 yield Button("No (n)", id="no")
-
-    def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()  # the safe answer is the default
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
