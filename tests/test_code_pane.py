@@ -15,6 +15,7 @@ from l4tui.ui.app import L4App
 from l4tui.ui.code_pane import CodePane
 from l4tui.ui.code_view import CodeView
 from l4tui.ui.doc_screen import DocScreen
+from l4tui.ui.off_thread import gone
 from l4tui.ui.picker import PickerScreen
 
 COLLAB = REPO / "models" / "collab.py"
@@ -356,9 +357,12 @@ async def test_quitting_while_a_file_is_read_does_not_crash(runs_dir, monkeypatc
     app = L4App(runs_dir=runs_dir, workspace=REPO)
     async with app.run_test(size=(80, 24)) as pilot:
         pane = app.query_one(CodePane)
+        view = app.query_one(CodeView)
         assert await wait_until(pilot, reading.is_set)
-        await app.query_one(CodeView).remove()  # what the teardown does first
-        release.set()
+        pane.remove()  # what the teardown does: marks the pane and all in it, removes the viewer first
+        assert gone(pane)
+        assert await wait_until(pilot, lambda: not view.is_attached)
+        release.set()  # the file comes back to a pane without its viewer
         await pilot.pause(0.3)
-        assert pane.closing_down()
+        assert view.document is None  # the worker stopped at the await: nothing shown in a viewer gone
     assert app.return_code in (0, None)

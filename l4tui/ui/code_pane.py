@@ -37,6 +37,7 @@ from l4tui.ui.code_view import CodeView
 from l4tui.ui.key_order import InOrderInput, forward_key, has_focus_now, run_binding
 from l4tui.ui.messages import CodeRequest, CursorMoved, Jumped, Said
 from l4tui.ui.picker import PickerScreen, PickItem
+from l4tui.ui.off_thread import gone, in_thread, off_loop
 
 DISK_CHECK_S = 2.0  # how often the open file's mtime is looked at
 PROGRESS_S = 0.5  # how often the status line shows how far the background listing/indexing got
@@ -360,7 +361,7 @@ class CodePane(Vertical):
     def _keys_free(self, group: str, ticket: int | None) -> None:
         if ticket is not None and self._key_tickets.get(group) == ticket and group in self._key_holds:
             hold = self._key_holds.pop(group)
-            if not self.closing_down():
+            if not gone(self):  # the app quit while the worker awaited: the viewer is going
                 self.view.release_keys(hold)
 
     def _pane_active(self) -> bool:
@@ -391,14 +392,10 @@ class CodePane(Vertical):
             if not self.documents.cached(location.path):
                 self.set_status(f"opening {self.short(location.path)} ...")
             try:
-                document = await asyncio.to_thread(self._read, location)
+                document = await in_thread(self._read, location)
             except SourceError as error:
-                if self.closing_down():
-                    return
                 self.app.notify(str(error), title="Can't open", severity="error")
                 self.set_status(clip(str(error)), error=True)  # where the user is looking
-                return
-            if self.closing_down():
                 return
             view.load(document, location.line - 1, location.column)
             if not document.highlighted:
@@ -445,18 +442,9 @@ class CodePane(Vertical):
         # the line is known. (Highlighting torch's 30k-line stub whole here took 1.5 s of the
         # GIL from the user's next jump: p95 after 3 s went from 53 ms to 405 ms.)
 
-    def closing_down(self) -> bool:
-        """Whether the pane's widgets are gone or going: the app was quit while a file was being
-        read or highlighted (a `q` typed during start-up). A worker that awaited a thread checks
-        this before it touches them; the app's teardown removes the viewer before it cancels this
-        pane's workers."""
-        return not self.is_attached or not self.app.is_running or not self.query(CodeView)
-
     @work(group="highlight")
     async def _highlight(self, document) -> None:
-        await asyncio.to_thread(self.documents.highlight, document)
-        if self.closing_down():
-            return
+        await in_thread(self.documents.highlight, document)
         if self.view.document is document:
             self.view.set_tokens(document.tokens)
 
@@ -482,14 +470,12 @@ class CodePane(Vertical):
     @work(exclusive=True, group="reload")
     async def _reload(self, path: Path) -> None:
         try:
-            document = await asyncio.to_thread(self.documents.get, path)
+            document = await in_thread(self.documents.get, path)
         except SourceError as error:
-            if self.closing_down():
-                return
             self.view.document.stamp = None  # say it once
             self.app.notify(f"{path.name} changed on disk and can't be shown: {error}", severity="error")
             return
-        if self.closing_down() or self.view.path != path:
+        if self.view.path != path:
             return
         self.view.reload(document)
         if not document.highlighted:
@@ -564,7 +550,7 @@ class CodePane(Vertical):
                 return  # failed or too slow, and said so: guessing by name would offer other files' names
         items = self._definition_items(definitions)
         if not items:  # what vim would find: a tags file, else our own index of definitions
-            items = await asyncio.to_thread(self._items_by_name, word, qualifier)
+            items = await in_thread(self._items_by_name, word, qualifier)
         self._show_status()  # "looking up ..." is over, whatever comes next
         if not items:
             compiled = [d for d in definitions if d.location is None]
@@ -594,9 +580,9 @@ class CodePane(Vertical):
         FAILED, with a message in the status line, when jedi fails or takes too long (the request
         goes on in the background; its answer is dropped)."""
         try:
-            return await asyncio.wait_for(
+            return await off_loop(asyncio.wait_for(
                 asyncio.wrap_future(request(self.view.source, origin.path, origin.line, origin.column)),
-                LOOKUP_TIMEOUT_S)
+                LOOKUP_TIMEOUT_S))
         except (asyncio.TimeoutError, TimeoutError):
             self.set_status(f"jedi took over {LOOKUP_TIMEOUT_S:.0f} s to {doing} {word}: gave up; try again "
                             f"in a moment, or :tag {word} to look it up by name", error=True)
@@ -920,7 +906,7 @@ class CodePane(Vertical):
             self.set_status(f"{problem}; still {self.navigator.environment_label}", error=True)
             return
         self.set_status(f"starting {choice.label} ...")
-        label = await asyncio.wrap_future(self.navigator.set_environment(choice))
+        label = await off_loop(asyncio.wrap_future(self.navigator.set_environment(choice)))
         refused = self.navigator.choice.is_own and not choice.is_own  # jedi could not start it
         self._problems_shown = len(self.navigator.problems)
         self.set_status(f"{self.navigator.problems[-1]}; using {label}" if refused
@@ -942,7 +928,7 @@ class CodePane(Vertical):
 
     async def _tag_by_name(self, name: str) -> None:
         origin = self.current_location()
-        items = await asyncio.to_thread(self._items_by_name, name)
+        items = await in_thread(self._items_by_name, name)
         if not items or origin is None:
             self.set_status(f"E426: tag not found: {name}", error=True)
         elif len(items) == 1:

@@ -4,7 +4,6 @@ The pane only reads the runs folder; runs are started, stopped and resumed throu
 launcher as the CLI and train in their own processes, so they outlive the app.
 """
 
-import asyncio
 import shutil
 import threading
 import time
@@ -22,6 +21,7 @@ from l4tui.ui.confirm import ConfirmScreen
 from l4tui.ui.priority import in_launcher
 from l4tui.ui.run_monitor import RunMonitor
 from l4tui.ui.tables import DataTable
+from l4tui.ui.off_thread import in_thread
 
 RUNS_POLL_S = 2.0  # how often the list's running times move on (each run's log is tailed, not re-read)
 LOOK_S = 0.5  # how often the runs folder is glanced at (a few stats): new runs and new states show this fast
@@ -185,11 +185,9 @@ class DataPane(Vertical):
 
         self._listing = True
         try:
-            runs, problem = await asyncio.to_thread(look)
+            runs, problem = await in_thread(look)
         finally:
             self._listing = False
-        if not self.is_attached or not self.query("#runs-table"):  # the app closed meanwhile
-            return
         self._show_problem(problem)
         self.runs = {run.id: run for run in runs}
         self.marked = [run_id for run_id in self.marked if run_id in self.runs]

@@ -8,7 +8,6 @@ neighbours training brought in and which it pushed out. The numbers come from
 `l4tui.inspect.embeddings`.
 """
 
-import asyncio
 from pathlib import Path
 
 from textual import on, work
@@ -23,6 +22,7 @@ from textual_plotext import PlotextPlot
 from l4tui.textcut import cut_title
 from l4tui.ui.tables import DataTable
 from l4tui.ui.key_order import InOrderInput
+from l4tui.ui.off_thread import in_thread
 
 MAP_ROWS = 30  # rows on the 2-D map: enough to see groups, few enough to read the labels
 NEIGHBOURS = 15
@@ -136,7 +136,7 @@ class EmbeddingsScreen(Screen):
 
         path = self.checkpoints[index].path
         if path not in self.loaded:
-            self.loaded[path], self.titles = await asyncio.to_thread(
+            self.loaded[path], self.titles = await in_thread(
                 load_embedding_tables, path, self.titles, bool(self.loaded))
         return self.loaded[path]
 

@@ -20,6 +20,7 @@ from l4tui.runs.progress import Progress
 from l4tui.train import launch_form
 from l4tui.ui.priority import in_launcher
 from l4tui.ui.key_order import InOrderInput
+from l4tui.ui.off_thread import in_thread
 
 LR_FIND_POLL_S = 0.3
 
@@ -169,7 +170,7 @@ class LaunchScreen(ModalScreen):
             return
         info = self.query_one("#launch-data-info", Static)
         info.update(f"data: counting {data} ...")
-        count = await asyncio.to_thread(launch_form.count_training_items, self.family, data)
+        count = await in_thread(launch_form.count_training_items, self.family, data)
         if self.texts().get("data") != data:
             return  # the choice changed meanwhile
         self.data_items = count
@@ -250,12 +251,12 @@ class LaunchScreen(ModalScreen):
         reader, progress = EventReader(run_dir), Progress()
         try:
             while progress.end is None:
-                progress.update(await asyncio.to_thread(reader.read_new))
+                progress.update(await in_thread(reader.read_new))
                 status.update(f"lr_find {run_dir.name}: step {progress.iteration}/{progress.total_iters or '?'}")
                 if progress.end is None:
                     from l4tui.runs.store import read_run
 
-                    if (await asyncio.to_thread(read_run, run_dir)).state == "died":
+                    if (await in_thread(read_run, run_dir)).state == "died":
                         status.update("lr_find died: see its run in the list")
                         return
                     await asyncio.sleep(LR_FIND_POLL_S)

@@ -141,8 +141,6 @@ class ActivationsTab(Vertical):
         except Exception as error:  # a user's model, a shape that does not fit: say it, keep going
             status.update(f"the forward pass failed: {type(error).__name__}: {error}")
             return
-        if not self.is_attached or not self.query("#act-output"):
-            return  # the app closed during the pass
         notes = []
         if isinstance(typed, dict):
             unknown = unknown_categories(subject, typed)

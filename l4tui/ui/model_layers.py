@@ -19,6 +19,7 @@ from l4tui.inspect.summary import (MIN_TEXT_WIDTH, compact_count, fit_columns, l
 from l4tui.ui.messages import LayerSelected, OpenCode
 from l4tui.ui.model_runner import ModelBusy, ModelRunner
 from l4tui.ui.tables import DataTable
+from l4tui.ui.off_thread import in_thread
 
 # The Layers table's columns, most important first: at 80 columns the figures stay whole, the layer's
 # name and type are cut with … to make room, then Group leaves the table, then the counts go compact
@@ -208,7 +209,6 @@ class LayersTab(Vertical):
 
     @work(exclusive=True, group="layer-definition")
     async def goto_definition(self) -> None:
-        import asyncio
 
         from l4tui.inspect.source_link import definition_of
 
@@ -217,7 +217,7 @@ class LayersTab(Vertical):
             return
         name = self.names[int(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value)]
         try:
-            place = await asyncio.to_thread(definition_of, self.model, name)
+            place = await in_thread(definition_of, self.model, name)
         except ValueError as error:
             self.query_one("#model-totals", Static).update(f"gd: {error}")
             return

@@ -25,6 +25,7 @@ from l4tui.ui.heat import heat_text
 from l4tui.ui.model_runner import ModelRunner
 from l4tui.ui.tables import DataTable
 from l4tui.ui.key_order import InOrderInput
+from l4tui.ui.off_thread import in_thread
 
 
 class TrainingTab(Vertical):
@@ -58,7 +59,6 @@ class TrainingTab(Vertical):
 
     @work(exclusive=True, group="train-history")
     async def load(self, run_dir: Path) -> None:
-        import asyncio
 
         from l4tui.inspect.activation_history import dead_or_exploding, read_activation_history
 
@@ -67,7 +67,7 @@ class TrainingTab(Vertical):
         table.clear()
         self.query_one("#train-heat", Static).update("")
         try:
-            self.history = await asyncio.to_thread(read_activation_history, run_dir)
+            self.history = await in_thread(read_activation_history, run_dir)
         except (OSError, ValueError) as error:
             head.update(f"can't read the run's activation statistics: {error}")
             return
@@ -127,7 +127,6 @@ class InterpretTab(VerticalScroll):
 
     @work(exclusive=True, group="interpret")
     async def load(self) -> None:
-        import asyncio
 
         from l4tui.inspect.collab_interpret import factor_components, movie_bias_line, movie_biases
 
@@ -148,7 +147,7 @@ class InterpretTab(VerticalScroll):
             return lowest, highest, components
 
         try:
-            lowest, highest, components = await asyncio.to_thread(compute)
+            lowest, highest, components = await in_thread(compute)
         except Exception as error:
             self.query_one("#interp-biases", Static).update(f"can't interpret these weights: {error}")
             return

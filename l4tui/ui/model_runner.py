@@ -6,9 +6,9 @@ gradients. The pane makes one ModelRunner and hands it to the tabs that run pass
 needs nothing else of the pane (no import of it: no cycle).
 """
 
-import asyncio
 import threading
 import time
+from l4tui.ui.off_thread import in_thread
 
 BUSY_WAIT_S = 5.0  # a pass waits this long for the one before it, then says what holds the model
 
@@ -37,4 +37,4 @@ class ModelRunner:
                 return function(*args)
             finally:
                 self.lock.release()
-        return await asyncio.to_thread(locked)
+        return await in_thread(locked)

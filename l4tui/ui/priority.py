@@ -16,6 +16,8 @@ import asyncio
 import os
 from concurrent.futures import ThreadPoolExecutor
 
+from l4tui.ui.off_thread import off_loop
+
 UI_NICENESS = 10  # added to the app's niceness; L4TUI_UI_NICE=0 keeps the normal priority
 
 
@@ -44,4 +46,4 @@ def lower_this_thread() -> int:
 async def in_launcher(pool: ThreadPoolExecutor, fn, *args):
     """Run fn(*args) (start_run, resume_run) on the launcher thread, so the run it starts keeps
     the normal priority."""
-    return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+    return await off_loop(asyncio.get_running_loop().run_in_executor(pool, fn, *args))

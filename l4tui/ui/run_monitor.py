@@ -5,7 +5,6 @@ charts only when something new arrived, and not while paused. A run's whole log 
 in a thread, when it is first watched: a run with 100,000 logged steps opens in well under a second.
 """
 
-import asyncio
 import os
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ from l4tui.runs.store import read_run_file, run_state
 from l4tui.runs.untrusted import tail_lines
 from l4tui.ui.run_charts import (SMOOTHINGS, WINDOWS, ChartOptions, CompareChart, LossChart, LrFindChart,
                                  MetricChart, RunChart, ScheduleChart)
+from l4tui.ui.off_thread import in_thread
 
 POLL_S = 1.0  # how often the watched run's log is read (and the progress line updated)
 CHART_REDRAW_S = 2.0  # the charts are redrawn at most this often: drawing them is the app's main cost
@@ -175,7 +175,7 @@ class RunMonitor(Vertical):
             with gc_paused():
                 progress.update(events)
 
-        await asyncio.to_thread(read)
+        await in_thread(read)
         if reader is not self._reader:
             return  # another run was chosen meanwhile
         self._loading = False
@@ -389,7 +389,7 @@ class RunMonitor(Vertical):
                 loaded.append((run_dir.name, progress))
             return loaded
 
-        self._compare_progress = await asyncio.to_thread(load)
+        self._compare_progress = await in_thread(load)
         self.comparing = list(run_dirs)
         metrics = common_metrics([p for _, p in self._compare_progress]) or ["valid_loss"]
         if self.compare_metric not in metrics:

@@ -7,7 +7,6 @@ runs them until stopped, as the lesson does with Excel's Solver. The numbers com
 `l4tui.inspect.spreadsheet`; this screen only shows them.
 """
 
-import asyncio
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ from textual.widgets import Footer, Sparkline, Static
 
 from l4tui.inspect.spreadsheet import cell_text, load_crosstab, load_trained_sheet
 from l4tui.ui.tables import DataTable
+from l4tui.ui.off_thread import in_thread
 
 SHOWN_FACTORS = 5  # a trained model has 50: the sheet shows the first few (the loss uses them all)
 STEPS_PER_TICK = 5
@@ -80,7 +80,7 @@ class SpreadsheetScreen(Screen):
     @work(exclusive=True, group="sheet-load")
     async def load(self) -> None:
         try:
-            self.sheet, source = await asyncio.to_thread(load_crosstab, self.data or None)
+            self.sheet, source = await in_thread(load_crosstab, self.data or None)
         except (ValueError, OSError) as error:
             self.query_one("#sheet-title", Static).update(f"Can't make the sheet: {error}")
             return
@@ -266,7 +266,7 @@ class SpreadsheetScreen(Screen):
             self.notify("Select a collab run in the runs list first, then press x", severity="warning")
             return
         try:
-            state = await asyncio.to_thread(load_trained_sheet, self.run_dir, self.sheet)
+            state = await in_thread(load_trained_sheet, self.run_dir, self.sheet)
         except Exception as error:  # a bad or missing checkpoint: say why, keep the sheet
             self.notify(f"Can't fill the sheet from {self.run_dir.name}: {error}", severity="error")
             return

@@ -6,7 +6,6 @@ the first rows as they are and as the model receives them, after FillMissing, Ca
 Normalize. The numbers come from `l4tui.inspect.tabular_steps`.
 """
 
-import asyncio
 
 from textual import work
 from textual.app import ComposeResult
@@ -16,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from l4tui.ui.tables import DataTable
+from l4tui.ui.off_thread import in_thread
 
 ROWS = 8
 
@@ -69,7 +69,7 @@ class TabularScreen(Screen):
         from l4tui.data.tables import open_table
 
         try:
-            self.dataset = await asyncio.to_thread(open_table, self.data or None, *self.columns)
+            self.dataset = await in_thread(open_table, self.data or None, *self.columns)
         except (ValueError, OSError) as error:
             self.query_one("#tab-title", Static).update(f"Can't read the table: {error}")
             return
@@ -82,7 +82,7 @@ class TabularScreen(Screen):
 
         dataset = self.dataset
         try:
-            self.processor = await asyncio.to_thread(fit_processor, dataset.frame, self.cat_names,
+            self.processor = await in_thread(fit_processor, dataset.frame, self.cat_names,
                                                      self.cont_names, dataset.y_name)
             report = column_report(dataset.frame, self.processor)
             before, after = rows_before_after(dataset.frame, self.processor, ROWS)

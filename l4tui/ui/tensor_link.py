@@ -15,7 +15,6 @@ one pass at a time; and K never builds a model from a file of the user's (lookin
 code: docs/trust.md): it uses the Model pane's model when that is built from it, else says how.
 """
 
-import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from textual.widgets import Static
 from l4tui.code.location import Location
 from l4tui.code.navigator import Help
 from l4tui.ui.doc_screen import DocScreen, help_text
+from l4tui.ui.off_thread import in_thread
 
 FRESH = "fresh"  # the Model pane's id of fresh weights (model_pane.FRESH: that module is heavy to import)
 SHOWN_IN_FULL = 4  # tensors shown with a histogram and top rows; the rest in one line each
@@ -65,7 +65,7 @@ async def attribute_under_cursor(path: Path, lines: list[str], origin: Location,
         return None
     from l4tui.inspect.source_link import attribute_at
 
-    return await asyncio.to_thread(attribute_at, "\n".join(lines), origin.line, origin.column)
+    return await in_thread(attribute_at, "\n".join(lines), origin.line, origin.column)
 
 
 NOT_TENSORS = {"function", "class", "module", "keyword"}  # jedi's kinds of a name that holds no tensor
@@ -272,7 +272,7 @@ class TensorDocScreen(DocScreen):
     async def load(self, chosen: Choice | None = None) -> None:
         pane = await self.model_pane()
         if self.candidates == []:
-            self.candidates = await asyncio.to_thread(candidate_entries, self.path, self.workspace)
+            self.candidates = await in_thread(candidate_entries, self.path, self.workspace)
         choices = [chosen] if chosen is not None else await self.default_choices(pane)
         if not choices:
             self.show_text(Text(f"no model of the catalog is built from {self.path.name}", style="yellow"))
@@ -360,7 +360,7 @@ class TensorDocScreen(DocScreen):
             return look_up(built, self.attribute, self.path, choice, bins)
 
         if runner is None:
-            return await asyncio.to_thread(work_)
+            return await in_thread(work_)
         return await runner.run(work_, what=f"looking up {self.attribute.text} in {choice.label}")
 
     # ---- keys ----
@@ -395,7 +395,7 @@ class TensorDocScreen(DocScreen):
                 out += checkpoint_choices(entry, runs_dir)
             return out
 
-        choices = await asyncio.to_thread(listed)
+        choices = await in_thread(listed)
         items = [PickItem(choice.label, None, "") for choice in choices]
 
         def chosen(item) -> None:

@@ -7,7 +7,6 @@ covers; and a batch of the language model's data, where y is x moved on by one w
 come from `l4tui.inspect.text_steps`.
 """
 
-import asyncio
 import threading
 import time
 
@@ -21,6 +20,7 @@ from textual.widgets import Footer, Input, Static
 
 from l4tui.ui.tables import DataTable
 from l4tui.ui.key_order import InOrderInput
+from l4tui.ui.off_thread import in_thread
 
 KIND_STYLES = {"special": "bold cyan", "unknown": "bold red", "word": ""}
 VOCAB_ROWS = 500  # rows the vocab table lists (filtering searches them all)
@@ -130,12 +130,10 @@ class TextScreen(Screen):
 
         title = self.query_one("#text-title", Static)
         try:
-            dataset = await asyncio.to_thread(open_texts, self.data or None)
+            dataset = await in_thread(open_texts, self.data or None)
             self.source, self.texts = dataset.source, dataset.texts
         except (ValueError, OSError) as error:
             title.update(f"Can't read the texts: {error}")
-            return
-        if self.closed():
             return
         self.text = self.texts[0] if self.texts else ""
         total_mb = sum(map(len, self.texts)) / 1e6
@@ -152,18 +150,11 @@ class TextScreen(Screen):
             self.app.call_from_thread(show_progress, done, total)
 
         try:
-            self.counts = await asyncio.to_thread(count_corpus, self.texts, progress, self.stop_counting)
-            self.batch_tokens = await asyncio.to_thread(first_tokens, self.texts)
+            self.counts = await in_thread(count_corpus, self.texts, progress, self.stop_counting)
+            self.batch_tokens = await in_thread(first_tokens, self.texts)
         except Stopped:
             return
-        if self.closed():
-            return
         self.rebuild_vocab()
-
-    def closed(self) -> bool:
-        """The screen was closed (Esc, the tour moving on, the app quitting) while a worker awaited a
-        thread: its widgets are gone or going, and the worker leaves them alone."""
-        return not self.is_attached or not self.query("#text-title")
 
     @work(exclusive=True, group="text-vocab")
     async def rebuild_vocab(self) -> None:
@@ -173,9 +164,7 @@ class TextScreen(Screen):
             return  # still counting: load() builds the vocab when it is done
         self.query_one("#text-vocab", Static).update(
             f"building the vocab (max_vocab {self.max_vocab}, min_freq {self.min_freq}) ...")
-        self.figures = await asyncio.to_thread(vocab_figures_of_counts, self.counts, self.max_vocab, self.min_freq)
-        if self.closed():
-            return
+        self.figures = await in_thread(vocab_figures_of_counts, self.counts, self.max_vocab, self.min_freq)
         self.show_text()
         self.show_vocab()
         self.show_batch()

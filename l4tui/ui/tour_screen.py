@@ -20,6 +20,7 @@ from textual.widgets import Footer, Static
 from l4tui.modelfiles import is_bundled
 from l4tui.tour.steps import TINY_RUN, Step, load_steps, read_position, save_position
 from l4tui.ui.key_names import one_key_text
+from l4tui.ui.off_thread import in_thread
 
 TAB_IDS = {"layers": "tab-layers", "params": "tab-params", "acts": "tab-acts", "results": "tab-results",
            "training": "tab-training", "interpret": "tab-interpret", "generate": "tab-generate"}
@@ -104,7 +105,7 @@ class Tour:
         """Watch the newest run of `family`; with none in the runs folder, start a tiny one."""
         from l4tui.runs.store import list_runs
 
-        runs = await asyncio.to_thread(list_runs, self.app.runs_dir)
+        runs = await in_thread(list_runs, self.app.runs_dir)
         mine = [run for run in runs if run.family == family and run.mode == "train"]
         if mine:
             pane.watch_run(mine[0].run_dir)
