@@ -4,6 +4,9 @@ Runs here are written by tests/fake_runs.py, as a run writes them, so these test
 tests/test_app.py starts real runs from the app.
 """
 
+from pathlib import Path
+
+import pytest
 
 from textual.widgets import Button, DataTable, Input, Select, Static
 
@@ -245,3 +248,71 @@ async def test_d_and_enter_in_one_burst_do_not_delete_the_run(runs_dir):
             app.post_message(events.Key(key, character))
         await pilot.pause(0.5)
         assert run.exists() and len(app.screen_stack) == 1
+
+
+@pytest.fixture
+def fake_lr_find(monkeypatch, runs_dir):
+    """start_run for lr_find writes a run that is still finding, its process a sleeper whose command
+    line names the run (as a live run's does); the test ends it, or kills its process."""
+    import subprocess
+    import sys
+
+    started, processes = [], []
+
+    def start_run(family, config, runs_dir_, mode="train", processes_=1):
+        name = f"2026-01-01-{family}-lrfd"
+        process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", name])
+        processes.append(process)
+        started.append(write_fake_run(runs_dir_, name, family=family, mode=mode, state=None, steps=10, written=4,
+                                      pid=process.pid))
+        return started[-1]
+
+    monkeypatch.setattr("l4tui.train.launcher.start_run", start_run)
+    yield started, processes
+    for process in processes:
+        process.kill()
+        process.wait()
+
+
+async def test_lr_find_from_the_form_fills_in_its_suggestion(runs_dir, fake_lr_find):
+    from l4tui.runs.events import EventWriter
+
+    started, _ = fake_lr_find
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await open_form(pilot)
+        await pilot.press("ctrl+l")
+        assert await wait_until(pilot, lambda: "step 4/10" in str(form.query_one("#launch-status").render()))
+        assert form.query_one("#launch-start", Button).disabled  # no start while it finds
+        writer = EventWriter(started[0])
+        writer.write("end", state="finished", metrics={"suggested_lr": 0.0042})
+        writer.close()
+        assert await wait_until(pilot, lambda: form.query_one("#field-lr", Input).value == "0.0042")
+        assert not form.query_one("#launch-start", Button).disabled
+
+
+async def test_esc_while_lr_find_runs_closes_the_form_and_the_app_goes_on(runs_dir, fake_lr_find):
+    """The form's lr_find worker polls the run; Esc removes the form's fields while it waits, and
+    the worker must stop there (its `finally` re-checked the fields and failed the app)."""
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await open_form(pilot)
+        await pilot.press("ctrl+l")
+        assert await wait_until(pilot, lambda: form._finding)
+        await pilot.press("escape")
+        assert await wait_until(pilot, lambda: not isinstance(app.screen, LaunchScreen))
+        await pilot.pause(1.0)  # a few of the worker's polls
+        assert app.is_running and app._exception is None
+
+
+async def test_lr_find_whose_process_dies_says_so_in_the_form(runs_dir, fake_lr_find):
+    _, processes = fake_lr_find
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await open_form(pilot)
+        await pilot.press("ctrl+l")
+        assert await wait_until(pilot, lambda: form._finding)
+        processes[0].kill()
+        processes[0].wait()
+        assert await wait_until(pilot, lambda: "lr_find died" in str(form.query_one("#launch-status").render()))
+        assert not form._finding and not form.query_one("#launch-start", Button).disabled

@@ -133,8 +133,9 @@ async def test_gone_reads_a_marked_subtree_and_a_closing_app():
 
 
 def test_the_ui_layer_runs_threads_only_through_off_loop():
-    """Every thread the UI awaits comes back through off_loop: a new `asyncio.to_thread`,
-    `run_in_executor` or `wrap_future` awaited bare would bring the race back."""
+    """Every thread the UI awaits, and every polling sleep, comes back through off_loop: a new
+    `asyncio.to_thread`, `run_in_executor`, `wrap_future` or `asyncio.sleep` awaited bare would
+    bring the race back (sleep_here is the polling loop's sleep)."""
     bare = []
     for path in sorted(UI.glob("*.py")):
         if path.name == "off_thread.py":
@@ -147,8 +148,11 @@ def test_the_ui_layer_runs_threads_only_through_off_loop():
             if isinstance(node, ast.Call) and id(node) in wrapped:
                 inner |= {id(n) for n in ast.walk(node)}
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and ast.unparse(node.func).split(".")[-1] in (
-                    "to_thread", "run_in_executor", "wrap_future") and id(node) not in inner:
+            if not isinstance(node, ast.Call) or id(node) in inner:
+                continue
+            name = ast.unparse(node.func)
+            waits = name == "asyncio.sleep" and ast.unparse(node.args[0]) != "0"  # sleep(0) only yields
+            if waits or name.split(".")[-1] in ("to_thread", "run_in_executor", "wrap_future"):
                 bare.append(f"{path.name}:{node.lineno}")
     assert bare == []
 

@@ -5,7 +5,6 @@ until the form is valid. The equivalent `l4tui train ...` command is shown below
 What the form knows about recipes and their options lives in l4tui.train.launch_form (no UI).
 """
 
-import asyncio
 from pathlib import Path
 
 from textual import on, work
@@ -20,7 +19,7 @@ from l4tui.runs.progress import Progress
 from l4tui.train import launch_form
 from l4tui.ui.priority import in_launcher
 from l4tui.ui.key_order import InOrderInput
-from l4tui.ui.off_thread import in_thread
+from l4tui.ui.off_thread import gone, in_thread, sleep_here
 
 LR_FIND_POLL_S = 0.3
 
@@ -249,20 +248,24 @@ class LaunchScreen(ModalScreen):
         self._finding = True
         self.query_one("#launch-start", Button).disabled = True
         reader, progress = EventReader(run_dir), Progress()
+        died = False
         try:
-            while progress.end is None:
+            while progress.end is None and not died:
                 progress.update(await in_thread(reader.read_new))
                 status.update(f"lr_find {run_dir.name}: step {progress.iteration}/{progress.total_iters or '?'}")
                 if progress.end is None:
                     from l4tui.runs.store import read_run
 
-                    if (await in_thread(read_run, run_dir)).state == "died":
-                        status.update("lr_find died: see its run in the list")
-                        return
-                    await asyncio.sleep(LR_FIND_POLL_S)
+                    died = (await in_thread(read_run, run_dir)).state == "died"
+                    if not died:
+                        await sleep_here(LR_FIND_POLL_S)
         finally:
             self._finding = False
-            self.validate()
+            if not gone(self):  # Esc, or the app quit, during lr_find: the fields are going
+                self.validate()  # (it rewrites the status line: the outcome is said after it)
+        if died:
+            status.update("lr_find died: see its run in the list")
+            return
         suggested = progress.suggested_lr
         if progress.end.get("state") != "finished" or not suggested:
             status.update(f"lr_find ended {progress.end.get('state')}: {progress.end.get('error', 'no suggestion')}")

@@ -58,3 +58,9 @@ async def off_loop(awaitable):
 async def in_thread(function, *args, **kwargs):
     """`function(*args, **kwargs)` in a thread, like asyncio.to_thread, awaited by off_loop."""
     return await off_loop(asyncio.to_thread(function, *args, **kwargs))
+
+
+async def sleep_here(seconds: float) -> None:
+    """asyncio.sleep for a worker's polling loop (a run's file, a pane still building): raises
+    WidgetGone when the worker's widget has gone by the time it wakes."""
+    await off_loop(asyncio.sleep(seconds))

@@ -20,7 +20,7 @@ from textual.widgets import Footer, Static
 from l4tui.modelfiles import is_bundled
 from l4tui.tour.steps import TINY_RUN, Step, load_steps, read_position, save_position
 from l4tui.ui.key_names import one_key_text
-from l4tui.ui.off_thread import in_thread
+from l4tui.ui.off_thread import in_thread, sleep_here
 
 TAB_IDS = {"layers": "tab-layers", "params": "tab-params", "acts": "tab-acts", "results": "tab-results",
            "training": "tab-training", "interpret": "tab-interpret", "generate": "tab-generate"}
@@ -126,7 +126,7 @@ class Tour:
         while run_id not in pane._row_keys:
             if time.monotonic() > deadline:
                 return
-            await asyncio.sleep(0.05)
+            await sleep_here(0.05)
         pane.query_one("#runs-table", DataTable).move_cursor(row=pane._row_keys.index(run_id), animate=False)
 
     async def open_model(self, step: Step) -> None:
@@ -147,7 +147,7 @@ class Tour:
         while not (pane.loaded and pane.entries):
             if time.monotonic() > deadline:
                 return
-            await asyncio.sleep(0.05)
+            await sleep_here(0.05)
         names = [entry.name for entry in pane.entries]
         if step.model not in names:
             return
@@ -165,7 +165,7 @@ class Tour:
         while pane.subject is None or pane.subject.name != step.model:
             if time.monotonic() > deadline or (pane.current is not None and pane.current.name != step.model):
                 return  # the user chose another model meanwhile
-            await asyncio.sleep(0.05)
+            await sleep_here(0.05)
         if step.layer:
             self.select_layer(pane, step.layer)
         tabs = pane.query_one("#model-tabs", TabbedContent)
