@@ -274,15 +274,22 @@ def fake_lr_find(monkeypatch, runs_dir):
         process.wait()
 
 
+async def start_lr_find(pilot):
+    """The form open, Ctrl-L pressed, the finder's run polled: the form."""
+    form = await open_form(pilot)
+    await pilot.press("ctrl+l")
+    assert await wait_until(pilot, lambda: "step 4/10" in str(form.query_one("#launch-status").render()))
+    assert form._finding
+    return form
+
+
 async def test_lr_find_from_the_form_fills_in_its_suggestion(runs_dir, fake_lr_find):
     from l4tui.runs.events import EventWriter
 
     started, _ = fake_lr_find
     app = L4App(runs_dir=runs_dir, workspace=REPO)
     async with app.run_test(size=(80, 24)) as pilot:
-        form = await open_form(pilot)
-        await pilot.press("ctrl+l")
-        assert await wait_until(pilot, lambda: "step 4/10" in str(form.query_one("#launch-status").render()))
+        form = await start_lr_find(pilot)
         assert form.query_one("#launch-start", Button).disabled  # no start while it finds
         writer = EventWriter(started[0])
         writer.write("end", state="finished", metrics={"suggested_lr": 0.0042})
@@ -296,9 +303,7 @@ async def test_esc_while_lr_find_runs_closes_the_form_and_the_app_goes_on(runs_d
     the worker must stop there (its `finally` re-checked the fields and failed the app)."""
     app = L4App(runs_dir=runs_dir, workspace=REPO)
     async with app.run_test(size=(80, 24)) as pilot:
-        form = await open_form(pilot)
-        await pilot.press("ctrl+l")
-        assert await wait_until(pilot, lambda: form._finding)
+        form = await start_lr_find(pilot)
         await pilot.press("escape")
         assert await wait_until(pilot, lambda: not isinstance(app.screen, LaunchScreen))
         await pilot.pause(1.0)  # a few of the worker's polls
@@ -309,9 +314,7 @@ async def test_lr_find_whose_process_dies_says_so_in_the_form(runs_dir, fake_lr_
     _, processes = fake_lr_find
     app = L4App(runs_dir=runs_dir, workspace=REPO)
     async with app.run_test(size=(80, 24)) as pilot:
-        form = await open_form(pilot)
-        await pilot.press("ctrl+l")
-        assert await wait_until(pilot, lambda: form._finding)
+        form = await start_lr_find(pilot)
         processes[0].kill()
         processes[0].wait()
         assert await wait_until(pilot, lambda: "lr_find died" in str(form.query_one("#launch-status").render()))
