@@ -58,17 +58,30 @@ def list_datasets() -> list[str]:
     for name, entry in DATASETS.items():
         folder = cache_dir() / entry.folder
         where = str(folder) if folder.is_dir() else "not downloaded"
-        size = f"{entry.size / 2**20:,.1f} MiB" if entry.size else "size unknown"
-        lines.append(f"  {name:<14} {FAMILIES.get(name, '?'):<8} {size:>10}  {where}")
+        lines.append(f"  {name:<14} {FAMILIES.get(name, '?'):<8} {size_text(entry, folder):>10}  {where}")
         lines.append(f"  {'':<14} {entry.description}")
     lines.append(f"pretrained models (`l4tui data get NAME`, then `l4tui train lm --pretrained NAME`):")
     for name, entry in PRETRAINED.items():
         folder = cache_dir() / entry.folder
         where = str(folder) if folder.is_dir() else "not downloaded"
         alias = next((a for a, target in ALIASES.items() if target == name), "")
-        lines.append(f"  {name:<14} {'lm':<8} {'size unknown':>10}  {where}")
+        lines.append(f"  {name:<14} {'lm':<8} {size_text(entry, folder):>10}  {where}")
         lines.append(f"  {'':<14} {entry.description}" + (f" (also called {alias})" if alias else ""))
     return lines
+
+
+def size_text(entry, folder: Path) -> str:
+    """The download's published size; when none is published (fastai's model zoo), what the
+    downloaded folder takes on disk, or "size unknown" before it is downloaded."""
+    if entry.size:
+        return f"{entry.size / 2**20:,.1f} MiB"
+    if folder.is_dir():
+        try:
+            on_disk = sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+        except OSError:
+            return "size unknown"
+        return f"{on_disk / 2**20:,.1f} MiB"
+    return "size unknown"
 
 
 def detect_format(path: Path) -> str:
