@@ -1,4 +1,5 @@
-"""Counting a corpus's tokens for the vocab figures: in worker processes, with progress, stoppable."""
+"""Counting a corpus's tokens for the vocab figures: in worker processes, with progress, stoppable,
+through the runs' corpus cache."""
 
 import threading
 
@@ -11,6 +12,13 @@ from l4tui.inspect.text_steps import vocab_figures, vocab_figures_of_counts
 
 SENTENCES = ["The movie was GREAT!!! I loved it.", "A dull film; the plot was thin.",
              "Tom Hanks is my favourite actor.", "Sooo bad, don't watch it <br /> ever."]
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    """Big corpora go to the corpus cache: a private one, never the user's."""
+    monkeypatch.setenv("L4TUI_DATA", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "corpora"
 
 
 def corpus(n_texts: int) -> list[str]:
@@ -63,3 +71,32 @@ def test_chunks_keep_every_text_once_in_order():
     assert [t for chunk in chunks for t in chunk] == texts
     assert chunks[0] == ["a" * 300_000, "b", "c" * 900_000]
     assert count_corpus([]) == {}
+
+
+def test_a_big_corpus_is_tokenized_once_for_the_screen_and_the_runs(private_cache):
+    """The screen's count keeps the corpus in the runs' cache: counted again (the screen opened
+    again) it is read back, in one progress step, and a run's tokenized_corpus finds it there."""
+    from l4tui.data.corpus import tokenized_corpus
+
+    texts = corpus(30_000)
+    first = count_corpus(texts, n_workers=2)
+    assert len(list(private_cache.iterdir())) == 1
+    seen = []
+    again = count_corpus(texts, progress=lambda done, total: seen.append((done, total)), n_workers=2)
+    total = sum(map(len, texts))
+    assert again == first and list(again) == list(first) and seen == [(total, total)]
+    assert tokenized_corpus(texts, n_workers=2).cache_hit
+
+
+def test_a_stopped_count_leaves_nothing_half_made_in_the_cache(private_cache):
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(Stopped):
+        count_corpus(corpus(30_000), stop=stop, n_workers=2)
+    assert not private_cache.exists() or list(private_cache.iterdir()) == []
+    assert count_corpus(corpus(30_000), n_workers=2)  # and the next count makes it whole
+
+
+def test_a_small_corpus_is_counted_in_memory_and_not_cached(private_cache):
+    assert count_corpus(corpus(50)) == count_tokens(tokenize(text) for text in corpus(50))
+    assert not private_cache.exists()

@@ -51,8 +51,10 @@ async def test_text_to_numbers(runs_dir):
         assert not isinstance(app.screen, TextScreen)
 
 
-async def test_a_big_corpus_is_counted_in_workers_while_the_screen_keeps_answering(runs_dir, tmp_path):
+async def test_a_big_corpus_is_counted_in_workers_while_the_screen_keeps_answering(runs_dir, tmp_path, monkeypatch):
     import csv
+
+    monkeypatch.setenv("L4TUI_DATA", str(tmp_path / "cache"))  # the corpus cache: a private one
 
     from test_corpus_counts import corpus
 
