@@ -170,11 +170,14 @@ def opens_a_file(argv: list[str]) -> bool:
 
 
 def split_python(argv: list[str]) -> tuple[str | None, list[str]]:
-    """`--python PATH` (or `--python=PATH`) in front of the rest, as in `l4tui --python ENV main.py:5`."""
-    if argv and argv[0] == "--python" and len(argv) > 1:
-        return argv[1], argv[2:]
-    if argv and argv[0].startswith("--python="):
-        return argv[0].partition("=")[2], argv[1:]
+    """`--python PATH` (or `--python=PATH`) and the rest, wherever it stands: `l4tui --python ENV
+    main.py:5` and `l4tui main.py:5 --python ENV` both open the file with ENV. (A command's own
+    arguments go to its parser whole: this split is for the app's forms.)"""
+    for index, arg in enumerate(argv):
+        if arg == "--python" and index + 1 < len(argv):
+            return argv[index + 1], argv[:index] + argv[index + 2:]
+        if arg.startswith("--python="):
+            return arg.partition("=")[2], argv[:index] + argv[index + 1:]
     return None, argv
 
 

@@ -338,6 +338,11 @@ def test_l4tui_python_opens_the_app_with_that_environment(monkeypatch, project):
     assert cli.main(["--python", "/some/env", f"{project / 'main.py'}:5"]) == 0
     assert seen == {"open_at": Location(project / "main.py", 5, 0), "python": "/some/env", "workspace": project}
     assert cli.main(["--python=/other"]) == 0 and seen["python"] == "/other"
+    # After the file, as people type it too; and with a folder.
+    assert cli.main([f"{project / 'main.py'}:5", "--python", "/after"]) == 0
+    assert seen == {"open_at": Location(project / "main.py", 5, 0), "python": "/after", "workspace": project}
+    assert cli.main([str(project), "--python=/folder"]) == 0
+    assert seen["python"] == "/folder" and seen["workspace"] == project and seen["open_at"] is None
 
 
 @pytest.mark.slow
