@@ -111,8 +111,30 @@ def test_the_cache_is_used_and_made_again_when_the_texts_or_the_tokenizer_change
     assert not remade.cache_hit and remade.token_lists([0]) == [tokenize(texts[0])]
     (remade.folder / corpus_module.ITOS_FILE).write_text("{not json")
     assert not tokenized_corpus(texts, cache=tmp_path, n_workers=1).cache_hit
-    # Only the most recently used corpora are kept.
-    assert len([p for p in tmp_path.iterdir() if not p.name.startswith(".")]) <= corpus_module.MAX_CACHED
+    # Three corpora were made (the texts, the changed texts, another tokenizer's; the spoilt one
+    # remade in its place), all of them used just now: none is pruned.
+    assert len([p for p in tmp_path.iterdir() if not p.name.startswith(".")]) == 3
+
+
+def test_only_the_most_recently_used_corpora_are_kept_but_none_in_use(tmp_path):
+    """Beyond MAX_CACHED, the least recently used go, unless used in the last IN_USE_S seconds
+    (a run preparing on it): five runs at once on five corpora each keep theirs."""
+    import os
+    import time
+
+    now = time.time()
+    ages = {"a": 5 * 3600, "b": 4 * 3600, "c": 3 * 3600, "d": 2 * 3600, "e": 3600, "f": 60, "g": 1}
+    for name, age in ages.items():
+        (tmp_path / name).mkdir()
+        os.utime(tmp_path / name, (now - age, now - age))
+    (tmp_path / ".h.123.tmp").mkdir()  # a build killed just now: another process may still be making it
+    corpus_module.prune_cache(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".h.123.tmp", "d", "e", "f", "g"]
+    for name in "hijkl":  # five more, all in use: all kept, over MAX_CACHED
+        (tmp_path / name).mkdir()
+    corpus_module.prune_cache(tmp_path)
+    assert {"f", "g", "h", "i", "j", "k", "l"} <= {p.name for p in tmp_path.iterdir()}
+    assert not {"d", "e"} & {p.name for p in tmp_path.iterdir()}
 
 
 def test_lm_batches_from_a_memmap_are_the_batches_from_arrays(tmp_path):

@@ -36,7 +36,7 @@ and kept in memory, as quick as before. Bigger ones are kept in the cache folder
 (`cache_dir()/corpora/<key>/`), the key a hash of the texts themselves and of the tokenizer's
 source: the classifier run after a language model on the same data, or any later run, reads
 them back in well under a second; another text, or a changed tokenizer, makes another key. The
-newest MAX_CACHED corpora are kept. The cached files are checked when read (sizes, offsets, ids
+newest MAX_CACHED corpora are kept, and any used in the last IN_USE_S seconds. The cached files are checked when read (sizes, offsets, ids
 in range); a bad one is made again.
 """
 
@@ -57,7 +57,8 @@ from l4tui.data import tokenizer
 
 CHUNK_CHARS = 500_000  # characters a worker tokenizes at a time: ~1 s of work, one progress step
 BLOCK_TOKENS = 500_000  # tokens read at a time when counting or numericalizing (2 MB of int32)
-MAX_CACHED = 4  # corpora kept in the cache folder, the most recently used
+MAX_CACHED = 4  # corpora kept in the cache folder, the most recently used ...
+IN_USE_S = 600  # ... and any used in the last 10 minutes: a run that has just opened it writes its ids there
 FORMAT = "l4tui-corpus"
 VERSION = 1
 TOKENS_FILE, OFFSETS_FILE, ITOS_FILE, META_FILE = "tokens.i32", "offsets.npy", "itos.json", "meta.json"
@@ -392,15 +393,20 @@ def open_cached(folder: Path, n_texts: int) -> TokenizedCorpus | None:
     return TokenizedCorpus(tokens, offsets, itos, folder, cache_hit=True)
 
 
-def prune_cache(root: Path, keep: int = MAX_CACHED) -> None:
-    """Remove all but the `keep` most recently used corpora (and leftovers of killed builds)."""
+def prune_cache(root: Path, keep: int = MAX_CACHED, in_use_s: float = IN_USE_S) -> None:
+    """Remove all but the `keep` most recently used corpora (and leftovers of killed builds).
+    A corpus used in the last `in_use_s` seconds stays, however many there are: several runs (or
+    the text screen) on other corpora must not take away the folder a run preparing right now is
+    writing its ids into."""
     try:
         entries = [p for p in root.iterdir() if p.is_dir()]
     except OSError:
         return
+    now = time.time()
     built = sorted((p for p in entries if not p.name.startswith(".")), key=lambda p: p.stat().st_mtime, reverse=True)
-    stale = [p for p in entries if p.name.startswith(".") and time.time() - p.stat().st_mtime > 24 * 3600]
-    for path in built[keep:] + stale:
+    idle = [p for p in built[keep:] if now - p.stat().st_mtime > in_use_s]
+    stale = [p for p in entries if p.name.startswith(".") and now - p.stat().st_mtime > 24 * 3600]
+    for path in idle + stale:
         shutil.rmtree(path, ignore_errors=True)
 
 
