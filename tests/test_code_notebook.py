@@ -173,3 +173,34 @@ def test_a_10_mb_notebook_of_outputs_opens_fast(tmp_path):
     took = time.perf_counter() - started
     assert len(document.lines) == 50 * 4 - 1
     assert took < 5  # a generous bound for a loaded 2-core box; measured ~0.1 s (bench, not a budget)
+
+
+# ---- notebooks in the symbol index, the tags file and the imports ----------------------------------
+
+def test_a_notebooks_definitions_are_indexed_at_the_lines_of_its_joined_view(tmp_path):
+    from l4tui.code.index import build_index, imported_packages
+
+    (tmp_path / "lesson.ipynb").write_text(LESSON)
+    (tmp_path / "broken.ipynb").write_text('{"cells": [{"cell_type": "code"}]}')
+    (tmp_path / "util.py").write_text("def add_tax(price):\n    return price\n")
+    skipped = []
+    index = build_index([tmp_path], cache_dir=False, processes=1, skipped=skipped)
+    [area] = index.find("area")
+    assert area.path == tmp_path / "lesson.ipynb" and area.kind == "function"
+    assert JOINED[area.line - 1] == "def area(r):"  # the line the Code pane shows and jumps to
+    assert [s.name for s in index.symbols_in(tmp_path / "lesson.ipynb")] == ["area", "x", "y", "total"]  # the outline
+    assert [(path, why) for path, why in skipped] == [(str(tmp_path / "broken.ipynb"), 'cell 1 (code) has no "source"')]
+    # Its imports count, read from the cells (the project's packages are found from them).
+    assert imported_packages([tmp_path / "lesson.ipynb"]) == ["util"]
+
+
+def test_the_tags_file_leaves_notebooks_out(tmp_path):
+    """vim opens a notebook as its JSON, where the joined view's lines and text are not."""
+    from l4tui.code.index import build_index
+    from l4tui.code.tags import read_tags, write_tags
+
+    (tmp_path / "lesson.ipynb").write_text(LESSON)
+    (tmp_path / "util.py").write_text("def add_tax(price):\n    return price\n")
+    index = build_index([tmp_path], cache_dir=False, processes=1)
+    assert write_tags(index, tmp_path / "tags") == 1
+    assert [s.name for s in read_tags(tmp_path / "tags")] == ["add_tax"]

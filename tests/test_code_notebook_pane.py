@@ -109,3 +109,17 @@ async def test_a_malformed_notebook_says_why_in_the_status_line(runs_dir, tmp_pa
             pane.open_location(Location(wrong, 1, 0))
             assert await wait_until(pilot, lambda: message in status(app)), status(app)
             assert view.path == path  # the notebook shown before stays
+
+
+async def test_the_symbol_finder_finds_a_notebooks_definitions_and_opens_them_in_it(runs_dir, tmp_path):
+    path = project(tmp_path)
+    app = L4App(runs_dir=runs_dir, workspace=tmp_path, open_at=Location(tmp_path / "util.py", 1, 0))
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane, view = app.query_one(CodePane), app.query_one(CodeView)
+        assert await wait_until(pilot, lambda: pane.index is not None and pane.index.done(), timeout=120)
+        await pilot.press("s", *"area")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen) and app.screen.items
+                                and app.screen.items[0].label.split("(")[0] == "area")
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: view.path == path and view.cursor_line == 7)
+        assert view.lines[7] == "def area(r):"

@@ -287,11 +287,11 @@ def scan_rows(source: str | bytes) -> list[Row]:
 # Finding the files
 
 SKIP_DIRS = frozenset({"__pycache__", "node_modules", ".venv", "venv", "site-packages", ".git"})
-SOURCE_SUFFIXES = (".py", ".pyi")
+SOURCE_SUFFIXES = (".py", ".pyi", ".ipynb")  # a notebook is indexed as its cell-joined view (notebook.py)
 
 
 def iter_source_files(root: Path) -> Iterator[Path]:
-    """The .py and .pyi files under `root` (or `root` itself when it is a file), sorted.
+    """The .py, .pyi and .ipynb files under `root` (or `root` itself when it is a file), sorted.
 
     Hidden folders, caches and installed environments under the root are skipped, but the root
     itself is always walked: indexing site-packages/torch must work.
@@ -550,7 +550,19 @@ def _scan_file(path: str) -> list[Row] | str:
         return f"can't read it: {os_error_reason(error)}"
     if b"\0" in data[:8192]:
         return "a binary file (it has NUL bytes), not Python source"
+    if path.endswith(".ipynb"):
+        try:
+            return scan_rows(_notebook_source(data))
+        except ValueError as error:  # NotebookError: not JSON, no cells ...
+            return str(error)
     return scan_rows(data)
+
+
+def _notebook_source(data: bytes) -> str:
+    """A notebook's cell-joined Python view: its definitions get the lines the Code pane shows."""
+    from l4tui.code.notebook import parse_notebook
+
+    return parse_notebook(_decode(data)).source
 
 
 POOL_MIN_FILES = 400  # below this, starting workers (~50 ms) costs more than it saves
@@ -722,8 +734,9 @@ def imported_packages(files: Iterable[Path]) -> list[str]:
     names: list[str] = []
     for path in files:
         try:
-            text = Path(path).read_bytes().decode("utf-8", "replace")
-        except OSError:
+            data = Path(path).read_bytes()
+            text = _notebook_source(data) if str(path).endswith(".ipynb") else data.decode("utf-8", "replace")
+        except (OSError, ValueError):
             continue
         for name in _IMPORT.findall(text):
             if name not in names:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, TextIO
 
 from l4tui.code.index import Symbol, build_index
+from l4tui.code.notebook import is_notebook
 from l4tui.textcut import clip
 
 PATTERN_LENGTH_LIMIT = 96  # as Universal Ctags: longer lines are cut and lose their `$`
@@ -96,6 +97,8 @@ def write_tags(symbols: Iterable[Symbol], out: Path | str | TextIO, base: Path |
                 file_name = file_name.replace(os.sep, "/")
             if "\t" in file_name or "\n" in file_name:
                 file_name = None  # no way to write such a name in a tags file
+            elif is_notebook(symbol.path):
+                file_name = None  # vim reads a notebook's JSON: the joined view's lines are not there
             names[symbol.path] = file_name
         if file_name is None or "\n" in symbol.text:
             continue
@@ -332,6 +335,7 @@ def tags_main(paths: list[str], output: str | None) -> int:
 
     skipped: list[tuple[str, str]] = []
     index = build_index(roots, skipped=skipped)
+    skipped = [(path, why) for path, why in skipped if not is_notebook(Path(path))]  # none is written (write_tags)
     for path, why in skipped:
         print(clip(f"l4tui: skipped {path}: {why}", 400), file=sys.stderr)
     if target == "-":
@@ -341,7 +345,7 @@ def tags_main(paths: list[str], output: str | None) -> int:
         count = write_tags(index, Path(target))
         where = target
     left = {Path(path) for path, _ in skipped}
-    files = sum(1 for path in index.files() if path not in left)
+    files = sum(1 for path in index.files() if path not in left and not is_notebook(path))
     left_out = f" ({len(skipped)} skipped, listed above)" if skipped else ""
     print(f"wrote {count} tags from {files} file{'s' if files != 1 else ''} to {where}{left_out}", file=sys.stderr)
     return 1 if skipped and not files else 0

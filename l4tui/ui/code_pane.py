@@ -275,7 +275,7 @@ class CodePane(Vertical):
         files = list_workspace(self.workspace, progress=listed, skipped=skipped, into=self.files_listed)
         self.listing_done = True
         self.skipped = skipped
-        sources = [p for p in files if p.suffix in (".py", ".pyi")]
+        sources = [p for p in files if p.suffix in (".py", ".pyi") or is_notebook(p)]
         self.background = "indexing"
 
         def indexed(done: int, total: int) -> None:
