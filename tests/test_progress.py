@@ -123,3 +123,26 @@ def test_the_figures_wrap_between_parts_never_inside_one():
     assert wrap_parts(parts, 38) == ["train 0.1606  valid 0.4493", "valid_rmse 0.6703  (best 0.6593)",
                                      "mean baseline 1.1522"]
     assert wrap_parts(["a much too long part"], 8) == ["a much …"]
+
+
+def test_the_monitor_counts_a_stopped_runs_epochs_as_the_runs_list_does():
+    """Running, the epoch under way (ep 2/3 while the second trains); stopped in it, the epochs
+    finished (ep 1/3), as `l4tui runs` and the runs list say 1/3."""
+    from l4tui.runs.progress import Progress, progress_parts
+
+    progress = Progress()
+    progress.update([{"t": 0.0, "type": "start", "epochs": 3},
+                     {"t": 1.0, "type": "batch", "epoch": 0, "iter": 100, "total_iters": 300},
+                     {"t": 1.5, "type": "epoch", "epoch": 0, "epochs": 3, "iter": 100, "total_iters": 300, "valid_loss": 1.0},
+                     {"t": 2.0, "type": "batch", "epoch": 1, "iter": 170, "total_iters": 300}])
+    assert progress_parts(progress, "running")[0][0] == "ep 2/3"
+    progress.update([{"t": 3.0, "type": "end", "state": "stopped"}])
+    assert progress_parts(progress, "stopped")[0][0] == "ep 1/3"
+    assert progress_parts(progress, "died")[0][0] == "ep 1/3"
+    progress.update([{"t": 4.0, "type": "epoch", "epoch": 1, "epochs": 3, "iter": 200, "total_iters": 300},
+                     {"t": 5.0, "type": "epoch", "epoch": 2, "epochs": 3, "iter": 300, "total_iters": 300},
+                     {"t": 6.0, "type": "end", "state": "finished"}])
+    assert progress_parts(progress, "finished")[0][0] == "ep 3/3"
+    fresh = Progress()
+    fresh.update([{"t": 0.0, "type": "start", "epochs": 3}])
+    assert progress_parts(fresh, "starting")[0][0] == "ep 1/3" and progress_parts(fresh, "died")[0][0] == "ep 0/3"

@@ -355,8 +355,12 @@ def columns_that_fit(rows: list[dict[str, str]], width: int) -> list[str]:
 def progress_parts(progress: Progress, state: str) -> list[tuple[str, str]]:
     """The progress line's parts in the order of importance, each as (full, narrow) text:
     epoch, step, ETA, pace, a resume's redone steps, the threads."""
-    latest = max([progress.epoch, *(row.get("epoch", 0) for row in progress.epoch_rows)])
-    epoch = f"ep {min(latest + 1, progress.epochs or 1)}/{progress.epochs or '?'}"
+    finished = 1 + max((row.get("epoch", 0) for row in progress.epoch_rows), default=-1)
+    if state in ("running", "starting"):  # the epoch under way
+        shown = min(max(progress.epoch + 1, finished), progress.epochs or 1)
+    else:  # stopped, died, finished: the epochs it finished, as the runs list and `l4tui runs` count them
+        shown = finished
+    epoch = f"ep {shown}/{progress.epochs or '?'}"
     parts = [(epoch, epoch)]
     if progress.total_iters:
         parts.append((f"{progress.iteration}/{progress.total_iters}",
