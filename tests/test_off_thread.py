@@ -162,3 +162,48 @@ def test_the_thread_in_the_tests_really_ran_in_another_thread():
     seen = []
     asyncio.run(in_thread(lambda: seen.append(threading.current_thread() is not threading.main_thread())))
     assert seen == [True]
+
+
+class LooksForItsChild(Vertical):
+    """A parent whose worker keeps looking up its child (as a pane's polling does), beside a child
+    slow to unmount: while the app closes, the one child is gone and the parent still runs."""
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="watched-text")
+        yield SlowToGo("")
+
+    def on_mount(self) -> None:
+        self.look()
+
+    @work(group="look")
+    async def look(self) -> None:
+        while True:
+            self.query_one("#watched-text", Static)
+            await asyncio.sleep(0.005)
+
+
+async def test_quitting_while_a_parent_still_looks_for_its_removed_child_is_a_clean_quit(runs_dir):
+    """The app's own: L4App lets that one error pass while it closes (and only then)."""
+    from conftest import REPO
+    from l4tui.ui.app import L4App
+
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    async with app.run_test() as pilot:
+        await app.screen.mount(LooksForItsChild())
+        await pilot.pause(0.05)
+        assert app.was_ready
+    assert app.return_code in (0, None) and app._exception is None
+
+
+async def test_a_missing_child_while_the_app_runs_still_fails_it(runs_dir):
+    from textual.css.query import NoMatches
+
+    from conftest import REPO
+    from l4tui.ui.app import L4App
+
+    app = L4App(runs_dir=runs_dir, workspace=REPO)
+    with pytest.raises(NoMatches):
+        async with app.run_test() as pilot:
+            await pilot.pause(0.05)
+            app.call_later(lambda: app.query_one("#no-such-widget"))
+            await pilot.pause(0.2)

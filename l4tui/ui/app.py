@@ -26,6 +26,7 @@ from l4tui.paths import workspace_root
 from l4tui.ui.code_pane import CodePane
 from l4tui.ui.key_names import is_key
 from l4tui.ui.key_order import is_typing
+from l4tui.ui.off_thread import lost_to_the_teardown
 from l4tui.ui.priority import lower_this_thread, make_launcher
 
 UI_SWITCH_INTERVAL_S = 0.001
@@ -119,6 +120,7 @@ class L4App(App):
         self.runs_dir = Path(runs_dir or default_runs_dir())
         self.workspace = Path(workspace or workspace_root())
         self.python = python  # `--python PATH`: the environment names resolve in (code/environment.py)
+        self.was_ready = False  # the first frame was drawn: a stopped app after that is closing
         # Runs are started from this thread, made before the app lowers its own priority (on
         # mount): they train at the normal priority while the UI gives way to them (priority.py).
         self.launcher = make_launcher()
@@ -170,7 +172,20 @@ class L4App(App):
         for footer in self.query(Footer):
             footer.compact = event.size.width < FOOTER_ROOMY_FROM
 
+    def _handle_exception(self, error: Exception) -> None:
+        """Textual's hook for an error no handler caught (private, pinned with Textual): each one
+        still fails the app, except a widget's look-up of a child that the closing app has already
+        removed. Quitting (`q` while the panes are still being built, a worker still running)
+        tears the panes down children first, so a mount handler or a worker of a parent can run
+        with its children gone; the user asked to quit, and a traceback and exit status 1 would
+        say that something broke."""
+        if self.was_ready and not self.is_running and lost_to_the_teardown(error):
+            self.log.warning("left alone while closing:", repr(error))
+            return
+        super()._handle_exception(error)
+
     def on_ready(self) -> None:
+        self.was_ready = True
         if not gc.isenabled() and not self.is_headless:  # held off for the first frame (cli.launch_app)
             gc.freeze()  # what start-up made lives as long as the app: later collections need not walk it
             gc.enable()

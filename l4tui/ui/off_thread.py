@@ -64,3 +64,15 @@ async def sleep_here(seconds: float) -> None:
     """asyncio.sleep for a worker's polling loop (a run's file, a pane still building): raises
     WidgetGone when the worker's widget has gone by the time it wakes."""
     await off_loop(asyncio.sleep(seconds))
+
+
+def lost_to_the_teardown(error: BaseException) -> bool:
+    """Whether `error` only says that a widget looked for a child that is gone (NoMatches, also
+    inside a failed worker's WorkerFailed): what a handler still running while the app closes
+    meets (ui/app.py's L4App._handle_exception lets it pass then, and only then)."""
+    from textual.css.query import NoMatches
+    from textual.worker import WorkerFailed
+
+    if isinstance(error, WorkerFailed):
+        error = error.error
+    return isinstance(error, NoMatches)
