@@ -279,6 +279,42 @@ async def test_the_editor_gets_the_file_at_the_line_and_changes_are_reloaded(run
         assert await wait_until(pilot, lambda: view.lines == ["a = 0"] * 5, timeout=10)
 
 
+@pytest.mark.parametrize("editor", ["missing", "bad interpreter"])
+async def test_an_editor_that_cannot_start_says_so_and_the_app_comes_back(runs_dir, tmp_path, monkeypatch, editor):
+    """No vi on the box, or an $EDITOR that does not run: one line saying so, and the terminal is
+    the app's again (Textual's suspend() takes it back only when its block ends without an error:
+    the app was left blank, answering no key)."""
+    model = tmp_path / "m.py"
+    model.write_text("x = 1\n")
+    if editor == "missing":
+        command = str(tmp_path / "no-such-editor")
+    else:
+        command = str(tmp_path / "broken-editor")
+        Path(command).write_text("#!/no/such/interpreter\n")
+        Path(command).chmod(0o755)
+    monkeypatch.setenv("VISUAL", command)
+    handed = []
+
+    @contextlib.contextmanager
+    def suspend():  # as Textual's: the terminal comes back only after a block that ended well
+        handed.append("out")
+        yield
+        handed.append("back")
+
+    notes = []
+    app = L4App(runs_dir=runs_dir, workspace=tmp_path, open_at=Location(model, 1, 0))
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        monkeypatch.setattr(app, "suspend", suspend)
+        monkeypatch.setattr(app, "notify", lambda message, **kwargs: notes.append(message))
+        await opened(pilot, app, model)
+        await pilot.press("e")
+        assert await wait_until(pilot, lambda: notes, timeout=5)
+        assert notes[0].startswith(f"Can't start the editor {command!r}") and "$VISUAL or $EDITOR" in notes[0]
+        assert handed in ([], ["out", "back"])  # never handed over, or handed back
+        await pilot.press("j")
+        assert app.is_running
+
+
 def test_l4tui_path_line_opens_the_app_there(monkeypatch):
     from l4tui import cli
 

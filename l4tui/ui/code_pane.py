@@ -7,6 +7,7 @@ and symbol finders, the command line (/ ? :), and handing the file to $EDITOR (e
 """
 
 import asyncio
+import shutil
 import subprocess
 from concurrent.futures import Future
 from pathlib import Path
@@ -964,15 +965,26 @@ class CodePane(Vertical):
         if is_notebook(here.path):  # the joined view's line -> that cell's line in the .ipynb
             line, column = notebook_file_place(here.path, here.line, here.column)
         command = editor_command(editor_from_environment(), here.path, line, column)
-        try:
-            with self.app.suspend():
-                subprocess.run(command)
-        except FileNotFoundError:
+        # Found before the terminal is handed over: Textual's suspend() takes the terminal back
+        # only when its block ends without an error, so an editor that fails to start inside it
+        # left a blank screen that answered no key.
+        if shutil.which(command[0]) is None:
             self.app.notify(f"Can't start the editor {command[0]!r}: set $VISUAL or $EDITOR",
                             severity="error")
             return
+        failed: OSError | None = None
+        try:
+            with self.app.suspend():
+                try:
+                    subprocess.run(command)
+                except OSError as error:  # found, but it would not run (not executable ...)
+                    failed = error
         except Exception as error:  # no terminal to hand over (tests, some consoles)
             self.app.notify(f"Can't hand the terminal to {command[0]}: {error}", severity="error")
+            return
+        if failed is not None:
+            self.app.notify(f"Can't start the editor {command[0]!r}: {failed.strerror or failed}; "
+                            "set $VISUAL or $EDITOR", severity="error")
             return
         self._check_disk()
 
