@@ -11,7 +11,8 @@ process each of these ends the child only, and comes back here as one clear line
 modelfiles.load_model_file calls it and raises that line as a ModelFileError naming the file.
 
 The child imports the file exactly as the app will (same package, same search folders), builds
-`class_name` and calls its `example_input()` when one is given, then says "ok". It gets
+`class_name`, calls its `example_input()` and runs one forward pass on it when a class is given,
+then says "ok". It gets
 TRIAL_TIMEOUT_S seconds and TRIAL_MAX_RSS_BYTES of memory; it also arms its own alarm, so it
 ends even if this process dies first. A file that passed is not tried again until it (or a
 sibling it may import) changes.
@@ -42,7 +43,17 @@ try:
     module = import_model_file(name, folders)
     if class_name:
         model = getattr(module, class_name)()
-        model.example_input()
+        example = model.example_input()
+        # One forward pass on it, as the Model pane makes next: a forward that calls sys.exit or
+        # os._exit, or crashes in compiled code, must end this child, not the app.
+        import torch
+        if isinstance(model, torch.nn.Module):
+            model.eval()
+            with torch.no_grad():
+                try:
+                    model(*example) if isinstance(example, tuple) else model(example)
+                except SystemExit as error:
+                    raise RuntimeError(f"its forward pass called sys.exit({error.code!r})") from None
     said = {"ok": True}
 except ModelFileError as error:  # what importing raised, SystemExit included
     cause = error.__cause__ or error

@@ -44,3 +44,15 @@ async def test_an_error_in_a_pass_frees_the_model():
     with pytest.raises(ZeroDivisionError):
         await runner.run(lambda: 1 / 0)
     assert await runner.run(lambda: "next") == "next"
+
+
+async def test_a_pass_whose_model_calls_sys_exit_fails_as_a_pass_and_frees_the_model():
+    """A user's forward() calling sys.exit(): SystemExit would end the app; it is the pass's error."""
+    import sys
+
+    from l4tui.ui.model_runner import ModelExited
+
+    runner = ModelRunner(busy_wait_s=0.2)
+    with pytest.raises(ModelExited, match=r"the model's code called sys.exit\(4\)"):
+        await runner.run(lambda: sys.exit(4))
+    assert await runner.run(lambda: "next") == "next"

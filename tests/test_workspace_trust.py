@@ -49,6 +49,9 @@ def hostile_models(workspace: Path) -> Path:
             + model.format(name.title()))
 
     model_file("marker", "", model=TORCH_MODEL)
+    # Import and build fine; their forward pass ends the process (sys.exit, os._exit).
+    model_file("fwdexit", "", model=TORCH_MODEL.replace("return self.linear(x)", "import sys; sys.exit(4)"))
+    model_file("fwdosexit", "", model=TORCH_MODEL.replace("return self.linear(x)", "import os; os._exit(3)"))
     model_file("exits", "raise SystemExit(3)")
     model_file("osexit", "import os\nos._exit(0)")
     model_file("loops", "while True:\n    pass")
@@ -109,6 +112,8 @@ def test_discovery_reads_no_huge_file_and_imports_nothing(hostile):
     ("hog.Hog", "used more than 700 MB of memory"),
     ("huge.?", "more than the 1 MB a model file may be"),
     ("collab", "RuntimeError: this workspace keeps its own collab.py"),
+    ("fwdexit.Fwdexit", "its forward pass called sys.exit(4)"),
+    ("fwdosexit.Fwdosexit", "ended the process"),
 ])
 def test_a_bad_model_file_is_caught_in_the_child(hostile, name, message):
     workspace, markers = hostile

@@ -17,6 +17,10 @@ class ModelBusy(RuntimeError):
     """The model is still busy with an earlier pass (a build that never finishes, say)."""
 
 
+class ModelExited(RuntimeError):
+    """The model's own code called sys.exit() during a pass: the pass failed, the app goes on."""
+
+
 class ModelRunner:
     def __init__(self, busy_wait_s: float | None = None) -> None:
         self.busy_wait_s = busy_wait_s  # None: BUSY_WAIT_S, read at each pass
@@ -35,6 +39,8 @@ class ModelRunner:
             self.busy_with = (what, time.monotonic())
             try:
                 return function(*args)
+            except SystemExit as error:  # a user's forward() calling sys.exit must not end the app
+                raise ModelExited(f"the model's code called sys.exit({error.code!r})") from None
             finally:
                 self.lock.release()
         return await in_thread(locked)
