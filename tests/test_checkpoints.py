@@ -47,3 +47,57 @@ def test_the_embeddings_screen_shows_best_else_last_and_compares_with_the_first_
     assert default_choice(["epoch 1", "epoch 2"]) == (1, 0)
     assert default_choice(["epoch 1", "best"]) == (1, None)  # one epoch: nothing to compare with
     assert default_choice(["last"]) == (0, None)
+
+
+def test_a_run_resumed_twice_at_once_starts_one_process(runs_dir, monkeypatch):
+    """`l4tui runs resume RUN` twice at once (or beside the app's `r`): the first starts the
+    run's process; the second sees it starting and refuses, instead of training the run twice
+    (its log still ends "stopped" until the new process writes its resume event)."""
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from l4tui.runs.events import EventWriter
+    from l4tui.train import launcher
+    from made_runs import make_run
+
+    run_dir, _ = make_run(runs_dir, "collab")
+    writer = EventWriter(run_dir)
+    writer.write("start", epochs=2)
+    writer.write("end", state="stopped")
+    writer.close()
+    spawned = []
+
+    def spawn(run_dir_, command):  # a process whose command line names the run, slow to start
+        spawned.append(subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", str(run_dir_)]))
+        time.sleep(0.3)
+        return spawned[-1]
+
+    monkeypatch.setattr(launcher, "_spawn", spawn)
+    outcomes = []
+
+    def resume():
+        try:
+            launcher.resume_run(run_dir)
+            outcomes.append("resumed")
+        except ValueError as error:
+            outcomes.append(str(error))
+
+    try:
+        threads = [threading.Thread(target=resume) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert len(spawned) == 1
+        assert sorted(outcomes)[0] == "resumed" and "is starting again" in sorted(outcomes)[1], outcomes
+    finally:
+        for process in spawned:
+            process.kill()
+            process.wait()
+    # Its process gone (it died before writing anything): resuming works again.
+    launcher_outcome = []
+    monkeypatch.setattr(launcher, "_spawn", lambda run_dir_, command: launcher_outcome.append(command) or spawned[0])
+    launcher.resume_run(run_dir)
+    assert len(launcher_outcome) == 1

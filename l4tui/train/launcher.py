@@ -1,5 +1,6 @@
 """Start a run as its own detached process. The CLI and the TUI both start runs through here."""
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -7,6 +8,8 @@ from pathlib import Path
 
 from l4tui.runs.store import new_run_dir, runs_dir_problem, write_run_file
 from l4tui.train.recipes import RECIPES, check_data
+
+LAUNCH_LOCK = ".launch.lock"  # in a run's folder: resume_run holds it while it checks and starts
 
 
 def _spawn(run_dir: Path, command: list[str]):
@@ -26,26 +29,49 @@ def resume_run(run_dir: Path, checkpoint: str | None = None) -> Path:
     from l4tui.runs.checkpoints import resume_checkpoint
     from l4tui.runs.store import read_run, read_run_file
 
-    info = read_run(run_dir)
-    if info.state == "invalid":
-        raise ValueError(f"run {info.id} is invalid: {info.error}")
-    if info.state in ("running", "starting"):
-        raise ValueError(f"run {info.id} is {info.state}; stop it first")
-    if info.state == "finished" and checkpoint is None:
-        raise ValueError(f"run {info.id} finished; start a new run to train more")
-    if info.family not in RECIPES:
-        raise ValueError(f"run {info.id} is of an unknown family {info.family!r}; known: {', '.join(RECIPES)}")
-    path = resume_checkpoint(Path(run_dir), info.family, checkpoint)
-    meta = read_run_file(run_dir)
-    processes = int(meta.get("processes") or 1)
-    command = worker_command(Path(run_dir), processes, resume=True,
-                             checkpoint=path.name if checkpoint else None)
-    process = _spawn(Path(run_dir), command)
-    meta.update(pid=process.pid, command=command)
-    from l4tui.runs.store import RUN_FILE, write_json_atomic
+    from l4tui.runs.store import RUN_FILE, process_alive, write_json_atomic
 
-    write_json_atomic(Path(run_dir) / RUN_FILE, meta)
+    with one_launcher_at_a_time(Path(run_dir)):
+        info = read_run(run_dir)
+        if info.state == "invalid":
+            raise ValueError(f"run {info.id} is invalid: {info.error}")
+        if info.state in ("running", "starting"):
+            raise ValueError(f"run {info.id} is {info.state}; stop it first")
+        if info.state == "finished" and checkpoint is None:
+            raise ValueError(f"run {info.id} finished; start a new run to train more")
+        if info.family not in RECIPES:
+            raise ValueError(f"run {info.id} is of an unknown family {info.family!r}; known: {', '.join(RECIPES)}")
+        meta = read_run_file(run_dir)
+        # Resumed a moment ago: its process is alive, but its log still ends "stopped" until it
+        # has loaded torch and written its resume event. A second resume now would train the run twice.
+        if process_alive(meta.get("pid") or 0, info.id):
+            raise ValueError(f"run {info.id} is starting again (process {meta['pid']}); wait for it, or stop it")
+        path = resume_checkpoint(Path(run_dir), info.family, checkpoint)
+        processes = int(meta.get("processes") or 1)
+        command = worker_command(Path(run_dir), processes, resume=True,
+                                 checkpoint=path.name if checkpoint else None)
+        process = _spawn(Path(run_dir), command)
+        meta.update(pid=process.pid, command=command)
+        write_json_atomic(Path(run_dir) / RUN_FILE, meta)
     return path
+
+
+@contextlib.contextmanager
+def one_launcher_at_a_time(run_dir: Path):
+    """Hold the run's launch lock (`.launch.lock` in its folder, flock: other processes and
+    threads wait): two `l4tui runs resume` at once, or the app's `r` beside one, check the run's
+    state and start its process one after the other, so the second sees the first's process."""
+    try:
+        import fcntl
+    except ImportError:  # not on POSIX: no lock, as before
+        yield
+        return
+    with open(run_dir / LAUNCH_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def worker_command(run_dir: Path, processes: int = 1, resume: bool = False, checkpoint: str | None = None) -> list[str]:
