@@ -181,6 +181,22 @@ def split_python(argv: list[str]) -> tuple[str | None, list[str]]:
     return None, argv
 
 
+def place_problem(argv: list[str]) -> str | None:
+    """Why `l4tui PLACE` can't open what it names, when the one argument reads as a file to open
+    (a path, `FILE:LINE`) rather than a mistyped command: argparse would say "invalid choice"."""
+    if len(argv) != 1 or argv[0].startswith("-") or argv[0] in COMMANDS or not any(c in argv[0] for c in "/.:"):
+        return None
+    from l4tui.code.location import parse_place
+
+    try:
+        path = parse_place(argv[0]).path
+    except ValueError as error:
+        return str(error)
+    if not path.exists():
+        return f"{path}: no such file or folder (l4tui FILE[:LINE[:COL]] opens a file; l4tui --help lists the commands)"
+    return f"{path} is not a regular file or a folder"
+
+
 def opens_a_folder(argv: list[str]) -> bool:
     """`l4tui FOLDER`: a first argument that is no command and names a folder (its project opens)."""
     return len(argv) == 1 and not argv[0].startswith("-") and argv[0] not in COMMANDS and os.path.isdir(argv[0])
@@ -219,6 +235,10 @@ def main(argv: list[str] | None = None) -> int:
 
         place = parse_place(rest[0])  # the workspace is that file's project, wherever l4tui was started
         return launch_app(runs_dir=runs_dir(), workspace=workspace_root(place.path), open_at=place, python=python)
+    problem = place_problem(rest)
+    if problem:
+        print(f"l4tui: error: {problem}", file=sys.stderr)
+        return 2
     args = build_parser().parse_args(argv)
     from l4tui.paths import runs_dir
 

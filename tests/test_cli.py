@@ -19,6 +19,19 @@ def test_unknown_subcommand_is_a_clear_error():
     assert "Traceback" not in result.stderr
 
 
+def test_a_file_to_open_that_is_not_there_says_so(tmp_path):
+    """`l4tui FILE[:LINE]` that can't be opened: one line naming why, not argparse's "invalid choice"."""
+    (tmp_path / "use.py").write_text("x = 1\n")
+    for place, says in (("nosuch.py", "nosuch.py: no such file or folder"),
+                        ("use.py:0", "lines and columns count from 1, got 'use.py:0'"),
+                        ("sub/dir/", "sub/dir: no such file or folder")):
+        done = l4tui(place, cwd=tmp_path)
+        assert done.returncode == 2 and done.stderr.startswith(f"l4tui: error: {says}"), (place, done.stderr)
+        assert "invalid choice" not in done.stderr
+    typo = l4tui("trian", cwd=tmp_path)  # a mistyped command still lists the commands
+    assert typo.returncode == 2 and "invalid choice: 'trian'" in typo.stderr
+
+
 def test_summary_prints_the_layer_table_and_total():
     out = l4tui("summary", "collab").stdout.splitlines()
     assert out[0].split()[:4] == ["Layer", "(type)", "Output", "shape"]
