@@ -96,3 +96,24 @@ def test_the_language_models_first_input_is_all_words_of_its_vocab():
     subject = fresh_subject(find_model("lm"), SMALL)
     typed = example_input_text(subject)
     assert all(token in subject.vocab for token in tokenize(typed)), typed
+
+
+def test_a_user_model_returning_a_dict_or_no_tensor_is_described_not_blamed(tmp_path):
+    """A forward that returns {"logits": ..., "extra": [x, None]}: its pass worked, and the output
+    line describes it (the app once said "the forward pass failed" for its own look-up)."""
+    from l4tui.inspect.summary import shape_text
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "dictout.py").write_text(
+        "import torch\n"
+        "class DictOut(torch.nn.Module):\n"
+        "    def __init__(self):\n        super().__init__()\n        self.l = torch.nn.Linear(3, 2)\n"
+        "    def forward(self, x):\n        return {'logits': self.l(x), 'extra': [x, None]}\n"
+        "    def example_input(self):\n        return torch.zeros(1, 3)\n")
+    subject = fresh_subject(find_model("dictout.DictOut", tmp_path), SMALL, tmp_path)
+    inputs = (torch.zeros(1, 3),)
+    capture = capture_activations(subject.model, inputs)
+    lines = explain_output(subject, inputs, capture.output, "")
+    assert lines[0].startswith("output: shape [1, 2], first values")
+    assert shape_text(capture.output) == "[1, 2]"
+    assert explain_output(subject, inputs, {"nothing": None}, "") == ["output: a dict with no tensor in it"]

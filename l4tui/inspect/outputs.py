@@ -63,6 +63,8 @@ def explain_output(subject: Subject, inputs: tuple, output, typed) -> list[str]:
         user_row, item_row = collab_rows(subject, typed)
         return [f"{describe_pair(subject, user_row, item_row)}: predicted rating {value:.3f}",
                 "  (EmbeddingNN: the two embeddings go through layers; no dot product to split up)"]
+    if logits is None:  # a user's model returning something with no tensor in it
+        return [f"output: a {type(output).__name__} with no tensor in it"]
     return [f"output: shape {list(logits.shape)}, first values {', '.join(f'{v:.4g}' for v in logits.flatten()[:6].tolist())}"]
 
 

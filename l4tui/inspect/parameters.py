@@ -94,9 +94,12 @@ def _histogram(finite, bins, low, high):
 
 def first_tensor(output):
     """The first tensor in a module's output, depth first (as summary.shape_text finds it): the
-    output itself, the logits of a (logits, ...) tuple, the outputs of an LSTM's (outputs, state)."""
+    output itself, the logits of a (logits, ...) tuple, the outputs of an LSTM's (outputs, state),
+    the first value of a dict (a user's model may return {"logits": ..., "hidden": ...})."""
     if hasattr(output, "shape"):
         return output
+    if isinstance(output, dict):
+        output = list(output.values())
     if isinstance(output, (tuple, list)):
         for item in output:
             found = first_tensor(item)

@@ -25,15 +25,11 @@ class ModelSummary:
 
 
 def shape_text(output) -> str:
-    """The shape of a module's output: its first tensor, found depth first."""
-    if hasattr(output, "shape"):
-        return str(list(output.shape))
-    if isinstance(output, (tuple, list)):
-        for item in output:
-            text = shape_text(item)
-            if text != "-":
-                return text
-    return "-"
+    """The shape of a module's output: its first tensor, found depth first (parameters.first_tensor)."""
+    from l4tui.inspect.parameters import first_tensor
+
+    tensor = first_tensor(output)
+    return str(list(tensor.shape)) if tensor is not None else "-"
 
 
 def summarize(model, example: tuple) -> ModelSummary:
