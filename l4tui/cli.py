@@ -687,6 +687,18 @@ def tokenize_dataset(name: str) -> int:
     return 0
 
 
+def goto_workspace(path: Path) -> Path:
+    """Where `l4tui goto` / `refs` look for names: the file's project; a file in no project but
+    under the current folder, that folder (as the app started there reads it: `refs pkg/core.py`
+    finds the uses in ./use.py); else the file's folder."""
+    from l4tui.paths import project_root, workspace_root
+
+    here = Path.cwd().resolve()
+    if project_root(path.parent) is None and path.is_relative_to(here):
+        return workspace_root(here)
+    return workspace_root(path.parent)
+
+
 def cmd_goto(args) -> int:
     """`l4tui goto` / `l4tui refs`: the Code pane's navigation, for scripts and other editors."""
     from concurrent.futures import TimeoutError as Timeout
@@ -694,7 +706,6 @@ def cmd_goto(args) -> int:
     from l4tui.code.location import parse_place
     from l4tui.code.navigator import LOOKUP_TIMEOUT_S, Navigator
     from l4tui.code.source import SourceError, read_source
-    from l4tui.paths import workspace_root
     from l4tui.textcut import clip
 
     place = parse_place(args.place, need_column=True)
@@ -706,7 +717,7 @@ def cmd_goto(args) -> int:
     lines = source.splitlines()
     if place.line > len(lines) or place.column > len(lines[place.line - 1]):
         raise ValueError(f"{args.place} is past the end of {'the file' if place.line > len(lines) else 'the line'}")
-    navigator = Navigator(workspace_root(path.parent), args.python)
+    navigator = Navigator(goto_workspace(path), args.python)
     for problem in navigator.problems:  # an environment that is not one: said, and the next one used
         print(f"l4tui: {problem}; using {navigator.environment_label}", file=sys.stderr)
     ask = navigator.goto if args.command == "goto" else navigator.references

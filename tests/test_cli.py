@@ -128,6 +128,18 @@ def test_train_schedule_options(runs_dir):
     assert result.returncode == 2 and "expected numbers separated by commas" in result.stderr
 
 
+def test_refs_of_a_file_in_no_project_look_in_the_current_folder(tmp_path):
+    """No .git or pyproject.toml: `l4tui refs pkg/core.py:...` from the folder above finds the uses
+    in ./use.py too, as the app opened there does (it looked in pkg/ alone)."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "core.py").write_text("def area(r):\n    return r\n")
+    (tmp_path / "use.py").write_text("from pkg.core import area\n\narea(2)\n")
+    result = l4tui("refs", "pkg/core.py:1:5", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [line.split(": ")[0] for line in result.stdout.splitlines()] == [
+        f"{tmp_path / 'pkg' / 'core.py'}:1:5", f"{tmp_path / 'use.py'}:1:22", f"{tmp_path / 'use.py'}:3:1"]
+
+
 def test_goto_and_refs_print_places_for_scripts(tmp_path):
     collab = REPO / "models" / "collab.py"
     lines = collab.read_text().splitlines()
