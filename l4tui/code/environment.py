@@ -71,6 +71,19 @@ def is_own(path: Path) -> bool:
     return os.path.realpath(prefix_of(path)) == os.path.realpath(sys.prefix)
 
 
+def in_own_packages(path: Path | str) -> bool:
+    """Whether `path` is a file of l4tui's own installed packages (its torch, its jedi): not the
+    user's code, and not in their environment when they picked another."""
+    import sysconfig
+
+    real = os.path.realpath(path)
+    for key in ("purelib", "platlib"):
+        folder = os.path.realpath(sysconfig.get_paths()[key]).rstrip(os.sep) + os.sep
+        if real.startswith(folder):
+            return True
+    return False
+
+
 def version_of(prefix: Path) -> str:
     """"3.11" from the environment's pyvenv.cfg or its lib/python3.11 folder; "" if neither."""
     try:

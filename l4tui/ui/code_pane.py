@@ -22,7 +22,7 @@ from textual.widgets._directory_tree import DirEntry
 
 from l4tui.code.documents import Documents
 from l4tui.code.editor import editor_command, editor_from_environment
-from l4tui.code.environment import candidate
+from l4tui.code.environment import candidate, in_own_packages
 from l4tui.code.fuzzy import fuzzy_rank
 from l4tui.code.jumplist import JumpList
 from l4tui.code.location import Location
@@ -617,6 +617,10 @@ class CodePane(Vertical):
         symbols = self._tags_lookup(name)
         if not symbols and self.index is not None and self.index.done() and not self.index.exception():
             symbols = self.index.result().find(name)
+            if not self.navigator.choice.is_own:
+                # The index was built from l4tui's own packages. Names resolve in the user's
+                # environment: its own torch (maybe another version, or none) is not their answer.
+                symbols = [s for s in symbols if not in_own_packages(s.path)]
         if qualifier and qualifier.split(".")[-1] not in ("self", "cls"):
             last = qualifier.split(".")[-1]
             symbols = [s for s in symbols if last in Path(s.path).with_suffix("").parts
