@@ -47,8 +47,8 @@ def test_movie_bias_line_cuts_long_titles_to_one_column():
 
 
 def test_cell_text_fits_width_less_one():
-    assert [cell_text(v) for v in (0.1234, 4.999, -0.34, -12.6, 10.0, 1234.5)] == \
-        [" 0.12", " 5.00", " -0.3", "  -13", "   10", " 1234"]
+    assert [cell_text(v) for v in (0.1234, 4.999, -0.34, -0.03, -1.26, -12.6, 10.0, 1234.5)] == \
+        [" 0.12", " 5.00", " -.34", " -.03", " -1.3", "  -13", "   10", " 1234"]
     assert cell_text(np.nan) == ""
     assert cell_text(0.5, width=8) == "    0.50"
 

@@ -204,8 +204,10 @@ def cell_text(value: float, width: int = 5) -> str:
         return ""
     if abs(value) >= 10:
         text = f"{value:.0f}"
-    elif value < 0:
-        text = f"{value:.1f}"  # -0.3: the sign takes a decimal's place
+    elif value < 0:  # the sign takes a place: -.34 keeps two decimals (as Excel may), -1.3 one
+        text = f"{value:.2f}".replace("-0.", "-.", 1)  # not -0.0 for -0.03, which read as zero
+        if len(text) > width - 1:
+            text = f"{value:.1f}"
     else:
         text = f"{value:.2f}"
     return text.rjust(width)
