@@ -139,6 +139,18 @@ async def test_language_model_activations_over_time_and_bad_input(runs_dir):
         # The Generate tab belongs to the language model.
         tabs = app.query_one("#model-tabs", TabbedContent)
         assert tabs.get_tab("tab-generate").display and not tabs.get_tab("tab-interpret").display
+        # Its boxes: a wrong one is named, in the words the boxes show.
+        tabs.active = "tab-generate"
+        await pilot.pause()
+        for box, value, says in (("#gen-temperature", "Z", "temperature must be a number, not 'Z'"),
+                                 ("#gen-words", "2.5", "words must be a whole number, not '2.5'"),
+                                 ("#gen-top-k", "0", "top-k must be at least 1 (or empty: every token)")):
+            app.query_one("#gen-prompt").value = "the movie"
+            app.query_one(box).value = value
+            app.query_one(box).focus()
+            await pilot.press("enter")
+            assert await wait_until(pilot, lambda: f"can't generate: {says}" in shown(app, "#gen-text")), box
+            app.query_one(box).value = {"#gen-temperature": "0.75", "#gen-words": "20", "#gen-top-k": ""}[box]
 
 
 async def test_tabular_row_form_and_a_runs_checkpoints(runs_dir):

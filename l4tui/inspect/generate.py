@@ -164,11 +164,11 @@ def _candidates(vocab: Vocab, probabilities: np.ndarray, order: np.ndarray, allo
 
 def _check_settings(n_words: int, temperature: float, top_k) -> None:
     if n_words < 0:
-        raise ValueError("n_words can't be negative")
+        raise ValueError("words can't be negative")
     if not temperature >= 0:  # also catches NaN
         raise ValueError("temperature must be 0 (greedy) or more")
     if top_k is not None and top_k < 1:
-        raise ValueError("top_k must be at least 1 (or None: every token)")
+        raise ValueError("top-k must be at least 1 (or empty: every token)")
 
 
 def generate(model, vocab, prompt: str, n_words: int = 20, temperature: float = 0.75, top_k: int | None = None,

@@ -247,11 +247,18 @@ class GenerateTab(Vertical):
 
         text = self.query_one("#gen-text", Static)
         prompt = self.query_one("#gen-prompt", Input).value
+        def number(box: str, kind, what: str, empty):
+            text = self.query_one(f"#gen-{box}", Input).value.strip()
+            try:
+                return kind(text) if text else empty
+            except ValueError:
+                raise ValueError(f"{what} must be {'a whole number' if kind is int else 'a number'}, "
+                                 f"not {text!r}") from None
+
         try:
-            temperature = float(self.query_one("#gen-temperature", Input).value or 0.75)
-            top_k_text = self.query_one("#gen-top-k", Input).value.strip()
-            top_k = int(top_k_text) if top_k_text else None
-            n_words = int(self.query_one("#gen-words", Input).value or 20)
+            temperature = number("temperature", float, "temperature", 0.75)
+            top_k = number("top-k", int, "top-k", None)
+            n_words = number("words", int, "words", 20)
             if not prompt.strip():
                 raise ValueError("type a prompt: the model continues a text")
             if n_words > 500:
