@@ -205,7 +205,7 @@ def test_prompts_and_settings_that_make_no_sense_are_refused():
             next_word_candidates(model, vocab, prompt)
     with pytest.raises(ValueError, match="temperature"):
         generate(model, vocab, "the", temperature=-1)
-    with pytest.raises(ValueError, match="top_k"):
+    with pytest.raises(ValueError, match="top-k must be at least 1"):
         generate(model, vocab, "the", top_k=0)
     with pytest.raises(ValueError, match="not from the same run"):
         generate(model, VOCAB, "the movie")
