@@ -146,3 +146,9 @@ def test_the_monitor_counts_a_stopped_runs_epochs_as_the_runs_list_does():
     fresh = Progress()
     fresh.update([{"t": 0.0, "type": "start", "epochs": 3}])
     assert progress_parts(fresh, "starting")[0][0] == "ep 1/3" and progress_parts(fresh, "died")[0][0] == "ep 0/3"
+    # A finished lr_find writes batches and no epoch event: its one epoch is done.
+    finder = Progress()
+    finder.update([{"t": 0.0, "type": "start", "epochs": 1, "mode": "lr_find"},
+                   {"t": 1.0, "type": "batch", "epoch": 0, "iter": 100, "total_iters": 100},
+                   {"t": 2.0, "type": "end", "state": "finished"}])
+    assert progress_parts(finder, "finished")[0][0] == "ep 1/1"

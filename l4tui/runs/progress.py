@@ -358,7 +358,9 @@ def progress_parts(progress: Progress, state: str) -> list[tuple[str, str]]:
     finished = 1 + max((row.get("epoch", 0) for row in progress.epoch_rows), default=-1)
     if state in ("running", "starting"):  # the epoch under way
         shown = min(max(progress.epoch + 1, finished), progress.epochs or 1)
-    else:  # stopped, died, finished: the epochs it finished, as the runs list and `l4tui runs` count them
+    elif state == "finished":  # all of them (an lr_find writes no epoch events)
+        shown = progress.epochs or finished
+    else:  # stopped, died, failed: the epochs it finished, as `l4tui runs` counts them
         shown = finished
     epoch = f"ep {shown}/{progress.epochs or '?'}"
     parts = [(epoch, epoch)]
