@@ -338,25 +338,25 @@ async def shoot_embeddings(images: Path, size=(120, 36)) -> None:
 
     from l4tui.ui.embeddings_screen import EmbeddingsScreen
 
+    async def open_embeddings(pilot, app) -> None:
+        """Pane 2, the run's row listed, then `e` on it, its tables shown."""
+        await pilot.press("2")
+        await until(pilot, lambda: app.query_one("#runs-table").row_count == 1)
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, EmbeddingsScreen) and app.screen.tables)
+        await pilot.pause(0.5)
+
     with tempfile.TemporaryDirectory() as runs:
         subprocess.run([sys.executable, "-m", "l4tui", "--runs", runs, "train", "collab", "--epochs", "4"],
                        check=True, capture_output=True, cwd=runs)
         app = L4App(runs_dir=Path(runs), workspace=REPO)
         async with app.run_test(size=size) as pilot:
-            await pilot.press("2")
-            await until(pilot, lambda: app.query_one("#runs-table").row_count == 1)
-            await pilot.press("e")
-            await until(pilot, lambda: isinstance(app.screen, EmbeddingsScreen) and app.screen.tables)
-            await pilot.pause(0.5)
+            await open_embeddings(pilot, app)
             app.save_screenshot("embeddings.svg", str(images))
         # At 80x24: the neighbours with their years and cosines, then the choices for "mountain".
         app = L4App(runs_dir=Path(runs), workspace=REPO)
         async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.press("2")
-            await until(pilot, lambda: app.query_one("#runs-table").row_count == 1)
-            await pilot.press("e")
-            await until(pilot, lambda: isinstance(app.screen, EmbeddingsScreen) and app.screen.tables)
-            await pilot.pause(0.5)
+            await open_embeddings(pilot, app)
             app.save_screenshot("embeddings-80x24.svg", str(images))
             app.screen.query_one("#emb-query").value = "mountain"
             await pilot.press("enter")

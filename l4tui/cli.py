@@ -157,9 +157,17 @@ def build_parser() -> argparse.ArgumentParser:
 COMMANDS = ("train", "runs", "summary", "predict", "data", "tokenize", "tags", "goto", "refs", "tour", "serve")
 
 
+def lone_place(argv: list[str]) -> str | None:
+    """The one argument of `l4tui PLACE` (a file, `FILE:LINE`, a folder): neither an option nor a
+    command; None for anything else."""
+    if len(argv) != 1 or argv[0].startswith("-") or argv[0] in COMMANDS:
+        return None
+    return argv[0]
+
+
 def opens_a_file(argv: list[str]) -> bool:
     """`l4tui PATH[:LINE]`: a first argument that is no command and names an existing file."""
-    if len(argv) != 1 or argv[0].startswith("-") or argv[0] in COMMANDS:
+    if lone_place(argv) is None:
         return False
     from l4tui.code.location import parse_place
 
@@ -184,12 +192,13 @@ def split_python(argv: list[str]) -> tuple[str | None, list[str]]:
 def place_problem(argv: list[str]) -> str | None:
     """Why `l4tui PLACE` can't open what it names, when the one argument reads as a file to open
     (a path, `FILE:LINE`) rather than a mistyped command: argparse would say "invalid choice"."""
-    if len(argv) != 1 or argv[0].startswith("-") or argv[0] in COMMANDS or not any(c in argv[0] for c in "/.:"):
+    place = lone_place(argv)
+    if place is None or not any(c in place for c in "/.:"):
         return None
     from l4tui.code.location import parse_place
 
     try:
-        path = parse_place(argv[0]).path
+        path = parse_place(place).path
     except ValueError as error:
         return str(error)
     if not path.exists():
@@ -199,7 +208,7 @@ def place_problem(argv: list[str]) -> str | None:
 
 def opens_a_folder(argv: list[str]) -> bool:
     """`l4tui FOLDER`: a first argument that is no command and names a folder (its project opens)."""
-    return len(argv) == 1 and not argv[0].startswith("-") and argv[0] not in COMMANDS and os.path.isdir(argv[0])
+    return lone_place(argv) is not None and os.path.isdir(argv[0])
 
 
 def launch_app(**options) -> int:

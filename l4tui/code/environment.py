@@ -9,6 +9,7 @@ Plain paths and files here (no jedi, nothing started): the navigator hands the c
 `jedi.create_environment` on its own thread; l4tui's own interpreter is used in-process.
 """
 
+import functools
 import os
 import re
 import sys
@@ -74,14 +75,15 @@ def is_own(path: Path) -> bool:
 def in_own_packages(path: Path | str) -> bool:
     """Whether `path` is a file of l4tui's own installed packages (its torch, its jedi): not the
     user's code, and not in their environment when they picked another."""
+    return os.path.realpath(path).startswith(_own_package_folders())
+
+
+@functools.cache
+def _own_package_folders() -> tuple[str, ...]:
     import sysconfig
 
-    real = os.path.realpath(path)
-    for key in ("purelib", "platlib"):
-        folder = os.path.realpath(sysconfig.get_paths()[key]).rstrip(os.sep) + os.sep
-        if real.startswith(folder):
-            return True
-    return False
+    return tuple({os.path.realpath(sysconfig.get_paths()[key]).rstrip(os.sep) + os.sep
+                  for key in ("purelib", "platlib")})
 
 
 def version_of(prefix: Path) -> str:

@@ -69,7 +69,7 @@ def tensor_stats(tensor, bins: int = 20, near_zero: float = 1e-3) -> TensorStats
     shape, numel = tuple(tensor.shape), flat.numel()
     # count_nonzero, and the finite numbers picked out only when there is a NaN or an inf (the
     # sum says so: it is one whenever a number is): the lesson LM's 24M-number embedding takes
-    # 70 ms instead of 340 (a bool tensor's sum and a masked copy were most of it).
+    # 0.16 s instead of 0.35 (bench/parameter_stats.py; a bool sum and a masked copy were most of it).
     near = int(torch.count_nonzero(flat.abs() < near_zero)) / numel if numel else 0.0
     finite = flat if bool(torch.isfinite(flat.sum())) else flat[torch.isfinite(flat)]
     nonfinite = numel - finite.numel()

@@ -972,23 +972,20 @@ class CodePane(Vertical):
         # Found before the terminal is handed over: Textual's suspend() takes the terminal back
         # only when its block ends without an error, so an editor that fails to start inside it
         # left a blank screen that answered no key.
-        if shutil.which(command[0]) is None:
-            self.app.notify(f"Can't start the editor {command[0]!r}: set $VISUAL or $EDITOR",
-                            severity="error")
-            return
-        failed: OSError | None = None
-        try:
-            with self.app.suspend():
-                try:
-                    subprocess.run(command)
-                except OSError as error:  # found, but it would not run (not executable ...)
-                    failed = error
-        except Exception as error:  # no terminal to hand over (tests, some consoles)
-            self.app.notify(f"Can't hand the terminal to {command[0]}: {error}", severity="error")
-            return
+        failed = None if shutil.which(command[0]) else "not found"
+        if failed is None:
+            try:
+                with self.app.suspend():
+                    try:
+                        subprocess.run(command)
+                    except OSError as error:  # found, but it would not run (not executable ...)
+                        failed = error.strerror or str(error)
+            except Exception as error:  # no terminal to hand over (tests, some consoles)
+                self.app.notify(f"Can't hand the terminal to {command[0]}: {error}", severity="error")
+                return
         if failed is not None:
-            self.app.notify(f"Can't start the editor {command[0]!r}: {failed.strerror or failed}; "
-                            "set $VISUAL or $EDITOR", severity="error")
+            self.app.notify(f"Can't start the editor {command[0]!r} ({failed}): set $VISUAL or $EDITOR",
+                            severity="error")
             return
         self._check_disk()
 

@@ -247,18 +247,19 @@ class GenerateTab(Vertical):
 
         text = self.query_one("#gen-text", Static)
         prompt = self.query_one("#gen-prompt", Input).value
-        def number(box: str, kind, what: str, empty):
+        def number(box: str, kind, empty):
+            """The number in the box #gen-BOX (`empty` when it is empty), or a ValueError naming it."""
             text = self.query_one(f"#gen-{box}", Input).value.strip()
             try:
                 return kind(text) if text else empty
             except ValueError:
-                raise ValueError(f"{what} must be {'a whole number' if kind is int else 'a number'}, "
+                raise ValueError(f"{box} must be {'a whole number' if kind is int else 'a number'}, "
                                  f"not {text!r}") from None
 
         try:
-            temperature = number("temperature", float, "temperature", 0.75)
-            top_k = number("top-k", int, "top-k", None)
-            n_words = number("words", int, "words", 20)
+            temperature = number("temperature", float, 0.75)
+            top_k = number("top-k", int, None)
+            n_words = number("words", int, 20)
             if not prompt.strip():
                 raise ValueError("type a prompt: the model continues a text")
             if n_words > 500:
