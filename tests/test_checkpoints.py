@@ -101,3 +101,33 @@ def test_a_run_resumed_twice_at_once_starts_one_process(runs_dir, monkeypatch):
     monkeypatch.setattr(launcher, "_spawn", lambda run_dir_, command: launcher_outcome.append(command) or spawned[0])
     launcher.resume_run(run_dir)
     assert len(launcher_outcome) == 1
+
+
+def test_a_run_resumed_while_its_stopped_process_is_still_exiting_resumes(runs_dir, monkeypatch):
+    """`runs stop`, then at once `runs resume` (or `r`): the process that wrote "stopped" may still be
+    exiting; it is not a resume in progress (run.json is older than its end event), so it resumes."""
+    import subprocess
+    import sys
+    import time
+
+    from l4tui.runs.events import EventWriter
+    from l4tui.runs.store import RUN_FILE, read_run_file, write_json_atomic
+    from l4tui.train import launcher
+    from made_runs import make_run
+
+    run_dir, _ = make_run(runs_dir, "collab")
+    exiting = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", str(run_dir)])
+    try:
+        write_json_atomic(run_dir / RUN_FILE, {**read_run_file(run_dir), "pid": exiting.pid})
+        time.sleep(0.05)  # its events come after run.json, as a run's do
+        writer = EventWriter(run_dir)
+        writer.write("start", epochs=2)
+        writer.write("end", state="stopped")
+        writer.close()
+        started = []
+        monkeypatch.setattr(launcher, "_spawn", lambda run_dir_, command: started.append(command) or exiting)
+        launcher.resume_run(run_dir)
+        assert len(started) == 1
+    finally:
+        exiting.kill()
+        exiting.wait()

@@ -42,9 +42,12 @@ def resume_run(run_dir: Path, checkpoint: str | None = None) -> Path:
         if info.family not in RECIPES:
             raise ValueError(f"run {info.id} is of an unknown family {info.family!r}; known: {', '.join(RECIPES)}")
         meta = read_run_file(run_dir)
-        # Resumed a moment ago: its process is alive, but its log still ends "stopped" until it
-        # has loaded torch and written its resume event. A second resume now would train the run twice.
-        if process_alive(meta.get("pid") or 0, info.id):
+        # Resumed a moment ago: run.json names the new process (written after the run's last end
+        # event), alive, but the log still ends "stopped" until it has loaded torch and written its
+        # resume event. A second resume now would train the run twice. (The process that wrote the
+        # end event may still be exiting: run.json is older than that event then, and that is fine.)
+        resumed_since = info.ended is not None and (Path(run_dir) / RUN_FILE).stat().st_mtime > info.ended
+        if resumed_since and process_alive(meta.get("pid") or 0, info.id):
             raise ValueError(f"run {info.id} is starting again (process {meta['pid']}); wait for it, or stop it")
         path = resume_checkpoint(Path(run_dir), info.family, checkpoint)
         processes = int(meta.get("processes") or 1)
